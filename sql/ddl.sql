@@ -1,0 +1,97 @@
+-- Every table the pipeline writes incrementally, in one place. Derived tables (core.trade_latest,
+-- marts.*) are rebuilt with `create or replace` by their own SQL files.
+create schema if not exists raw;
+create schema if not exists core;
+create schema if not exists marts;
+create schema if not exists audit;
+create schema if not exists ref;
+
+-- One row per file found in the raw directory at the last discovery (the inventory).
+create table if not exists raw.release_files (
+    release_id varchar not null,
+    published_on date,
+    stage varchar,
+    file_name varchar not null,
+    path varchar not null,
+    size_bytes bigint not null,
+    mtime_ns bigint not null,
+    sha256 varchar,
+    problem varchar,
+    discovered_at timestamp not null
+);
+
+-- One row per CSV read (zip members count separately) or per file that could not be read.
+-- rows_read = rows_loaded + rows_quarantined, always.
+create table if not exists audit.releases (
+    release_id varchar not null,
+    published_on date,
+    stage varchar,
+    file_name varchar not null,
+    sha256 varchar,
+    rows_read bigint not null,
+    rows_loaded bigint not null,
+    rows_quarantined bigint not null,
+    loaded_at timestamp not null,
+    source_file varchar not null,
+    source_sha256 varchar,
+    status varchar not null,
+    error varchar,
+    layout varchar,
+    encoding varchar,
+    cells_loaded bigint not null,
+    value_year_mismatches bigint not null
+);
+
+create table if not exists audit.quarantine (
+    release_id varchar not null,
+    file_name varchar not null,
+    line_number bigint not null,
+    reason varchar not null,
+    raw_line varchar not null,
+    source_file varchar not null
+);
+
+-- The fact store: every release's month cells, append-only by release. Grain: release_id,
+-- file_name, flow, year, month, hs_code, country_code. Values in thousand yen, as published.
+create table if not exists core.trade_facts (
+    release_id varchar not null,
+    file_name varchar not null,
+    flow tinyint not null,
+    year smallint not null,
+    month tinyint not null,
+    hs_code varchar not null,
+    country_code varchar not null,
+    unit1 varchar,
+    unit2 varchar,
+    quantity1 bigint not null,
+    quantity2 bigint not null,
+    value_thousand_jpy bigint not null
+);
+
+create or replace macro core.stage_rank(stage) as case lower(stage)
+    when 'preliminary' then 1 when 'provisional' then 1
+    when 'detailed' then 2 when 'confirmed' then 2
+    when 'revised' then 3
+    when 'fixed' then 4 when 'final' then 4
+    else 0 end;
+
+-- Releases in publication order; supersession follows release_seq.
+create or replace view core.releases as
+with loaded as (
+    select release_id, published_on, stage
+    from audit.releases
+    where status = 'loaded' and published_on is not null
+    group by all
+)
+select
+    release_id,
+    published_on,
+    stage,
+    row_number() over (order by published_on, core.stage_rank(stage), release_id) as release_seq
+from loaded;
+
+-- Month cells each release reports: a release supersedes earlier ones cell by cell, where a
+-- cell is (flow, year, month, HS chapter) with any non-zero figure in that release.
+create or replace view core.release_coverage as
+select distinct release_id, flow, year, month, left(hs_code, 2) as hs_chapter
+from core.trade_facts;

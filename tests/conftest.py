@@ -1,0 +1,105 @@
+"""Helpers to write release files in the real Japan Customs layout and to run builds."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from trade_etl import cli, settings
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED_REFERENCE = REPO.parent / "shared" / "reference"
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def header(custom: bool = False, april: str = "Apr") -> str:
+    months = [m if m != "Apr" else april for m in MONTHS]
+    cells = ["Exp or Imp", "Year", *(["Custom"] if custom else []), "HS", "Country", "Unit1",
+             "Unit2", "Quantity1-Year", "Quantity2-Year", "Value-Year"]
+    for m in months:
+        cells += [f"Quantity1-{m}", f"Quantity2-{m}", f"Value-{m}"]
+    return ",".join(cells)
+
+
+def row(flow: int, year: int, hs: str, country: str, values: dict[int, int], *,
+        custom: str | None = None, quote_hs: bool = True, unit1: str = "  ",
+        unit2: str = "KG", value_year: int | None = None) -> str:
+    """One wide row; quantity2 of a month is its value // 2, quantity1 is 0."""
+    cells = [str(flow), str(year), *([custom] if custom else []),
+             f"'{hs}'" if quote_hs else hs, country, unit1, unit2]
+    total = sum(values.values())
+    cells += ["0", str(sum(v // 2 for v in values.values())),
+              str(total if value_year is None else value_year)]
+    for m in range(1, 13):
+        v = values.get(m, 0)
+        cells += ["0", str(v // 2), str(v)]
+    return ",".join(cells)
+
+
+def csv_text(rows: list[str], custom: bool = False, april: str = "Apr") -> str:
+    return "\n".join([header(custom, april), *rows]) + "\n"
+
+
+def write_release(raw: Path, release_id: str, files: dict[str, str | bytes]) -> Path:
+    folder = raw / release_id
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, content in files.items():
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content.encode() if isinstance(content, str) else content)
+    return folder
+
+
+def build(raw: Path, warehouse: Path) -> int:
+    """`trade-etl build` in this process (a real in-process Dagster run)."""
+    return cli.main(["build", "--raw-dir", str(raw), "--warehouse", str(warehouse), "--quiet"])
+
+
+def query(warehouse: Path, sql: str, params: list | None = None) -> list[tuple]:
+    conn = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        return conn.execute(sql, params or []).fetchall()
+    finally:
+        conn.close()
+
+
+# Columns that legitimately differ between two builds of the same content.
+VOLATILE = {"loaded_at", "discovered_at", "path", "mtime_ns"}
+STATE_TABLES = ("raw.release_files", "audit.releases", "audit.quarantine", "core.trade_facts",
+                "core.trade_latest")
+
+
+def snapshot(warehouse: Path, tables: tuple[str, ...] = STATE_TABLES,
+             volatile: set[str] = VOLATILE) -> dict[str, list[tuple]]:
+    """Every row of the given tables (sorted), without the volatile columns."""
+    conn = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        out = {}
+        for table in tables:
+            schema, name = table.split(".")
+            cols = [c for (c,) in conn.execute(
+                "select column_name from information_schema.columns where table_schema = ? "
+                "and table_name = ? order by ordinal_position", [schema, name]).fetchall()
+                if c not in volatile]
+            if not cols:
+                out[table] = []
+                continue
+            listed = ", ".join(f'"{c}"' for c in cols)
+            out[table] = conn.execute(f"select {listed} from {table} order by all").fetchall()
+        return out
+    finally:
+        conn.close()
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
+    """Every test gets its own raw dir and warehouse paths, never the user's."""
+    monkeypatch.setenv(settings.RAW_DIR_ENV, str(tmp_path / "raw"))
+    monkeypatch.setenv(settings.WAREHOUSE_ENV, str(tmp_path / "warehouse" / "trade.duckdb"))
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    monkeypatch.delenv("TRADE_ETL_FAILPOINT", raising=False)
+    yield
+    os.environ.pop("TRADE_ETL_FAILPOINT", None)

@@ -1,0 +1,185 @@
+"""End-to-end builds through the Dagster definitions: supersession, idempotency, incremental
+= full, bad files, zips and per-file transactions."""
+
+import io
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+from tests.conftest import build, csv_text, query, row, snapshot, write_release
+
+US, CN, KR = "304", "105", "103"
+CAR, LNG = "870323915", "271111000"  # chapters 87 and 27
+
+
+def release_a(raw: Path) -> None:
+    write_release(raw, "2024-02-20_preliminary", {
+        "exp_2024.csv": csv_text([row(1, 2024, CAR, US, {1: 100}), row(1, 2024, CAR, CN, {1: 50}),
+                                  row(1, 2024, LNG, KR, {1: 7})]),
+    })
+
+
+def release_b(raw: Path) -> None:
+    # Reports January and February for chapter 87 only: the China row is gone (now zero),
+    # the US row is revised, chapter 27 keeps its January figure from release A.
+    write_release(raw, "2024-03-21_preliminary", {
+        "exp_2024.csv": csv_text([row(1, 2024, CAR, US, {1: 110, 2: 90}),
+                                  row(1, 2024, "870324915", KR, {2: 3})]),
+    })
+
+
+def latest(warehouse: Path) -> set[tuple]:
+    return set(query(warehouse, "select month, hs_code, country_code, value_thousand_jpy, "
+                                "release_id from core.trade_latest"))
+
+
+def test_supersession_by_chapter_and_removed_rows(tmp_path):
+    raw, wh = tmp_path / "raw", tmp_path / "wh.duckdb"
+    release_a(raw)
+    release_b(raw)
+    assert build(raw, wh) == 0
+    assert latest(wh) == {
+        (1, CAR, US, 110, "2024-03-21_preliminary"),
+        (2, CAR, US, 90, "2024-03-21_preliminary"),
+        (2, "870324915", KR, 3, "2024-03-21_preliminary"),
+        (1, LNG, KR, 7, "2024-02-20_preliminary"),
+    }
+    # Every release is kept: the China row of release A is still in the fact store.
+    assert query(wh, "select release_id from core.trade_facts where country_code = ?", [CN]) == [
+        ("2024-02-20_preliminary",)]
+
+
+def test_release_order_uses_publication_date_not_folder_order(tmp_path):
+    raw, wh = tmp_path / "raw", tmp_path / "wh.duckdb"
+    write_release(raw, "2024-05-01_fixed", {"a.csv": csv_text([row(1, 2024, CAR, US, {1: 5})])})
+    write_release(raw, "2024-04-01_revised", {"a.csv": csv_text([row(1, 2024, CAR, US, {1: 9})])})
+    write_release(raw, "2024-05-01_preliminary",
+                  {"a.csv": csv_text([row(1, 2024, CAR, US, {1: 1})])})
+    assert build(raw, wh) == 0
+    assert latest(wh) == {(1, CAR, US, 5, "2024-05-01_fixed")}
+
+
+def test_build_twice_changes_nothing(tmp_path):
+    raw, wh = tmp_path / "raw", tmp_path / "wh.duckdb"
+    release_a(raw)
+    release_b(raw)
+    assert build(raw, wh) == 0
+    first = snapshot(wh, volatile={"discovered_at"})
+    assert build(raw, wh) == 0
+    # Nothing was reloaded: even the load timestamps are unchanged.
+    assert snapshot(wh, volatile={"discovered_at"}) == first
+
+
+def test_adding_a_release_equals_building_everything_at_once(tmp_path):
+    step, full = tmp_path / "step", tmp_path / "full"
+    release_a(step / "raw")
+    assert build(step / "raw", step / "wh.duckdb") == 0
+    release_b(step / "raw")
+    assert build(step / "raw", step / "wh.duckdb") == 0
+    release_a(full / "raw")
+    release_b(full / "raw")
+    assert build(full / "raw", full / "wh.duckdb") == 0
+    assert snapshot(step / "wh.duckdb") == snapshot(full / "wh.duckdb")
+
+
+def test_a_backfilled_older_release_is_ordered_correctly(tmp_path):
+    step, full = tmp_path / "step", tmp_path / "full"
+    release_b(step / "raw")
+    assert build(step / "raw", step / "wh.duckdb") == 0
+    release_a(step / "raw")  # published earlier, dropped later
+    assert build(step / "raw", step / "wh.duckdb") == 0
+    release_a(full / "raw")
+    release_b(full / "raw")
+    assert build(full / "raw", full / "wh.duckdb") == 0
+    assert snapshot(step / "wh.duckdb") == snapshot(full / "wh.duckdb")
+
+
+def test_a_changed_file_replaces_its_rows(tmp_path):
+    raw, wh = tmp_path / "raw", tmp_path / "wh.duckdb"
+    release_a(raw)
+    assert build(raw, wh) == 0
+    write_release(raw, "2024-02-20_preliminary",
+                  {"exp_2024.csv": csv_text([row(1, 2024, CAR, US, {1: 101})])})
+    assert build(raw, wh) == 0
+    assert query(wh, "select country_code, value_thousand_jpy from core.trade_facts") == [
+        (US, 101)]
+    assert query(wh, "select count(*) from audit.releases") == [(1,)]
+
+
+def test_bad_rows_are_quarantined_and_the_rest_loads(tmp_path):
+    raw, wh = tmp_path / "raw", tmp_path / "wh.duckdb"
+    write_release(raw, "2024-02-20_preliminary", {"exp.csv": csv_text([
+        row(1, 2024, CAR, US, {1: 100}), row(1, 2024, CAR, "999", {1: 5}),
+        row(1, 2024, "1234", US, {1: 5})])})
+    assert build(raw, wh) == 0
+    assert query(wh, "select rows_read, rows_loaded, rows_quarantined from audit.releases") == [
+        (3, 1, 2)]
+    assert query(wh, "select release_id, file_name, line_number, reason from audit.quarantine "
+                     "order by line_number") == [
+        ("2024-02-20_preliminary", "exp.csv", 3,
+         "Country is not a known customs country code: '999'"),
+        ("2024-02-20_preliminary", "exp.csv", 4, "HS is not a 9-digit code: '1234'")]
+    assert query(wh, "select sum(value_thousand_jpy) from core.trade_latest") == [(100,)]
+
+
+def test_unreadable_file_is_recorded_others_load_and_exit_is_nonzero(tmp_path, capsys):
+    raw, wh = tmp_path / "raw", tmp_path / "wh.duckdb"
+    release_a(raw)
+    write_release(raw, "2024-02-20_preliminary", {"broken.csv": b"\x00\x01garbage" * 100,
+                                                  "notes.txt": "hello"})
+    write_release(raw, "2024-13-40_fixed", {"x.csv": csv_text([row(1, 2024, CAR, US, {1: 1})])})
+    assert build(raw, wh) == 1
+    err = capsys.readouterr().err
+    assert "2024-02-20_preliminary/broken.csv: binary content" in err
+    assert "2024-13-40_fixed/x.csv: folder name has an invalid date" in err
+    assert query(wh, "select file_name, status from audit.releases order by all") == [
+        ("broken.csv", "error"), ("exp_2024.csv", "loaded"), ("notes.txt", "skipped"),
+        ("x.csv", "error")]
+    assert query(wh, "select count(*) from core.trade_latest") == [(3,)]
+    assert build(raw, wh) == 1  # still there, still reported
+    (raw / "2024-02-20_preliminary" / "broken.csv").unlink()
+    shutil.rmtree(raw / "2024-13-40_fixed")
+    assert build(raw, wh) == 0
+
+
+def test_zip_of_several_csvs_loads_each_member(tmp_path):
+    raw, wh = tmp_path / "raw", tmp_path / "wh.duckdb"
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("exp_s01.csv", csv_text([row(1, 2024, LNG, KR, {1: 7})]))
+        archive.writestr("exp_s17.csv", "\ufeff" + csv_text([row(1, 2024, CAR, US, {1: 100})]))
+        archive.writestr("../evil.csv", csv_text([row(1, 2024, CAR, CN, {1: 1})]))
+    write_release(raw, "2024-02-20_preliminary", {"exp_2024.zip": buffer.getvalue()})
+    assert build(raw, wh) == 1  # the ../ member is refused
+    assert query(wh, "select file_name, status, rows_loaded from audit.releases order by 1") == [
+        ("exp_2024.zip/../evil.csv", "error", 0), ("exp_2024.zip/exp_s01.csv", "loaded", 1),
+        ("exp_2024.zip/exp_s17.csv", "loaded", 1)]
+    assert query(wh, "select sum(value_thousand_jpy) from core.trade_latest") == [(107,)]
+
+
+def test_a_crash_inside_a_file_transaction_keeps_the_previous_state(tmp_path):
+    raw, wh = tmp_path / "raw", tmp_path / "wh.duckdb"
+    release_a(raw)
+    assert build(raw, wh) == 0
+    before = snapshot(wh)
+    write_release(raw, "2024-02-20_preliminary",
+                  {"exp_2024.csv": csv_text([row(1, 2024, CAR, US, {1: 999})])})
+    release_b(raw)
+    for point in ("store_source:after_delete", "store_source:before_commit"):
+        proc = subprocess.run(
+            [sys.executable, "-m", "trade_etl.cli", "build", "--raw-dir", str(raw),
+             "--warehouse", str(wh), "--quiet"],
+            env={**__import__("os").environ, "TRADE_ETL_FAILPOINT": point},
+            capture_output=True, text=True, timeout=300)
+        assert proc.returncode == -9, proc.stderr[-2000:]
+        after = snapshot(wh)
+        # The killed build got no file in: the fact store and the audit are as before.
+        for table in ("audit.releases", "audit.quarantine", "core.trade_facts",
+                      "core.trade_latest"):
+            assert after[table] == before[table], (point, table)
+    assert build(raw, wh) == 0
+    clean = tmp_path / "clean.duckdb"
+    assert build(raw, clean) == 0
+    assert snapshot(wh) == snapshot(clean)

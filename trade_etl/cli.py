@@ -1,0 +1,137 @@
+"""The `trade-etl` command: build, sample, demo."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+from trade_etl import settings
+
+
+def _paths(args: argparse.Namespace) -> tuple[Path, Path]:
+    raw = Path(args.raw_dir or settings.raw_dir())
+    warehouse = Path(args.warehouse or settings.warehouse_path())
+    os.environ[settings.RAW_DIR_ENV] = str(raw)
+    os.environ[settings.WAREHOUSE_ENV] = str(warehouse)
+    return raw, warehouse
+
+
+def run_build(raw: Path, warehouse: Path, quiet: bool = False) -> int:
+    """Materialize every asset in-process through the Dagster definitions; print a summary."""
+    import dagster as dg
+
+    from trade_etl.build_report import BuildReport
+    from trade_etl.definitions import defs
+
+    if not raw.is_dir():
+        print(f"error: raw directory {raw} does not exist", file=sys.stderr)
+        return 2
+    started = time.perf_counter()
+    job = defs.resolve_job_def("build_warehouse")
+    instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else (
+        dg.DagsterInstance.ephemeral())
+    result = job.execute_in_process(
+        instance=instance,
+        raise_on_error=False,
+        run_config={"loggers": {"console": {"config": {"log_level": "WARNING" if quiet
+                                                       else "INFO"}}}},
+    )
+    report = BuildReport.read(warehouse)
+    print(report.render(time.perf_counter() - started))
+    failures = [
+        event.step_key for event in result.all_events if event.is_step_failure
+    ] + [
+        f"{e.asset_check_evaluation_data.asset_check_key.name}"
+        for e in result.all_events
+        if e.event_type_value == "ASSET_CHECK_EVALUATION"
+        and not e.asset_check_evaluation_data.passed
+        and e.asset_check_evaluation_data.severity.value == "ERROR"
+    ]
+    if failures or not result.success:
+        print(f"error: the build did not complete: {', '.join(failures) or 'run failed'} "
+              "(see the log above)", file=sys.stderr)
+        return 1
+    if report.files_in_error:
+        print(f"error: {len(report.files_in_error)} file(s) could not be loaded:",
+              file=sys.stderr)
+        for line in report.files_in_error:
+            print(f"  {line}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    raw, warehouse = _paths(args)
+    return run_build(raw, warehouse, quiet=args.quiet)
+
+
+def cmd_sample(args: argparse.Namespace) -> int:
+    from trade_etl.sample import parse_years, write_sample
+
+    folders = write_sample(Path(args.out), parse_years(args.years), scale=args.scale,
+                           seed=args.seed)
+    files = sum(1 for folder in folders for p in folder.rglob("*") if p.is_file())
+    print(f"wrote {len(folders)} synthetic releases ({files} files) to {args.out}")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from trade_etl.sample import write_sample
+
+    raw, warehouse = _paths(args)
+    if not raw.exists() or not any(raw.iterdir()):
+        raw.mkdir(parents=True, exist_ok=True)
+        folders = write_sample(raw)
+        print(f"wrote {len(folders)} synthetic sample releases to {raw} "
+              "(synthetic data calibrated to published totals; see README)")
+    else:
+        print(f"using the releases already in {raw}")
+    code = run_build(raw, warehouse, quiet=True)
+    print(f"\nwarehouse: {warehouse}\ntry: trade-etl sql \"select * from audit.releases\"")
+    return code
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="trade-etl",
+        description="A warehouse of Japan's customs trade statistics: every release kept.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def paths(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--raw-dir", help=f"release folders (default ${settings.RAW_DIR_ENV} "
+                       f"or {settings.DEFAULT_RAW_DIR})")
+        p.add_argument("--warehouse", help=f"DuckDB file (default ${settings.WAREHOUSE_ENV} "
+                       f"or {settings.DEFAULT_WAREHOUSE})")
+
+    build = sub.add_parser("build", help="load new or changed releases and rebuild the marts")
+    paths(build)
+    build.add_argument("--quiet", action="store_true", help="only warnings and the summary")
+    build.set_defaults(func=cmd_build)
+
+    sample = sub.add_parser("sample", help="write synthetic releases in the real layout")
+    sample.add_argument("--out", required=True, help="folder to write release folders into")
+    sample.add_argument("--years", default="2023-2025", help="e.g. 2023-2025 or 2024,2025")
+    sample.add_argument("--scale", type=float, default=1.0, help="row-count multiplier")
+    sample.add_argument("--seed", type=int, default=0)
+    sample.set_defaults(func=cmd_sample)
+
+    demo = sub.add_parser("demo", help="write the sample into the raw folder if empty, build")
+    paths(demo)
+    demo.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

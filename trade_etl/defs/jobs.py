@@ -1,0 +1,9 @@
+"""The one job: build the whole warehouse (discover, load, derive) in a single run."""
+
+import dagster as dg
+
+build_warehouse = dg.define_asset_job(
+    "build_warehouse",
+    selection=dg.AssetSelection.all(include_sources=False),
+    description="Discover new or changed releases, load them, and rebuild everything derived.",
+)

@@ -1,0 +1,51 @@
+"""Resources and executor shared by every asset.
+
+One DuckDB file has one writer, so every run uses the in-process executor: assets run one after
+the other in the run's process.
+"""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+from dagster_duckdb import DuckDBResource
+
+from trade_etl.settings import RAW_DIR_ENV, WAREHOUSE_ENV, apply_env_defaults
+from trade_etl.warehouse import ensure_schema
+
+apply_env_defaults()
+
+
+class RawDirectory(dg.ConfigurableResource):
+    """The folder where release folders (`<YYYY-MM-DD>_<stage>/`) are dropped."""
+
+    path: str
+
+    @property
+    def root(self) -> Path:
+        return Path(self.path)
+
+
+@contextmanager
+def warehouse_connection(warehouse: DuckDBResource) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-write connection with the schema in place, closed even when the body raises."""
+    Path(warehouse.database).parent.mkdir(parents=True, exist_ok=True)
+    with warehouse.get_connection() as conn:
+        try:
+            ensure_schema(conn)
+            yield conn
+        finally:
+            conn.close()
+
+
+@dg.definitions
+def resources() -> dg.Definitions:
+    return dg.Definitions(
+        resources={
+            "warehouse": DuckDBResource(database=dg.EnvVar(WAREHOUSE_ENV)),
+            "raw_dir": RawDirectory(path=dg.EnvVar(RAW_DIR_ENV)),
+        },
+        executor=dg.in_process_executor,
+    )

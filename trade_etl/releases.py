@@ -1,0 +1,170 @@
+"""Find release folders and their files in the raw directory.
+
+A release is a folder `<publication-date>_<stage>` (e.g. `2025-04-17_preliminary`) directly under
+the raw directory, holding CSV files or zip archives of CSV files, possibly in subfolders.
+Releases are ordered by publication date, then by stage (preliminary < detailed < revised <
+fixed), then by name.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+RELEASE_DIR = re.compile(r"^(\d{4}-\d{2}-\d{2})_([A-Za-z][A-Za-z0-9-]*)$")
+# Japan Customs publishes each month in these stages; several spellings are in use.
+STAGE_RANK = {"preliminary": 1, "provisional": 1, "detailed": 2, "confirmed": 2, "revised": 3,
+              "fixed": 4, "final": 4}
+DATA_SUFFIXES = (".csv", ".zip")
+# Zip archives are expanded in memory one member at a time; these caps stop zip bombs.
+MAX_MEMBER_BYTES = 2 * 1024**3
+MAX_COMPRESSION_RATIO = 200
+
+
+def stage_rank(stage: str | None) -> int:
+    return STAGE_RANK.get((stage or "").lower(), 0)
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """One file on disk inside a release folder (a CSV or a zip of CSVs)."""
+
+    release_id: str
+    published_on: date | None
+    stage: str | None
+    file_name: str  # path inside the release folder, '/'-separated
+    path: Path
+    size_bytes: int
+    mtime_ns: int
+    problem: str | None = None  # why it cannot be loaded, found without reading it
+
+    @property
+    def order_key(self) -> tuple:
+        return (self.published_on or date.min, stage_rank(self.stage), self.release_id,
+                self.file_name)
+
+
+def parse_release_dir(name: str) -> tuple[date | None, str | None, str | None]:
+    """(published_on, stage, problem) for a release folder name."""
+    match = RELEASE_DIR.match(name)
+    if not match:
+        return None, None, "folder name is not <YYYY-MM-DD>_<stage>, e.g. 2025-04-17_preliminary"
+    try:
+        published = date.fromisoformat(match.group(1))
+    except ValueError:
+        return None, None, f"folder name has an invalid date {match.group(1)!r}"
+    return published, match.group(2).lower(), None
+
+
+def discover(raw_dir: Path) -> list[SourceFile]:
+    """Every file under the raw directory, with any problem found without reading it."""
+    if not raw_dir.is_dir():
+        return []
+    root = raw_dir.resolve()
+    found: list[SourceFile] = []
+    for entry in sorted(raw_dir.iterdir()):
+        if entry.name.startswith("."):
+            continue
+        if not entry.is_dir():
+            found.append(_source(entry, root, entry.name, None, None, "",
+                                 "file is not inside a release folder <YYYY-MM-DD>_<stage>"))
+            continue
+        published, stage, problem = parse_release_dir(entry.name)
+        for path in sorted(_walk(entry)):
+            rel = path.relative_to(entry).as_posix()
+            found.append(_source(path, root, entry.name, published, stage, rel, problem))
+    return sorted(found, key=lambda s: s.order_key)
+
+
+def _walk(folder: Path) -> Iterator[Path]:
+    for path in folder.rglob("*"):
+        if any(part.startswith(".") for part in path.relative_to(folder).parts):
+            continue
+        if path.is_symlink() or path.is_file():
+            yield path
+
+
+def _source(path: Path, root: Path, release_id: str, published: date | None, stage: str | None,
+            rel: str, problem: str | None) -> SourceFile:
+    if problem is None and path.is_symlink():
+        target = path.resolve()
+        if not target.is_relative_to(root):
+            problem = "symbolic link points outside the raw directory"
+        elif not target.is_file():
+            problem = "symbolic link does not point to a file"
+    if problem is None and path.suffix.lower() not in DATA_SUFFIXES:
+        problem = "not a .csv or .zip file"
+    try:
+        stat = path.stat() if problem is None else path.lstat()
+    except OSError as err:
+        problem, stat = problem or f"cannot stat file: {err.strerror}", None
+    return SourceFile(release_id, published, stage, rel or path.name, path,
+                      stat.st_size if stat else 0, stat.st_mtime_ns if stat else 0, problem)
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+@dataclass
+class Member:
+    """One CSV to parse: a plain file, or a member of a zip archive."""
+
+    file_name: str
+    data: bytes | None
+    problem: str | None = None
+
+
+def read_members(source: SourceFile) -> Iterator[Member]:
+    """Yield the CSV payloads of a source file; zip members one at a time, with size caps."""
+    if source.path.suffix.lower() != ".zip":
+        yield Member(source.file_name, source.path.read_bytes())
+        return
+    try:
+        archive = zipfile.ZipFile(source.path)
+    except (zipfile.BadZipFile, OSError) as err:
+        yield Member(source.file_name, None, f"not a readable zip archive: {err}")
+        return
+    with archive:
+        infos = [i for i in archive.infolist() if not i.is_dir()]
+        if not infos:
+            yield Member(source.file_name, None, "zip archive holds no files")
+        for info in infos:
+            name = f"{source.file_name}/{info.filename}"
+            parts = Path(info.filename).parts
+            if info.filename.startswith(("/", "\\")) or ".." in parts or ":" in info.filename:
+                yield Member(name, None, "zip member path escapes the archive (absolute or ../)")
+            elif not info.filename.lower().endswith(".csv"):
+                yield Member(name, None, "zip member is not a .csv file")
+            elif info.file_size > MAX_MEMBER_BYTES or (
+                info.compress_size and info.file_size / info.compress_size > MAX_COMPRESSION_RATIO
+            ):
+                yield Member(name, None, "zip member expands beyond the safety caps "
+                             f"({MAX_MEMBER_BYTES >> 20} MiB, ratio {MAX_COMPRESSION_RATIO}:1)")
+            else:
+                yield _read_capped(archive, info, name)
+
+
+def _read_capped(archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str) -> Member:
+    """Read a member, stopping if it expands past what its header declared or the caps."""
+    cap = min(MAX_MEMBER_BYTES, max(info.compress_size, 1) * MAX_COMPRESSION_RATIO)
+    chunks, total = [], 0
+    try:
+        with archive.open(info) as handle:
+            while chunk := handle.read(1 << 20):
+                total += len(chunk)
+                if total > cap:
+                    return Member(name, None, "zip member expands beyond the safety caps")
+                chunks.append(chunk)
+    except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError) as err:
+        return Member(name, None, f"zip member cannot be read: {err}")
+    return Member(name, b"".join(chunks))

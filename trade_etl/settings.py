@@ -1,0 +1,34 @@
+"""Where trade_etl reads raw releases and writes the warehouse.
+
+Both paths come from the environment so that the CLI, the Dagster UI and the sensor agree:
+`TRADE_ETL_RAW_DIR` (default `data/raw`) and `TRADE_ETL_WAREHOUSE` (default
+`data/warehouse/trade.duckdb`), relative to the working directory.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+RAW_DIR_ENV = "TRADE_ETL_RAW_DIR"
+WAREHOUSE_ENV = "TRADE_ETL_WAREHOUSE"
+DEFAULT_RAW_DIR = "data/raw"
+DEFAULT_WAREHOUSE = "data/warehouse/trade.duckdb"
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SQL_DIR = PROJECT_ROOT / "sql"
+REF_DATA_DIR = PROJECT_ROOT / "data" / "ref"
+
+
+def apply_env_defaults() -> None:
+    """Fill in the default paths for any variable the user has not set."""
+    os.environ.setdefault(RAW_DIR_ENV, DEFAULT_RAW_DIR)
+    os.environ.setdefault(WAREHOUSE_ENV, DEFAULT_WAREHOUSE)
+
+
+def raw_dir() -> Path:
+    return Path(os.environ.get(RAW_DIR_ENV, DEFAULT_RAW_DIR))
+
+
+def warehouse_path() -> Path:
+    return Path(os.environ.get(WAREHOUSE_ENV, DEFAULT_WAREHOUSE))
