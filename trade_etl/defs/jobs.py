@@ -4,6 +4,6 @@ import dagster as dg
 
 build_warehouse = dg.define_asset_job(
     "build_warehouse",
-    selection=dg.AssetSelection.all(include_sources=False),
+    selection=dg.AssetSelection.all(),
     description="Discover new or changed releases, load them, and rebuild everything derived.",
 )
