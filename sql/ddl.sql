@@ -1,5 +1,5 @@
--- Every table the pipeline writes incrementally, in one place. Derived tables (core.trade_latest,
--- marts.*) are rebuilt with `create or replace` by their own SQL files.
+-- Every table the pipeline writes incrementally, in one place. Derived tables and table macros
+-- (core.trade_latest, marts.*) are rebuilt with `create or replace` from their own SQL files.
 create schema if not exists raw;
 create schema if not exists core;
 create schema if not exists marts;
@@ -89,9 +89,3 @@ select
     stage,
     row_number() over (order by published_on, core.stage_rank(stage), release_id) as release_seq
 from loaded;
-
--- Month cells each release reports: a release supersedes earlier ones cell by cell, where a
--- cell is (flow, year, month, HS chapter) with any non-zero figure in that release.
-create or replace view core.release_coverage as
-select distinct release_id, flow, year, month, left(hs_code, 2) as hs_chapter
-from core.trade_facts;

@@ -1,4 +1,4 @@
-"""The `trade-etl` command: build, sample, demo."""
+"""The `trade-etl` command: build, sample, demo, sql, brief."""
 
 from __future__ import annotations
 
@@ -94,6 +94,71 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return code
 
 
+def _warehouse_arg(args: argparse.Namespace) -> Path:
+    return Path(args.warehouse or settings.warehouse_path())
+
+
+def cmd_sql(args: argparse.Namespace) -> int:
+    import duckdb
+
+    from trade_etl.query import (
+        WarehouseUnavailable,
+        open_read_only,
+        print_csv,
+        print_table,
+        run_query,
+    )
+
+    if (args.query is None) == (args.file is None):
+        print("error: give a query or --file FILE (one of them)", file=sys.stderr)
+        return 2
+    text = Path(args.file).read_text(encoding="utf-8") if args.file else args.query
+    try:
+        conn = open_read_only(_warehouse_arg(args), allow_external=args.allow_external)
+    except WarehouseUnavailable as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    try:
+        columns, rows = run_query(conn, text)
+    except duckdb.Error as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    finally:
+        conn.close()
+    if args.csv:
+        print_csv(columns, rows)
+    elif columns:
+        print_table(columns, rows, limit=args.limit)
+    return 0
+
+
+def cmd_brief(args: argparse.Namespace) -> int:
+    from datetime import date
+
+    from trade_etl.brief import BriefError, write_brief
+    from trade_etl.query import WarehouseUnavailable, open_read_only
+
+    try:
+        as_of = date.fromisoformat(args.as_of) if args.as_of else None
+    except ValueError:
+        print(f"error: --as-of must be a date YYYY-MM-DD, not {args.as_of!r}", file=sys.stderr)
+        return 2
+    try:
+        conn = open_read_only(_warehouse_arg(args))
+    except WarehouseUnavailable as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    try:
+        print(write_brief(conn, args.fiscal_year, args.partner, as_of,
+                          settings.fiscal_start_month()))
+    except BriefError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    finally:
+        conn.close()
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="trade-etl",
@@ -117,6 +182,24 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--scale", type=float, default=1.0, help="row-count multiplier")
     sample.add_argument("--seed", type=int, default=0)
     sample.set_defaults(func=cmd_sample)
+
+    sql = sub.add_parser("sql", help="run SQL against the warehouse (read-only)")
+    sql.add_argument("query", nargs="?", help="SQL text (or use --file)")
+    sql.add_argument("--file", help="read the SQL from this file")
+    sql.add_argument("--warehouse", help="DuckDB file (default as for build)")
+    sql.add_argument("--csv", action="store_true", help="print CSV instead of a table")
+    sql.add_argument("--limit", type=int, default=1000, help="rows to print in a table")
+    sql.add_argument("--allow-external", action="store_true",
+                     help="let the SQL read files and URLs (off by default)")
+    sql.set_defaults(func=cmd_sql)
+
+    brief = sub.add_parser("brief", help="the fiscal-year headline, with and without a partner")
+    brief.add_argument("--fiscal-year", type=int, required=True, help="e.g. 2024 = Apr 2024 - "
+                       "Mar 2025")
+    brief.add_argument("--partner", help="ISO code (USA), customs code (304) or name")
+    brief.add_argument("--as-of", help="only releases published on or before this date")
+    brief.add_argument("--warehouse", help="DuckDB file (default as for build)")
+    brief.set_defaults(func=cmd_brief)
 
     demo = sub.add_parser("demo", help="write the sample into the raw folder if empty, build")
     paths(demo)

@@ -2,7 +2,8 @@
 
 Both paths come from the environment so that the CLI, the Dagster UI and the sensor agree:
 `TRADE_ETL_RAW_DIR` (default `data/raw`) and `TRADE_ETL_WAREHOUSE` (default
-`data/warehouse/trade.duckdb`), relative to the working directory.
+`data/warehouse/trade.duckdb`), relative to the working directory. The fiscal year's first month
+is `TRADE_ETL_FISCAL_START_MONTH` (default 4, April, as in Japan).
 """
 
 from __future__ import annotations
@@ -14,6 +15,9 @@ RAW_DIR_ENV = "TRADE_ETL_RAW_DIR"
 WAREHOUSE_ENV = "TRADE_ETL_WAREHOUSE"
 DEFAULT_RAW_DIR = "data/raw"
 DEFAULT_WAREHOUSE = "data/warehouse/trade.duckdb"
+
+FISCAL_START_ENV = "TRADE_ETL_FISCAL_START_MONTH"
+DEFAULT_FISCAL_START_MONTH = 4  # Japan's fiscal year starts in April
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SQL_DIR = PROJECT_ROOT / "sql"
@@ -32,3 +36,11 @@ def raw_dir() -> Path:
 
 def warehouse_path() -> Path:
     return Path(os.environ.get(WAREHOUSE_ENV, DEFAULT_WAREHOUSE))
+
+
+def fiscal_start_month() -> int:
+    """First month of the fiscal year (1-12), from `TRADE_ETL_FISCAL_START_MONTH` (default 4)."""
+    text = os.environ.get(FISCAL_START_ENV, str(DEFAULT_FISCAL_START_MONTH))
+    if not text.strip().isdigit() or not 1 <= int(text) <= 12:
+        raise ValueError(f"{FISCAL_START_ENV} must be a month number 1-12, not {text!r}")
+    return int(text)

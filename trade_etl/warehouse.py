@@ -28,6 +28,34 @@ def ensure_schema(conn: duckdb.DuckDBPyConnection) -> None:
     conn.execute(sql_text("ddl"))
 
 
+LATEST = "DATE '9999-12-31'"
+MARTS = ("balance_total", "balance_by_partner", "balance_by_region", "balance_by_hs_section",
+         "balance_by_sector", "balance_by_partner_sector")
+
+
+def create_table_macro(conn: duckdb.DuckDBPyConnection, name: str) -> None:
+    """`create or replace macro <name>(as_of) as table <sql/schema/name.sql>`.
+
+    The SQL file refers to its parameter as `as_of`. `name` comes from a fixed list.
+    """
+    schema, macro = name.split(".")
+    conn.execute(f"create or replace macro {schema}.{macro}(as_of) as table "
+                 f"{sql_text(f'{schema}/{macro}')}")
+
+
+def build_mart(conn: duckdb.DuckDBPyConnection, mart: str) -> int:
+    """Create `marts.<mart>_as_of(as_of)` and the table `marts.<mart>` = the macro at the latest.
+
+    One definition answers both "latest" and "as first published" questions.
+    """
+    if mart not in MARTS:
+        raise ValueError(f"unknown mart {mart!r}")
+    create_table_macro(conn, f"marts.{mart}_as_of")
+    conn.execute(f"create or replace table marts.{mart} as select * from "
+                 f"marts.{mart}_as_of({LATEST}) order by all")
+    return conn.sql(f"select count(*) from marts.{mart}").fetchall()[0][0]
+
+
 def rebuild_table(conn: duckdb.DuckDBPyConnection, table: str, params: dict | None = None) -> int:
     """`create or replace table <table> as <sql/schema/name.sql>`; returns its row count.
 

@@ -1,29 +1,13 @@
--- core.trade_latest: the latest published figures. Grain: flow, year, month, hs_code,
--- country_code. For each (flow, year, month, HS chapter) the most recent release reporting it wins;
--- rows that release does not have are zero (absent).
+-- core.trade_latest: the latest published figures, after supersession. Grain: flow, year, month,
+-- hs_code, country_code. Files of one release (and ports) are summed.
 with
 
-coverage as (
-    select * from core.release_coverage
-),
-
-releases as (
-    select * from core.releases
+facts as (
+    select * from core.trade_facts
 ),
 
 winners as (
-    select
-        coverage.release_id,
-        coverage.flow,
-        coverage.year,
-        coverage.month,
-        coverage.hs_chapter
-    from coverage
-    inner join releases using (release_id)
-    qualify row_number() over (
-        partition by coverage.flow, coverage.year, coverage.month, coverage.hs_chapter
-        order by releases.release_seq desc
-    ) = 1
+    select * from core.winning_releases(DATE '9999-12-31')
 ),
 
 final as (
@@ -39,7 +23,7 @@ final as (
         sum(facts.quantity2)::bigint as quantity2,
         sum(facts.value_thousand_jpy)::bigint as value_thousand_jpy,
         facts.release_id
-    from core.trade_facts as facts
+    from facts
     inner join winners
         on facts.release_id = winners.release_id
         and facts.flow = winners.flow

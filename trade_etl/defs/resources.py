@@ -49,3 +49,9 @@ def resources() -> dg.Definitions:
         },
         executor=dg.in_process_executor,
     )
+
+
+def scalar(warehouse: DuckDBResource, query: str, params: dict | None = None):
+    """The single value a query returns (for checks)."""
+    with warehouse_connection(warehouse) as conn:
+        return conn.execute(query, params or {}).fetchall()[0][0]

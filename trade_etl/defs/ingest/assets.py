@@ -1,6 +1,6 @@
 """Ingest: discover release files, parse and validate them, keep every release in the fact store.
 
-raw/release_files ─▶ core/trade_facts + audit/releases + audit/quarantine ─▶ core/trade_latest
+raw/release_files ─▶ core/trade_facts + audit/releases + audit/quarantine
 """
 
 from datetime import datetime
@@ -10,31 +10,17 @@ import dagster as dg
 import polars as pl
 from dagster_duckdb import DuckDBResource
 
+from trade_etl.defs.metadata import markdown_table
 from trade_etl.defs.resources import RawDirectory, warehouse_connection
 from trade_etl.loader import load_sources
 from trade_etl.reference import country_codes
 from trade_etl.releases import SourceFile, discover, sha256_file
-from trade_etl.warehouse import rebuild_table, sql_text
+from trade_etl.warehouse import sql_text
 
 RELEASE_FILES = dg.AssetKey(["raw", "release_files"])
 TRADE_FACTS = dg.AssetKey(["core", "trade_facts"])
 AUDIT_RELEASES = dg.AssetKey(["audit", "releases"])
 AUDIT_QUARANTINE = dg.AssetKey(["audit", "quarantine"])
-TRADE_LATEST = dg.AssetKey(["core", "trade_latest"])
-
-
-def _markdown(frame: pl.DataFrame, limit: int = 20) -> str:
-    """A small markdown table for asset metadata."""
-    if frame.is_empty():
-        return "_none_"
-    head = frame.head(limit)
-    lines = ["| " + " | ".join(head.columns) + " |", "|" + "---|" * len(head.columns)]
-    for row in head.iter_rows():
-        lines.append("| " + " | ".join(
-            f"{v:,}" if isinstance(v, int) else str(v).replace("|", "\\|") for v in row) + " |")
-    if frame.height > limit:
-        lines.append(f"\n_… {frame.height - limit:,} more rows_")
-    return "\n".join(lines)
 
 
 def _hashable(source: SourceFile) -> bool:
@@ -93,7 +79,7 @@ def release_files(warehouse: DuckDBResource, raw_dir: RawDirectory) -> dg.Materi
         "dagster/row_count": inventory.height,
         "releases": summary.height,
         "files_to_load": pending.height,
-        "preview": dg.MetadataValue.md(_markdown(summary, 40)),
+        "preview": dg.MetadataValue.md(markdown_table(summary, 40)),
     })
 
 
@@ -145,7 +131,7 @@ def load_releases(context: dg.AssetExecutionContext, warehouse: DuckDBResource):
         "dagster/row_count": facts,
         "files_loaded_this_run": summary.files_loaded,
         "cells_loaded_this_run": summary.cells_loaded,
-        "preview": dg.MetadataValue.md(_markdown(by_release, 40)),
+        "preview": dg.MetadataValue.md(markdown_table(by_release, 40)),
     })
     yield dg.MaterializeResult(asset_key=AUDIT_RELEASES, metadata={
         "dagster/row_count": int(by_release["files"].sum() or 0),
@@ -156,28 +142,5 @@ def load_releases(context: dg.AssetExecutionContext, warehouse: DuckDBResource):
     })
     yield dg.MaterializeResult(asset_key=AUDIT_QUARANTINE, metadata={
         "dagster/row_count": quarantined,
-        "preview": dg.MetadataValue.md(_markdown(reasons)),
-    })
-
-
-@dg.asset(
-    key=TRADE_LATEST,
-    group_name="core",
-    kinds={"duckdb", "sql"},
-    deps=[TRADE_FACTS],
-    description="The latest figures: for each (flow, year, month, HS chapter) the most recent "
-    "release that reports it supersedes all earlier ones. Grain: flow, year, month, hs_code, "
-    "country_code.",
-)
-def trade_latest(warehouse: DuckDBResource) -> dg.MaterializeResult:
-    with warehouse_connection(warehouse) as conn:
-        rows = rebuild_table(conn, "core.trade_latest")
-        totals = conn.sql(
-            "select year, sum(value_thousand_jpy) filter (where flow = 1) as exports_thousand_jpy,"
-            " sum(value_thousand_jpy) filter (where flow = 2) as imports_thousand_jpy,"
-            " count(distinct month) as months from core.trade_latest group by year order by year"
-        ).pl()
-    return dg.MaterializeResult(metadata={
-        "dagster/row_count": rows,
-        "preview": dg.MetadataValue.md(_markdown(totals)),
+        "preview": dg.MetadataValue.md(markdown_table(reasons)),
     })

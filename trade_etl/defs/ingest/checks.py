@@ -7,19 +7,14 @@ WARN checks flag what needs a look but does not make figures wrong.
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from trade_etl.defs.ingest.assets import AUDIT_RELEASES, TRADE_FACTS, TRADE_LATEST
-from trade_etl.defs.resources import warehouse_connection
-
-
-def _count(warehouse: DuckDBResource, query: str) -> int:
-    with warehouse_connection(warehouse) as conn:
-        return conn.sql(query).fetchall()[0][0]
+from trade_etl.defs.ingest.assets import AUDIT_RELEASES, TRADE_FACTS
+from trade_etl.defs.resources import scalar, warehouse_connection
 
 
 @dg.asset_check(asset=AUDIT_RELEASES, blocking=True,
                 description="For every file, rows read = rows loaded + rows quarantined.")
 def rows_reconcile(warehouse: DuckDBResource) -> dg.AssetCheckResult:
-    bad = _count(warehouse, "select count(*) from audit.releases "
+    bad = scalar(warehouse, "select count(*) from audit.releases "
                             "where rows_read <> rows_loaded + rows_quarantined")
     return dg.AssetCheckResult(passed=bad == 0, metadata={"files_not_reconciling": bad})
 
@@ -44,7 +39,7 @@ def files_readable(warehouse: DuckDBResource) -> dg.AssetCheckResult:
                 description="Value-Year equals the sum of the monthly values (the months are "
                 "authoritative; a mismatch is a warning, not a rejection).")
 def value_year_matches_months(warehouse: DuckDBResource) -> dg.AssetCheckResult:
-    bad = _count(warehouse, "select coalesce(sum(value_year_mismatches), 0)::bigint "
+    bad = scalar(warehouse, "select coalesce(sum(value_year_mismatches), 0)::bigint "
                             "from audit.releases")
     return dg.AssetCheckResult(passed=bad == 0, severity=dg.AssetCheckSeverity.WARN,
                                metadata={"rows_with_mismatch": bad})
@@ -54,7 +49,7 @@ def value_year_matches_months(warehouse: DuckDBResource) -> dg.AssetCheckResult:
                 description="No two fact rows share release, file, flow, year, month, HS code "
                 "and country.")
 def fact_grain_unique(warehouse: DuckDBResource) -> dg.AssetCheckResult:
-    dupes = _count(warehouse, "select count(*) from (select 1 from core.trade_facts group by "
+    dupes = scalar(warehouse, "select count(*) from (select 1 from core.trade_facts group by "
                               "release_id, file_name, flow, year, month, hs_code, country_code "
                               "having count(*) > 1)")
     return dg.AssetCheckResult(passed=dupes == 0, metadata={"duplicate_keys": dupes})
@@ -64,24 +59,11 @@ def fact_grain_unique(warehouse: DuckDBResource) -> dg.AssetCheckResult:
                 description="Every stored quantity and value is non-negative and every stored "
                 "row belongs to a file recorded as loaded in audit.releases.")
 def facts_valid_and_audited(warehouse: DuckDBResource) -> dg.AssetCheckResult:
-    negative = _count(warehouse, "select count(*) from core.trade_facts where "
+    negative = scalar(warehouse, "select count(*) from core.trade_facts where "
                                  "least(quantity1, quantity2, value_thousand_jpy) < 0")
-    orphans = _count(warehouse, "select count(*) from (select distinct release_id, file_name "
+    orphans = scalar(warehouse, "select count(*) from (select distinct release_id, file_name "
                                 "from core.trade_facts) f anti join (select * from "
                                 "audit.releases where status = 'loaded') a "
                                 "using (release_id, file_name)")
     return dg.AssetCheckResult(passed=negative == 0 and orphans == 0,
                                metadata={"negative_rows": negative, "unaudited_files": orphans})
-
-
-@dg.asset_check(asset=TRADE_LATEST, blocking=True,
-                description="Latest figures are unique per flow, year, month, HS code and "
-                "country, and each month cell comes from exactly one release.")
-def latest_one_release_per_cell(warehouse: DuckDBResource) -> dg.AssetCheckResult:
-    dupes = _count(warehouse, "select count(*) from (select 1 from core.trade_latest group by "
-                              "flow, year, month, hs_code, country_code having count(*) > 1)")
-    mixed = _count(warehouse, "select count(*) from (select 1 from core.trade_latest group by "
-                              "flow, year, month, left(hs_code, 2) "
-                              "having count(distinct release_id) > 1)")
-    return dg.AssetCheckResult(passed=dupes == 0 and mixed == 0,
-                               metadata={"duplicate_keys": dupes, "cells_from_two_releases": mixed})

@@ -1,0 +1,31 @@
+-- core.trade_release_monthly: each release's values summed over HS codes within a chapter and
+-- sector. Grain: release_id, flow, year, month, hs_chapter, country_code, top_sector_code,
+-- highlight_sector_code. Small enough to answer "as of" questions quickly; supersession works on
+-- (flow, year, month, hs_chapter), which this grain keeps.
+with
+
+facts as (
+    select * from core.trade_facts
+),
+
+sectors as (
+    select * from core.hs_code_sectors
+),
+
+final as (
+    select
+        facts.release_id,
+        facts.flow,
+        facts.year,
+        facts.month,
+        sectors.hs_chapter,
+        facts.country_code,
+        sectors.top_sector_code,
+        sectors.highlight_sector_code,
+        sum(facts.value_thousand_jpy)::bigint as value_thousand_jpy
+    from facts
+    inner join sectors on facts.hs_code = sectors.hs_code
+    group by all
+)
+
+select * from final

@@ -1,0 +1,221 @@
+"""`trade-etl brief`: the fiscal-year headline a reporter would write, from the marts.
+
+Everything comes from the public marts and their `_as_of` macros, so the brief shows exactly what
+a user querying the warehouse would find, as known on a given date.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import duckdb
+
+LATEST = date(9999, 12, 31)
+MONTH_NAMES = ("January", "February", "March", "April", "May", "June", "July", "August",
+               "September", "October", "November", "December")
+
+
+class BriefError(Exception):
+    """The brief cannot be written; the message says why."""
+
+
+def yen(value: float) -> str:
+    """¥9.0053 tn, ¥512.3 bn."""
+    sign = "-" if value < 0 else ""
+    value = abs(value)
+    if value >= 1e12:
+        return f"{sign}¥{value / 1e12:.4f} tn"
+    return f"{sign}¥{value / 1e9:,.1f} bn"
+
+
+def dollars(value: float | None) -> str:
+    if value is None:
+        return "n/a"
+    sign = "-" if value < 0 else ""
+    return f"{sign}${abs(value) / 1e9:,.1f} bn"
+
+
+def pct(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:+.1f}%"
+
+
+def _balance_word(balance: float) -> str:
+    return "surplus" if balance >= 0 else "deficit"
+
+
+@dataclass
+class Figures:
+    exports_jpy: int
+    imports_jpy: int
+    balance_jpy: int
+    exports_usd: float | None
+    balance_usd: float | None
+    exports_yoy_pct: float | None
+    imports_yoy_pct: float | None
+    months_reported: int
+    prior_balance_jpy: int | None
+
+    def line(self, spot: tuple[date, float] | None) -> list[str]:
+        balance = self.balance_jpy
+        change = ""
+        if self.prior_balance_jpy and self.months_reported == 12:
+            change = (f" ({pct(100 * (abs(balance) / abs(self.prior_balance_jpy) - 1))} y/y)"
+                      if (balance >= 0) == (self.prior_balance_jpy >= 0) else
+                      f" (a {_balance_word(self.prior_balance_jpy)} a year earlier)")
+        usd = None if self.balance_usd is None else abs(self.balance_usd)
+        dollars_line = f"  {_balance_word(balance)} {dollars(usd)} at monthly average rates"
+        if spot:
+            dollars_line += (f"; {dollars(abs(balance) / spot[1])} at {spot[1]:.2f} yen per "
+                             f"dollar on {spot[0]:%Y-%m-%d}")
+        return [
+            f"  exports {yen(self.exports_jpy)} ({pct(self.exports_yoy_pct)} y/y), "
+            f"imports {yen(self.imports_jpy)} ({pct(self.imports_yoy_pct)} y/y)",
+            f"  {_balance_word(balance)} {yen(abs(balance))}{change}",
+            dollars_line,
+        ]
+
+
+def _figures(conn: duckdb.DuckDBPyConnection, macro: str, fiscal_year: int, as_of: date,
+             partner_code: str | None = None) -> Figures | None:
+    where = "period = $period" + (" and partner_code = $partner" if partner_code else "")
+    params: dict = {"as_of": as_of}
+    if partner_code:
+        params["partner"] = partner_code
+    query = (f"select exports_jpy, imports_jpy, balance_jpy, exports_usd, balance_usd, "
+             f"exports_yoy_pct, imports_yoy_pct, months_reported from marts.{macro}($as_of) "
+             f"where {where}")
+    rows = conn.execute(query, {**params, "period": f"FY{fiscal_year}"}).fetchall()
+    if not rows:
+        return None
+    prior = conn.execute(query, {**params, "period": f"FY{fiscal_year - 1}"}).fetchall()
+    return Figures(*rows[0], prior_balance_jpy=prior[0][2] if prior else None)
+
+
+def resolve_partner(conn: duckdb.DuckDBPyConnection, text: str) -> tuple[str, str, str | None]:
+    """A partner given as ISO code (USA), customs code (304) or part of its name."""
+    rows = conn.execute(
+        "select country_code, country_name, iso3 from ref.countries "
+        "where upper(iso3) = upper($p) or country_code = $p", {"p": text.strip()}).fetchall()
+    if not rows:
+        rows = conn.execute(
+            "select country_code, country_name, iso3 from ref.countries "
+            "where contains(lower(country_name), lower($p)) order by country_code",
+            {"p": text.strip()}).fetchall()
+    if not rows:
+        raise BriefError(f"no partner matches {text!r}: give an ISO code (USA), a customs code "
+                         "(304) or part of a name")
+    if len(rows) > 1:
+        listed = ", ".join(f"{name} ({iso or code})" for code, name, iso in rows[:8])
+        raise BriefError(f"{text!r} matches several partners: {listed}")
+    return rows[0]
+
+
+def write_brief(conn: duckdb.DuckDBPyConnection, fiscal_year: int, partner: str | None = None,
+                as_of: date | None = None, fiscal_start_month: int = 4) -> str:
+    day = as_of or LATEST
+    release = conn.execute(
+        "select release_id, published_on from core.releases where published_on <= $d "
+        "order by release_seq desc limit 1", {"d": day}).fetchall()
+    if not release:
+        raise BriefError(f"no release published on or before {day}")
+    release_id, published_on = release[0]
+    world = _figures(conn, "balance_total_as_of", fiscal_year, day)
+    if world is None:
+        raise BriefError(f"no data for fiscal {fiscal_year}"
+                         + (f" as of {as_of}" if as_of else ""))
+    spot_rows = conn.execute("select date, jpy_per_usd from ref.fx_daily where date <= $d "
+                             "order by date desc limit 1", {"d": published_on}).fetchall()
+    spot = spot_rows[0] if spot_rows else None
+
+    start = MONTH_NAMES[fiscal_start_month - 1]
+    end = MONTH_NAMES[(fiscal_start_month - 2) % 12]
+    end_year = fiscal_year + (1 if fiscal_start_month > 1 else 0)
+    known = f"as published on or before {as_of}" if as_of else "latest figures"
+    lines = [
+        f"Japan's trade in fiscal {fiscal_year} ({start} {fiscal_year} - {end} {end_year}), "
+        f"{known}",
+        f"(releases up to {release_id}; {world.months_reported} of 12 months reported)",
+        "",
+        "World:",
+        *world.line(spot),
+    ]
+    world_rows = _sector_rows(conn, "balance_by_sector_as_of", fiscal_year, day)
+    for flow in ("exports", "imports"):
+        leaders = _leaders(world_rows, f"{flow}_jpy", count=3)
+        lines.append(f"  {flow} led by " + "; ".join(
+            f"{sector.lower()} {yen(value)}{part}" for sector, value, part in leaders))
+    headline_partner = None
+    if partner:
+        code, name, iso = resolve_partner(conn, partner)
+        figures = _figures(conn, "balance_by_partner_as_of", fiscal_year, day, code)
+        if figures is None:
+            raise BriefError(f"no trade with {name} in fiscal {fiscal_year}")
+        lines += ["", f"{name} ({iso or code}):", *figures.line(spot)]
+        rows = _sector_rows(conn, "balance_by_partner_sector_as_of", fiscal_year, day, code)
+        lines += ["", f"Sectors contributing most to the balance with {name}:"]
+        for rank, (sector, value, part) in enumerate(_leaders(rows, "balance_jpy"), start=1):
+            lines.append(f"  {rank}. {sector}: {_signed(value)}{part}")
+        headline_partner = (name, figures)
+
+    lines += ["", "Headline:", "  " + _headline(fiscal_year, world, headline_partner, spot)]
+    return "\n".join(lines)
+
+
+def _sector_rows(conn: duckdb.DuckDBPyConnection, macro: str, fiscal_year: int, as_of: date,
+                 partner_code: str | None = None) -> list[dict]:
+    query = (f"select m.sector_code, m.sector_name, m.sector_level, s.parent_sector_code, "
+             f"m.exports_jpy, m.imports_jpy, m.balance_jpy from marts.{macro}($as_of) m "
+             f"join ref.sectors s on s.sector_code = m.sector_code where m.period = $period"
+             + (" and m.partner_code = $partner" if partner_code else ""))
+    params = {"as_of": as_of, "period": f"FY{fiscal_year}"}
+    if partner_code:
+        params["partner"] = partner_code
+    cursor = conn.execute(query, params)
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def _signed(value: float) -> str:
+    return ("+" if value >= 0 else "-") + yen(abs(value))
+
+
+def _leaders(rows: list[dict], measure: str, count: int = 5) -> list[tuple[str, float, str]]:
+    """The top-level sectors largest by |measure|, each with its largest highlighted part."""
+    tops = sorted((r for r in rows if r["sector_level"] == "top"),
+                  key=lambda r: abs(r[measure]), reverse=True)[:count]
+    out = []
+    for top in tops:
+        parts = [r for r in rows if r["parent_sector_code"] == top["sector_code"]
+                 and r["sector_level"] == "highlight" and r[measure]]
+        detail = ""
+        if parts:
+            part = max(parts, key=lambda r: abs(r[measure]))
+            shown = _signed(part[measure]) if measure == "balance_jpy" else yen(part[measure])
+            detail = f" (of which {part['sector_name'].lower()} {shown})"
+        out.append((top["sector_name"], top[measure], detail))
+    return out
+
+
+def _headline(fiscal_year: int, world: Figures,
+              partner: tuple[str, Figures] | None, spot: tuple[date, float] | None) -> str:
+    def rounded(value: float) -> str:
+        return f"¥{abs(value) / 1e12:.1f} trillion"
+
+    def usd(value: float, figures: Figures) -> str:
+        amount = abs(value) / spot[1] if spot else abs(figures.balance_usd or 0)
+        return f"${amount / 1e9:.0f} billion"
+
+    partial = "" if world.months_reported == 12 else (
+        f" ({world.months_reported} months so far)")
+    overall = f"its overall trade was in {_balance_word(world.balance_jpy)}" + (
+        f" ({rounded(world.balance_jpy)})")
+    if partner:
+        name, figures = partner
+        return (f"In fiscal {fiscal_year}{partial} Japan ran a {rounded(figures.balance_jpy)} "
+                f"({usd(figures.balance_jpy, figures)}) {_balance_word(figures.balance_jpy)} "
+                f"with {name} while {overall}.")
+    return (f"In fiscal {fiscal_year}{partial} Japan's trade was in "
+            f"{_balance_word(world.balance_jpy)} by {rounded(world.balance_jpy)} "
+            f"({usd(world.balance_jpy, world)}), on exports of {rounded(world.exports_jpy)} and "
+            f"imports of {rounded(world.imports_jpy)}.")

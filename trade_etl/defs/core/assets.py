@@ -1,0 +1,108 @@
+"""Core: supersession (latest and as-of figures), the sector mapping and the period calendar.
+
+core/trade_facts ─▶ core/release_coverage ─▶ core/trade_latest
+                 └▶ core/hs_code_sectors ─▶ core/trade_release_monthly ─▶ marts
+core/period_months (the fiscal calendar) ─▶ marts
+"""
+
+import dagster as dg
+from dagster_duckdb import DuckDBResource
+
+from trade_etl.defs.ingest.assets import TRADE_FACTS
+from trade_etl.defs.metadata import markdown_table
+from trade_etl.defs.resources import warehouse_connection
+from trade_etl.settings import fiscal_start_month
+from trade_etl.warehouse import create_table_macro, rebuild_table
+
+RELEASE_COVERAGE = dg.AssetKey(["core", "release_coverage"])
+TRADE_LATEST = dg.AssetKey(["core", "trade_latest"])
+HS_CODE_SECTORS = dg.AssetKey(["core", "hs_code_sectors"])
+TRADE_RELEASE_MONTHLY = dg.AssetKey(["core", "trade_release_monthly"])
+PERIOD_MONTHS = dg.AssetKey(["core", "period_months"])
+
+
+def _ref(*tables: str) -> list[dg.AssetKey]:
+    return [dg.AssetKey(["ref", t]) for t in tables]
+
+
+@dg.asset(
+    key=RELEASE_COVERAGE, group_name="core", kinds={"duckdb", "sql"}, deps=[TRADE_FACTS],
+    description="The (flow, year, month, HS chapter) cells each release reports, and the table "
+    "macro core.winning_releases(as_of): which release supplies each cell on a given date.",
+)
+def release_coverage(warehouse: DuckDBResource) -> dg.MaterializeResult:
+    with warehouse_connection(warehouse) as conn:
+        rows = rebuild_table(conn, "core.release_coverage")
+        create_table_macro(conn, "core.winning_releases")
+        by_release = conn.sql(
+            "select release_id, count(*) as cells, min(format('{:04d}-{:02d}', year, month)) "
+            "as first_month, max(format('{:04d}-{:02d}', year, month)) as last_month "
+            "from core.release_coverage group by 1 order by 1").pl()
+    return dg.MaterializeResult(metadata={"dagster/row_count": rows,
+                                          "preview": dg.MetadataValue.md(
+                                              markdown_table(by_release, 40))})
+
+
+@dg.asset(
+    key=TRADE_LATEST, group_name="core", kinds={"duckdb", "sql"}, deps=[RELEASE_COVERAGE],
+    description="The latest figures: for each (flow, year, month, HS chapter) the most recent "
+    "release that reports it supersedes all earlier ones. Grain: flow, year, month, hs_code, "
+    "country_code.",
+)
+def trade_latest(warehouse: DuckDBResource) -> dg.MaterializeResult:
+    with warehouse_connection(warehouse) as conn:
+        rows = rebuild_table(conn, "core.trade_latest")
+        totals = conn.sql(
+            "select year, count(distinct month) as months, "
+            "sum(value_thousand_jpy) filter (where flow = 1) as exports_thousand_jpy, "
+            "sum(value_thousand_jpy) filter (where flow = 2) as imports_thousand_jpy "
+            "from core.trade_latest group by year order by year").pl()
+    return dg.MaterializeResult(metadata={"dagster/row_count": rows,
+                                          "preview": dg.MetadataValue.md(markdown_table(totals))})
+
+
+@dg.asset(
+    key=HS_CODE_SECTORS, group_name="core", kinds={"duckdb", "sql"},
+    deps=[TRADE_FACTS, *_ref("sector_map", "sectors", "hs_chapters")],
+    description="Every 9-digit HS code in the fact store with its chapter, HS section, top "
+    "sector and highlighted sector (longest prefix of ref.sector_map wins, per level).",
+)
+def hs_code_sectors(warehouse: DuckDBResource) -> dg.MaterializeResult:
+    with warehouse_connection(warehouse) as conn:
+        rows = rebuild_table(conn, "core.hs_code_sectors")
+        unmapped = conn.sql("select count(*) from core.hs_code_sectors where top_sector_code is "
+                            "null or hs_section is null").fetchall()[0][0]
+        by_sector = conn.sql("select top_sector_code, highlight_sector_code, count(*) as codes "
+                             "from core.hs_code_sectors group by all order by all").pl()
+    return dg.MaterializeResult(metadata={"dagster/row_count": rows, "unmapped_codes": unmapped,
+                                          "preview": dg.MetadataValue.md(
+                                              markdown_table(by_sector, 30))})
+
+
+@dg.asset(
+    key=TRADE_RELEASE_MONTHLY, group_name="core", kinds={"duckdb", "sql"},
+    deps=[TRADE_FACTS, HS_CODE_SECTORS, RELEASE_COVERAGE],
+    description="Each release's values by month, HS chapter, partner and sector, and the table "
+    "macro core.trade_monthly_as_of(as_of): the figures known on a date, after supersession.",
+)
+def trade_release_monthly(warehouse: DuckDBResource) -> dg.MaterializeResult:
+    with warehouse_connection(warehouse) as conn:
+        rows = rebuild_table(conn, "core.trade_release_monthly")
+        create_table_macro(conn, "core.trade_monthly_as_of")
+    return dg.MaterializeResult(metadata={"dagster/row_count": rows})
+
+
+@dg.asset(
+    key=PERIOD_MONTHS, group_name="core", kinds={"duckdb", "sql"},
+    description="The calendar: each month's month, fiscal quarter, fiscal half, fiscal year, "
+    "calendar quarter and calendar year, with labels and start/end dates. The fiscal year starts "
+    "in TRADE_ETL_FISCAL_START_MONTH (default 4, April).",
+)
+def period_months(warehouse: DuckDBResource) -> dg.MaterializeResult:
+    start = fiscal_start_month()
+    with warehouse_connection(warehouse) as conn:
+        rows = rebuild_table(conn, "core.period_months", {"fiscal_start_month": start})
+        example = conn.sql("select period_type, period, period_start, period_end from "
+                           "core.period_months where year = 2024 and month = 5").pl()
+    return dg.MaterializeResult(metadata={"dagster/row_count": rows, "fiscal_start_month": start,
+                                          "preview": dg.MetadataValue.md(markdown_table(example))})

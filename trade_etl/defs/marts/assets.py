@@ -1,0 +1,93 @@
+"""Marts: trade balances by partner, region, HS section, sector and period, latest and as of any
+date, plus revisions from first publication. These tables and macros are the public interface
+(docs/warehouse.md)."""
+
+import dagster as dg
+from dagster_duckdb import DuckDBResource
+
+from trade_etl.defs.core.assets import PERIOD_MONTHS, RELEASE_COVERAGE, TRADE_RELEASE_MONTHLY
+from trade_etl.defs.metadata import markdown_table
+from trade_etl.defs.resources import warehouse_connection
+from trade_etl.warehouse import MARTS, build_mart, create_table_macro, rebuild_table
+
+REF_DEPS = [dg.AssetKey(["ref", t]) for t in ("countries", "country_groups", "hs_sections",
+                                              "hs_chapters", "sectors", "fx_monthly")]
+DESCRIPTIONS = {
+    "balance_total": "Japan's exports, imports and balance with the world",
+    "balance_by_partner": "Trade with each partner country",
+    "balance_by_region": "Trade with customs areas and with ASEAN and the EU (membership over "
+                         "time)",
+    "balance_by_hs_section": "Trade by HS section (I … XXI)",
+    "balance_by_sector": "Trade by principal-commodity sector (nine top groups and highlighted "
+                         "groups)",
+    "balance_by_partner_sector": "Trade with each partner by sector",
+}
+# A preview per mart: the latest complete fiscal year's largest rows by absolute balance.
+PREVIEW_COLUMNS = {
+    "balance_total": "period_type",
+    "balance_by_partner": "partner_name",
+    "balance_by_region": "region",
+    "balance_by_hs_section": "hs_section || ' ' || left(section_name, 40)",
+    "balance_by_sector": "sector_name || ' (' || sector_level || ')'",
+    "balance_by_partner_sector": "partner_iso3 || ' ' || sector_name",
+}
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(
+            ["marts", mart], group_name="marts", kinds={"duckdb", "sql"},
+            deps=[TRADE_RELEASE_MONTHLY, PERIOD_MONTHS, RELEASE_COVERAGE, *REF_DEPS],
+            description=f"{DESCRIPTIONS[mart]}, by month, fiscal quarter, half and year, and "
+            f"calendar quarter and year, in yen and dollars. Same columns as of any date: "
+            f"marts.{mart}_as_of(DATE 'YYYY-MM-DD').",
+        )
+        for mart in MARTS
+    ],
+    can_subset=True,
+)
+def balance_marts(context: dg.AssetExecutionContext, warehouse: DuckDBResource):
+    with warehouse_connection(warehouse) as conn:
+        create_table_macro(conn, "core.balance_as_of")
+        for mart in MARTS:
+            key = dg.AssetKey(["marts", mart])
+            if key not in context.selected_asset_keys:
+                continue
+            rows = build_mart(conn, mart)
+            fiscal_year = conn.sql(
+                f"select max(period) from marts.{mart} where period_type = 'fiscal_year' "
+                "and months_reported = 12").fetchall()[0][0]
+            label = PREVIEW_COLUMNS[mart]
+            preview = conn.sql(
+                f"select {label} as name, round(exports_jpy / 1e12, 3) as exports_tn_jpy, "
+                "round(imports_jpy / 1e12, 3) as imports_tn_jpy, "
+                "round(balance_jpy / 1e12, 3) as balance_tn_jpy, "
+                f"round(balance_usd / 1e9, 1) as balance_bn_usd from marts.{mart} "
+                "where period_type = 'fiscal_year' and period = $fy "
+                "order by abs(balance_jpy) desc limit 10", params={"fy": fiscal_year}).pl()
+            yield dg.MaterializeResult(asset_key=key, metadata={
+                "dagster/row_count": rows,
+                "latest_complete_fiscal_year": fiscal_year or "none",
+                "preview": dg.MetadataValue.md(
+                    f"**{fiscal_year or 'no complete fiscal year'}**, largest balances\n\n"
+                    + markdown_table(preview)),
+            })
+
+
+@dg.asset(
+    key=["marts", "revisions"], group_name="marts", kinds={"duckdb", "sql"},
+    deps=[TRADE_RELEASE_MONTHLY, RELEASE_COVERAGE, dg.AssetKey(["ref", "countries"])],
+    description="Per flow, month and partner: the first published value, the latest value, the "
+    "revision and the releases they came from.",
+)
+def revisions(warehouse: DuckDBResource) -> dg.MaterializeResult:
+    with warehouse_connection(warehouse) as conn:
+        rows = rebuild_table(conn, "marts.revisions")
+        largest = conn.sql(
+            "select flow, period, partner_name, first_value_jpy, latest_value_jpy, revision_jpy "
+            "from marts.revisions order by abs(revision_jpy) desc limit 10").pl()
+    return dg.MaterializeResult(metadata={
+        "dagster/row_count": rows,
+        "preview": dg.MetadataValue.md("**Largest revisions**\n\n" + markdown_table(largest)),
+    })
+
