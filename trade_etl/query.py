@@ -53,9 +53,10 @@ def _cell(value: object) -> str:
     return str(value)
 
 
-def print_table(columns: Sequence[str], rows: Sequence[tuple], out: TextIO = sys.stdout,
+def print_table(columns: Sequence[str], rows: Sequence[tuple], out: TextIO | None = None,
                 limit: int | None = 1000) -> None:
     """An aligned text table; numbers right-aligned."""
+    out = out or sys.stdout
     shown = rows if limit is None else rows[:limit]
     cells = [[_cell(v) for v in row] for row in shown]
     numeric = [all(isinstance(r[i], int | float | Decimal) or r[i] is None for r in shown)
@@ -75,8 +76,8 @@ def print_table(columns: Sequence[str], rows: Sequence[tuple], out: TextIO = sys
           + (f"; {more:,} not shown, use --limit or --csv" if more else "") + ")", file=out)
 
 
-def print_csv(columns: Sequence[str], rows: Sequence[tuple], out: TextIO = sys.stdout) -> None:
-    writer = csv.writer(out, lineterminator="\n")
+def print_csv(columns: Sequence[str], rows: Sequence[tuple], out: TextIO | None = None) -> None:
+    writer = csv.writer(out or sys.stdout, lineterminator="\n")
     writer.writerow(columns)
     for row in rows:
         writer.writerow(["" if v is None else v for v in row])
