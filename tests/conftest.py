@@ -103,3 +103,20 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
     monkeypatch.delenv("TRADE_ETL_FAILPOINT", raising=False)
     yield
     os.environ.pop("TRADE_ETL_FAILPOINT", None)
+
+
+@pytest.fixture(scope="session")
+def sample_warehouse(tmp_path_factory) -> Path:
+    """The default synthetic sample (`trade-etl sample`), built once for the session."""
+    from trade_etl.sample import write_sample
+
+    tmp = tmp_path_factory.mktemp("sample")
+    write_sample(tmp / "raw")
+    mp = pytest.MonkeyPatch()
+    mp.setenv(settings.RAW_DIR_ENV, str(tmp / "raw"))
+    mp.setenv(settings.WAREHOUSE_ENV, str(tmp / "trade.duckdb"))
+    try:
+        assert build(tmp / "raw", tmp / "trade.duckdb") == 0
+    finally:
+        mp.undo()
+    return tmp / "trade.duckdb"
