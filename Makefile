@@ -21,15 +21,18 @@ $(TESTDEPS): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(RUNTIME) $@
 
-demo: $(RUNTIME)
+# Created once; an existing instance configuration is left alone.
+$(DAGSTER_HOME)/dagster.yaml:
+	mkdir -p $(DAGSTER_HOME)
+	cp dagster.yaml $@
+
+demo: $(RUNTIME) $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/trade-etl demo
 
 test: $(TESTDEPS)
 	$(BIN)/python -m pytest -q
 
-ui: $(RUNTIME)
-	mkdir -p $(DAGSTER_HOME)
-	test -f $(DAGSTER_HOME)/dagster.yaml || cp dagster.yaml $(DAGSTER_HOME)/dagster.yaml
+ui: $(RUNTIME) $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
 
 lint: $(TESTDEPS)

@@ -68,6 +68,8 @@ class Figures:
         if spot:
             dollars_line += (f"; {dollars(abs(balance) / spot[1])} at {spot[1]:.2f} yen per "
                              f"dollar on {spot[0]:%Y-%m-%d}")
+        else:
+            dollars_line += "; no daily rate for the release day in ref.fx_daily"
         return [
             f"  exports {yen(self.exports_jpy)} ({pct(self.exports_yoy_pct)} y/y), "
             f"imports {yen(self.imports_jpy)} ({pct(self.imports_yoy_pct)} y/y)",
@@ -124,8 +126,10 @@ def write_brief(conn: duckdb.DuckDBPyConnection, fiscal_year: int, partner: str 
     if world is None:
         raise BriefError(f"no data for fiscal {fiscal_year}"
                          + (f" as of {as_of}" if as_of else ""))
+    # The release day's rate, or the last one in the week before (weekends, holidays).
     spot_rows = conn.execute("select date, jpy_per_usd from ref.fx_daily where date <= $d "
-                             "order by date desc limit 1", {"d": published_on}).fetchall()
+                             "and date > $d - interval 7 day order by date desc limit 1",
+                             {"d": published_on}).fetchall()
     spot = spot_rows[0] if spot_rows else None
 
     start = MONTH_NAMES[fiscal_start_month - 1]
@@ -212,9 +216,10 @@ def _headline(fiscal_year: int, world: Figures,
         f" ({rounded(world.balance_jpy)})")
     if partner:
         name, figures = partner
+        same = (figures.balance_jpy >= 0) == (world.balance_jpy >= 0)
         return (f"In fiscal {fiscal_year}{partial} Japan ran a {rounded(figures.balance_jpy)} "
                 f"({usd(figures.balance_jpy, figures)}) {_balance_word(figures.balance_jpy)} "
-                f"with {name} while {overall}.")
+                f"with {name} {'and' if same else 'while'} {overall}.")
     return (f"In fiscal {fiscal_year}{partial} Japan's trade was in "
             f"{_balance_word(world.balance_jpy)} by {rounded(world.balance_jpy)} "
             f"({usd(world.balance_jpy, world)}), on exports of {rounded(world.exports_jpy)} and "

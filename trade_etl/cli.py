@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 import time
@@ -30,14 +31,24 @@ def run_build(raw: Path, warehouse: Path, quiet: bool = False) -> int:
         print(f"error: raw directory {raw} does not exist", file=sys.stderr)
         return 2
     started = time.perf_counter()
+    progress = logging.getLogger("trade_etl.progress")
+    if not quiet and not progress.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        progress.addHandler(handler)
+        progress.setLevel(logging.INFO)
+        progress.propagate = False
+    print(f"building {warehouse} from {raw}", file=sys.stderr)
     job = defs.resolve_job_def("build_warehouse")
-    instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else (
-        dg.DagsterInstance.ephemeral())
+    # With DAGSTER_HOME set (make demo, make ui) the run is recorded where the UI shows it.
+    home = os.environ.get("DAGSTER_HOME")
+    if home:
+        Path(home).mkdir(parents=True, exist_ok=True)
+    instance = dg.DagsterInstance.get() if home else dg.DagsterInstance.ephemeral()
     result = job.execute_in_process(
         instance=instance,
         raise_on_error=False,
-        run_config={"loggers": {"console": {"config": {"log_level": "WARNING" if quiet
-                                                       else "INFO"}}}},
+        run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
     )
     report = BuildReport.read(warehouse)
     print(report.render(time.perf_counter() - started))
@@ -89,8 +100,32 @@ def cmd_demo(args: argparse.Namespace) -> int:
               "(synthetic data calibrated to published totals; see README)")
     else:
         print(f"using the releases already in {raw}")
-    code = run_build(raw, warehouse, quiet=True)
-    print(f"\nwarehouse: {warehouse}\ntry: trade-etl sql \"select * from audit.releases\"")
+    code = run_build(raw, warehouse)
+    if not warehouse.exists():
+        return code
+    from trade_etl.query import open_read_only, print_table
+
+    conn = open_read_only(warehouse)
+    try:
+        tables = conn.sql(
+            "select schema_name || '.' || table_name, estimated_size from duckdb_tables() "
+            "where schema_name in ('marts', 'core', 'audit') "
+            "order by schema_name desc, table_name").fetchall()
+        print(f"\nBuilt {warehouse}:")
+        print_table(["table", "rows"], tables, limit=None)
+        fiscal_years = conn.sql("select max(period) from marts.balance_total where "
+                                "period_type = 'fiscal_year' and months_reported = 12"
+                                ).fetchall()[0][0]
+    finally:
+        conn.close()
+    if fiscal_years:
+        year = int(fiscal_years.removeprefix("FY"))
+        print(f"\n$ trade-etl brief --fiscal-year {year} --partner USA")
+        cmd_brief(argparse.Namespace(fiscal_year=year, partner="USA", as_of=None,
+                                     warehouse=str(warehouse)))
+    print("\nNext: trade-etl sql \"select * from marts.balance_total where period_type = "
+          "'fiscal_year'\", trade-etl brief --help, make ui (docs/warehouse.md lists the "
+          "tables).")
     return code
 
 
@@ -173,7 +208,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     build = sub.add_parser("build", help="load new or changed releases and rebuild the marts")
     paths(build)
-    build.add_argument("--quiet", action="store_true", help="only warnings and the summary")
+    build.add_argument("--quiet", action="store_true", help="no per-release progress lines")
     build.set_defaults(func=cmd_build)
 
     sample = sub.add_parser("sample", help="write synthetic releases in the real layout")

@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import duckdb
-import polars as pl
 
 from trade_etl import failpoints
 from trade_etl.raw_csv import FileProblem, read_table
@@ -148,32 +147,41 @@ def load_sources(
     sources: list[tuple[SourceFile, str | None]],
     country_codes: Iterable[str],
     progress: Callable[[str], None] = lambda _msg: None,
+    detail: Callable[[str], None] = lambda _msg: None,
 ) -> LoadSummary:
-    """Parse, validate and store each (source, sha256) pair, in publication order."""
+    """Parse, validate and store each (source, sha256) pair, in publication order.
+
+    `detail` hears one line per file, `progress` one line per release once its files are in.
+    """
     codes = sorted(set(country_codes))
     summary = LoadSummary()
-    for number, (source, digest) in enumerate(sources, start=1):
+    releases = list(dict.fromkeys(source.release_id for source, _ in sources))
+    for number, release in enumerate(releases, start=1):
         started = time.perf_counter()
-        results = parse_source(source, codes)
-        store_source(conn, source, digest, results)
-        summary.files_loaded += 1
-        summary.releases.add(source.release_id)
-        for r in results:
-            summary.rows_read += r.rows_read
-            summary.rows_loaded += r.rows_loaded
-            summary.rows_quarantined += r.rows_quarantined
-            summary.cells_loaded += r.cells_loaded
-            if r.status == "error":
-                summary.errors.append(f"{source.release_id}/{r.file_name}: {r.error}")
-        read = sum(r.rows_read for r in results)
-        bad = sum(r.rows_quarantined for r in results)
-        state = "; ".join(r.error for r in results if r.error) or (
-            f"{read:,} rows read, {read - bad:,} loaded, {bad:,} quarantined")
-        progress(f"[{number}/{len(sources)}] {source.release_id}/{source.file_name}: {state} "
-                 f"({time.perf_counter() - started:.1f}s)")
+        files = [(s, d) for s, d in sources if s.release_id == release]
+        read = bad = 0
+        errors = []
+        for source, digest in files:
+            file_started = time.perf_counter()
+            results = parse_source(source, codes)
+            store_source(conn, source, digest, results)
+            summary.files_loaded += 1
+            summary.releases.add(release)
+            for r in results:
+                summary.rows_read += r.rows_read
+                summary.rows_loaded += r.rows_loaded
+                summary.rows_quarantined += r.rows_quarantined
+                summary.cells_loaded += r.cells_loaded
+                read, bad = read + r.rows_read, bad + r.rows_quarantined
+                if r.status == "error":
+                    errors.append(f"{release}/{r.file_name}: {r.error}")
+                detail(f"{release}/{r.file_name}: " + (r.error or (
+                    f"{r.rows_read:,} rows read, {r.rows_loaded:,} loaded, "
+                    f"{r.rows_quarantined:,} quarantined")) +
+                    f" ({time.perf_counter() - file_started:.2f}s)")
+        summary.errors += errors
+        progress(f"[{number}/{len(releases)}] {release}: {len(files)} file(s), {read:,} rows "
+                 f"read, {read - bad:,} loaded, {bad:,} quarantined"
+                 + (f", {len(errors)} file(s) in error" if errors else "")
+                 + f" ({time.perf_counter() - started:.1f}s)")
     return summary
-
-
-def audit_frame(conn: duckdb.DuckDBPyConnection) -> pl.DataFrame:
-    return conn.sql("select * from audit.releases order by published_on, release_id, "
-                    "file_name").pl()

@@ -3,6 +3,7 @@
 raw/release_files ─▶ core/trade_facts + audit/releases + audit/quarantine
 """
 
+import logging
 from datetime import datetime
 from pathlib import Path
 
@@ -16,6 +17,9 @@ from trade_etl.loader import load_sources
 from trade_etl.reference import country_codes
 from trade_etl.releases import SourceFile, discover, sha256_file
 from trade_etl.warehouse import sql_text
+
+# Plain progress lines for the terminal; `trade-etl build` shows them (the UI has context.log).
+PROGRESS_LOG = logging.getLogger("trade_etl.progress")
 
 RELEASE_FILES = dg.AssetKey(["raw", "release_files"])
 TRADE_FACTS = dg.AssetKey(["core", "trade_facts"])
@@ -114,7 +118,12 @@ def load_releases(context: dg.AssetExecutionContext, warehouse: DuckDBResource):
              r["sha256"])
             for r in pending.iter_rows(named=True)
         ]
-        summary = load_sources(conn, sources, country_codes(conn), progress=context.log.info)
+        def progress(message: str) -> None:
+            context.log.info(message)
+            PROGRESS_LOG.info(message)
+
+        summary = load_sources(conn, sources, country_codes(conn), progress=progress,
+                               detail=context.log.debug)
         facts = conn.sql("select count(*) from core.trade_facts").fetchall()[0][0]
         by_release = conn.sql(
             "select release_id, count(*) as files, sum(rows_read) as rows_read, "
