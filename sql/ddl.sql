@@ -89,3 +89,12 @@ select
     stage,
     row_number() over (order by published_on, core.stage_rank(stage), release_id) as release_seq
 from loaded;
+
+-- Bookkeeping of incremental maintenance (trade_etl/incremental.py): for each derived table, the
+-- token of every release (or, with release_id '', of all inputs) it was last brought up to date
+-- with. Written in the same transaction as the table it describes.
+create table if not exists audit.derived_state (
+    table_name varchar not null,
+    release_id varchar not null,
+    token varchar not null
+);

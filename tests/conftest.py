@@ -66,10 +66,16 @@ def query(warehouse: Path, sql: str, params: list | None = None) -> list[tuple]:
         conn.close()
 
 
-# Columns that legitimately differ between two builds of the same content.
-VOLATILE = {"loaded_at", "discovered_at", "path", "mtime_ns"}
+# Columns that legitimately differ between two builds of the same content (release_token hashes
+# the load time).
+VOLATILE = {"loaded_at", "discovered_at", "path", "mtime_ns", "release_token"}
+MART_TABLES = ("marts.balance_total", "marts.balance_by_partner", "marts.balance_by_region",
+               "marts.balance_by_hs_section", "marts.balance_by_sector",
+               "marts.balance_by_partner_sector", "marts.revisions")
+# Every table a build writes, the incrementally maintained ones included.
 STATE_TABLES = ("raw.release_files", "audit.releases", "audit.quarantine", "core.trade_facts",
-                "core.trade_latest")
+                "core.release_coverage", "core.hs_code_sectors", "core.trade_release_monthly",
+                "core.trade_latest", "core.trade_latest_sources", *MART_TABLES)
 
 
 def snapshot(warehouse: Path, tables: tuple[str, ...] = STATE_TABLES,

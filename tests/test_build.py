@@ -167,7 +167,7 @@ def test_a_crash_inside_a_file_transaction_keeps_the_previous_state(tmp_path):
     write_release(raw, "2024-02-20_preliminary",
                   {"exp_2024.csv": csv_text([row(1, 2024, CAR, US, {1: 999})])})
     release_b(raw)
-    for point in ("store_source:after_delete", "store_source:before_commit"):
+    for point in ("store_release:after_delete", "store_release:before_commit"):
         proc = subprocess.run(
             [sys.executable, "-m", "trade_etl.cli", "build", "--raw-dir", str(raw),
              "--warehouse", str(wh), "--quiet"],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import sys
@@ -20,17 +21,43 @@ def _paths(args: argparse.Namespace) -> tuple[Path, Path]:
     return raw, warehouse
 
 
-def run_build(raw: Path, warehouse: Path, quiet: bool = False) -> int:
-    """Materialize every asset in-process through the Dagster definitions; print a summary."""
+def step_timings(result, run_seconds: float) -> dict:
+    """Where a build's time went: each Dagster step, the loader's stages, Dagster's own share."""
+    steps: dict[str, float] = {}
+    loader: dict[str, float] = {}
+    for event in result.all_events:
+        if event.event_type_value == "STEP_SUCCESS":
+            steps[event.step_key] = event.event_specific_data.duration_ms / 1000
+        elif event.event_type_value == "ASSET_MATERIALIZATION":
+            metadata = event.event_specific_data.materialization.metadata
+            for name, value in metadata.items():
+                if name.startswith("seconds_"):
+                    loader[name.removeprefix("seconds_")] = value.value
+    return {
+        "run_s": round(run_seconds, 3),
+        "dagster_overhead_s": round(max(run_seconds - sum(steps.values()), 0.0), 3),
+        "stages": {**{k: round(v, 3) for k, v in loader.items()},
+                   **{f"step:{k}": round(v, 3) for k, v in steps.items()}},
+    }
+
+
+def run_build(raw: Path, warehouse: Path, quiet: bool = False,
+              timings: Path | None = None) -> int:
+    """Materialize every asset in-process through the Dagster definitions; print a summary.
+
+    `timings`, when given, receives a JSON breakdown of where the time went (`make bench`).
+    """
+    started = time.perf_counter()
     import dagster as dg
 
     from trade_etl.build_report import BuildReport
     from trade_etl.definitions import defs
 
+    import_seconds = time.perf_counter() - started
+
     if not raw.is_dir():
         print(f"error: raw directory {raw} does not exist", file=sys.stderr)
         return 2
-    started = time.perf_counter()
     progress = logging.getLogger("trade_etl.progress")
     if not quiet and not progress.handlers:
         handler = logging.StreamHandler(sys.stderr)
@@ -45,13 +72,19 @@ def run_build(raw: Path, warehouse: Path, quiet: bool = False) -> int:
     if home:
         Path(home).mkdir(parents=True, exist_ok=True)
     instance = dg.DagsterInstance.get() if home else dg.DagsterInstance.ephemeral()
+    run_started = time.perf_counter()
     result = job.execute_in_process(
         instance=instance,
         raise_on_error=False,
         run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
     )
+    run_seconds = time.perf_counter() - run_started
     report = BuildReport.read(warehouse)
     print(report.render(time.perf_counter() - started))
+    if timings is not None:
+        breakdown = {"total_s": round(time.perf_counter() - started, 3),
+                     "import_s": round(import_seconds, 3), **step_timings(result, run_seconds)}
+        timings.write_text(json.dumps(breakdown, indent=2) + "\n")
     failures = [
         event.step_key for event in result.all_events if event.is_step_failure
     ] + [
@@ -76,7 +109,7 @@ def run_build(raw: Path, warehouse: Path, quiet: bool = False) -> int:
 
 def cmd_build(args: argparse.Namespace) -> int:
     raw, warehouse = _paths(args)
-    return run_build(raw, warehouse, quiet=args.quiet)
+    return run_build(raw, warehouse, quiet=args.quiet, timings=args.timings)
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
@@ -209,6 +242,8 @@ def build_parser() -> argparse.ArgumentParser:
     build = sub.add_parser("build", help="load new or changed releases and rebuild the marts")
     paths(build)
     build.add_argument("--quiet", action="store_true", help="no per-release progress lines")
+    build.add_argument("--timings", type=Path, metavar="FILE",
+                       help="write a JSON breakdown of where the build's time went")
     build.set_defaults(func=cmd_build)
 
     sample = sub.add_parser("sample", help="write synthetic releases in the real layout")

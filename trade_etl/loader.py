@@ -1,8 +1,9 @@
-"""Load release files into the fact store, one transaction per file on disk.
+"""Load release files into the fact store, one transaction per release.
 
-For each file that is new or whose content changed: read it (zip members one by one), validate
-it, then in a single transaction replace whatever that file contributed before (facts,
-quarantined lines, audit rows) with the new result. A crash leaves the previous state intact.
+Release by release, for the files that are new or whose content changed: read each (zip members
+one by one), validate them together (one pandera pass), then in a single transaction replace
+whatever those files contributed before (facts, quarantined lines, audit rows) with the new
+result. A crash leaves the previous state intact: never half a file, never half a release.
 Files whose content hash matches what is already recorded are skipped, so a rebuild over the
 same folder changes nothing.
 """
@@ -16,11 +17,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import duckdb
+import polars as pl
 
 from trade_etl import failpoints
 from trade_etl.raw_csv import FileProblem, read_table
 from trade_etl.releases import SourceFile, read_members
-from trade_etl.validation import ValidatedFile, validate
+from trade_etl.validation import SplitFile, ValidatedFile, validate_files
 
 AUDIT_COLUMNS = ("release_id", "published_on", "stage", "file_name", "sha256", "rows_read",
                  "rows_loaded", "rows_quarantined", "loaded_at", "source_file", "source_sha256",
@@ -41,6 +43,7 @@ class FileResult:
     rows_loaded: int = 0
     value_year_mismatches: int = 0
     validated: ValidatedFile | None = field(default=None, repr=False)
+    split: SplitFile | None = field(default=None, repr=False)
 
     @property
     def rows_quarantined(self) -> int:
@@ -51,8 +54,8 @@ class FileResult:
         return 0 if self.validated is None else self.validated.facts.height
 
 
-def parse_source(source: SourceFile, country_codes: Iterable[str]) -> list[FileResult]:
-    """Read and validate every CSV of one source file (nothing is written)."""
+def read_source(source: SourceFile) -> list[FileResult]:
+    """Read and split every CSV of one source file; validation comes after (`validate_results`)."""
     if source.problem:
         status = "skipped" if source.problem == "not a .csv or .zip file" else "error"
         return [FileResult(source.file_name, None, status, source.problem)]
@@ -67,63 +70,93 @@ def parse_source(source: SourceFile, country_codes: Iterable[str]) -> list[FileR
         except FileProblem as problem:
             results.append(FileResult(member.file_name, digest, "error", str(problem)))
             continue
-        checked = validate(table.layout, table.rows, table.malformed, country_codes)
-        results.append(FileResult(
-            member.file_name, digest, "loaded", None, table.layout, table.encoding,
-            table.rows_read, checked.rows_loaded, checked.value_year_mismatches, checked,
-        ))
-        if results[-1].rows_loaded + results[-1].rows_quarantined != table.rows_read:
-            raise AssertionError(f"{member.file_name}: rows read do not reconcile")  # a bug
+        result = FileResult(member.file_name, digest, "loaded", None, table.layout,
+                            table.encoding, table.rows_read)
+        result.split = SplitFile(table.layout, table.rows, table.malformed)
+        results.append(result)
     return results
 
 
-def store_source(conn: duckdb.DuckDBPyConnection, source: SourceFile, source_sha256: str | None,
-                 results: list[FileResult]) -> None:
-    """Replace what `source` contributed before with `results`, in one transaction."""
-    key = {"release_id": source.release_id, "source_file": source.file_name}
-    member_of = "(file_name = $source_file or starts_with(file_name, $source_file || '/'))"
+def validate_results(results: list[FileResult], country_codes: Iterable[str],
+                     seconds: dict[str, float] | None = None) -> None:
+    """Validate every read file of `results` in one batch and record the outcome on each."""
+    pending = [r for r in results if r.split is not None]
+    checked = validate_files([r.split for r in pending], country_codes, seconds)
+    for result, validated in zip(pending, checked, strict=True):
+        result.validated, result.split = validated, None
+        result.rows_loaded = validated.rows_loaded
+        result.value_year_mismatches = validated.value_year_mismatches
+        if result.rows_loaded + result.rows_quarantined != result.rows_read:
+            raise AssertionError(f"{result.file_name}: rows read do not reconcile")  # a bug
+
+
+def parse_source(source: SourceFile, country_codes: Iterable[str]) -> list[FileResult]:
+    """Read and validate every CSV of one source file (nothing is written)."""
+    results = read_source(source)
+    validate_results(results, country_codes)
+    return results
+
+
+def store_release(conn: duckdb.DuckDBPyConnection,
+                  parsed: list[tuple[SourceFile, str | None, list[FileResult]]]) -> None:
+    """Replace what each source file of one release contributed before, in one transaction.
+
+    `parsed` holds (source, its sha256, the results of its CSVs) for the files of a release
+    that are new or changed. A crash at any point leaves the previous state: never half a file,
+    never half a release. The facts of all files go in with one insert (large appends are
+    written straight to the database file instead of through the write-ahead log).
+    """
     loaded_at = datetime.now()
+    facts, quarantine, audit = [], [], []
+    for source, source_sha256, results in parsed:
+        for result in results:
+            if result.validated is not None:
+                facts.append(result.validated.facts.with_columns(
+                    file_name=pl.lit(result.file_name)))
+                if result.rows_quarantined:
+                    quarantine.append(result.validated.quarantine.with_columns(
+                        file_name=pl.lit(result.file_name),
+                        source_file=pl.lit(source.file_name)))
+            audit.append({
+                "release_id": source.release_id, "published_on": source.published_on,
+                "stage": source.stage, "file_name": result.file_name, "sha256": result.sha256,
+                "rows_read": result.rows_read, "rows_loaded": result.rows_loaded,
+                "rows_quarantined": result.rows_quarantined, "loaded_at": loaded_at,
+                "source_file": source.file_name, "source_sha256": source_sha256,
+                "status": result.status, "error": result.error, "layout": result.layout,
+                "encoding": result.encoding, "cells_loaded": result.cells_loaded,
+                "value_year_mismatches": result.value_year_mismatches,
+            })
     conn.execute("begin transaction")
     try:
-        conn.execute(f"delete from core.trade_facts where release_id = $release_id "
-                     f"and {member_of}", key)
-        conn.execute("delete from audit.quarantine where release_id = $release_id "
-                     "and source_file = $source_file", key)
-        conn.execute("delete from audit.releases where release_id = $release_id "
-                     "and source_file = $source_file", key)
-        failpoints.hit("store_source:after_delete")
-        for result in results:
-            row = {"file_name": result.file_name, **key}
-            if result.validated is not None:
-                conn.register("staged_facts", result.validated.facts)
-                conn.execute(
-                    "insert into core.trade_facts select $release_id, $file_name, flow, year, "
-                    "month, hs_code, country_code, unit1, unit2, quantity1, quantity2, "
-                    "value_thousand_jpy from staged_facts",
-                    {"release_id": source.release_id, "file_name": result.file_name},
-                )
-                conn.unregister("staged_facts")
-                if result.rows_quarantined:
-                    conn.register("staged_quarantine", result.validated.quarantine)
-                    conn.execute(
-                        "insert into audit.quarantine select $release_id, $file_name, "
-                        "line_number, reason, raw_line, $source_file from staged_quarantine", row,
-                    )
-                    conn.unregister("staged_quarantine")
+        for source, _, _ in parsed:
+            key = {"release_id": source.release_id, "source_file": source.file_name}
+            conn.execute("delete from core.trade_facts where release_id = $release_id and "
+                         "(file_name = $source_file or starts_with(file_name, $source_file || "
+                         "'/'))", key)
+            conn.execute("delete from audit.quarantine where release_id = $release_id "
+                         "and source_file = $source_file", key)
+            conn.execute("delete from audit.releases where release_id = $release_id "
+                         "and source_file = $source_file", key)
+        failpoints.hit("store_release:after_delete")
+        release = {"release_id": parsed[0][0].release_id}
+        if facts:
+            conn.register("staged_facts", pl.concat(facts))
             conn.execute(
-                f"insert into audit.releases ({', '.join(AUDIT_COLUMNS)}) values "
-                f"({', '.join('$' + c for c in AUDIT_COLUMNS)})",
-                {
-                    "published_on": source.published_on, "stage": source.stage,
-                    "sha256": result.sha256, "rows_read": result.rows_read,
-                    "rows_loaded": result.rows_loaded, "rows_quarantined": result.rows_quarantined,
-                    "loaded_at": loaded_at, "source_sha256": source_sha256,
-                    "status": result.status, "error": result.error, "layout": result.layout,
-                    "encoding": result.encoding, "cells_loaded": result.cells_loaded,
-                    "value_year_mismatches": result.value_year_mismatches, **row,
-                },
-            )
-        failpoints.hit("store_source:before_commit")
+                "insert into core.trade_facts select $release_id, file_name, flow, year, "
+                "month, hs_code, country_code, unit1, unit2, quantity1, quantity2, "
+                "value_thousand_jpy from staged_facts", release)
+            conn.unregister("staged_facts")
+        if quarantine:
+            conn.register("staged_quarantine", pl.concat(quarantine))
+            conn.execute(
+                "insert into audit.quarantine select $release_id, file_name, line_number, "
+                "reason, raw_line, source_file from staged_quarantine", release)
+            conn.unregister("staged_quarantine")
+        conn.executemany(
+            f"insert into audit.releases ({', '.join(AUDIT_COLUMNS)}) values "
+            f"({', '.join('$' + c for c in AUDIT_COLUMNS)})", audit)
+        failpoints.hit("store_release:before_commit")
         conn.execute("commit")
     except BaseException:
         conn.execute("rollback")
@@ -140,6 +173,8 @@ class LoadSummary:
     cells_loaded: int = 0
     errors: list[str] = field(default_factory=list)
     releases: set[str] = field(default_factory=set)
+    seconds: dict[str, float] = field(
+        default_factory=lambda: {"read": 0.0, "validate": 0.0, "reshape": 0.0, "store": 0.0})
 
 
 def load_sources(
@@ -161,10 +196,15 @@ def load_sources(
         files = [(s, d) for s, d in sources if s.release_id == release]
         read = bad = 0
         errors = []
-        for source, digest in files:
-            file_started = time.perf_counter()
-            results = parse_source(source, codes)
-            store_source(conn, source, digest, results)
+        clock = time.perf_counter()
+        parsed = [(source, digest, read_source(source)) for source, digest in files]
+        summary.seconds["read"] += time.perf_counter() - clock
+        validate_results([r for _, _, results in parsed for r in results], codes,
+                         summary.seconds)
+        clock = time.perf_counter()
+        store_release(conn, parsed)
+        summary.seconds["store"] += time.perf_counter() - clock
+        for _, _, results in parsed:
             summary.files_loaded += 1
             summary.releases.add(release)
             for r in results:
@@ -177,8 +217,7 @@ def load_sources(
                     errors.append(f"{release}/{r.file_name}: {r.error}")
                 detail(f"{release}/{r.file_name}: " + (r.error or (
                     f"{r.rows_read:,} rows read, {r.rows_loaded:,} loaded, "
-                    f"{r.rows_quarantined:,} quarantined")) +
-                    f" ({time.perf_counter() - file_started:.2f}s)")
+                    f"{r.rows_quarantined:,} quarantined")))
         summary.errors += errors
         progress(f"[{number}/{len(releases)}] {release}: {len(files)} file(s), {read:,} rows "
                  f"read, {read - bad:,} loaded, {bad:,} quarantined"

@@ -3,7 +3,8 @@
 Both paths come from the environment so that the CLI, the Dagster UI and the sensor agree:
 `TRADE_ETL_RAW_DIR` (default `data/raw`) and `TRADE_ETL_WAREHOUSE` (default
 `data/warehouse/trade.duckdb`), relative to the working directory. The fiscal year's first month
-is `TRADE_ETL_FISCAL_START_MONTH` (default 4, April, as in Japan).
+is `TRADE_ETL_FISCAL_START_MONTH` (default 4, April, as in Japan). DuckDB's memory limit for
+builds is `TRADE_ETL_DUCKDB_MEMORY_LIMIT` (default 1GB; larger work spills to disk).
 """
 
 from __future__ import annotations
@@ -18,6 +19,9 @@ DEFAULT_WAREHOUSE = "data/warehouse/trade.duckdb"
 
 FISCAL_START_ENV = "TRADE_ETL_FISCAL_START_MONTH"
 DEFAULT_FISCAL_START_MONTH = 4  # Japan's fiscal year starts in April
+
+MEMORY_LIMIT_ENV = "TRADE_ETL_DUCKDB_MEMORY_LIMIT"
+DEFAULT_MEMORY_LIMIT = "1GB"  # keeps a ten-year build under 2 GiB resident (bench/results.md)
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SQL_DIR = PROJECT_ROOT / "sql"
@@ -44,3 +48,8 @@ def fiscal_start_month() -> int:
     if not text.strip().isdigit() or not 1 <= int(text) <= 12:
         raise ValueError(f"{FISCAL_START_ENV} must be a month number 1-12, not {text!r}")
     return int(text)
+
+
+def duckdb_memory_limit() -> str:
+    """DuckDB's memory_limit for the pipeline's connection, e.g. `1GB` or `4GB`."""
+    return os.environ.get(MEMORY_LIMIT_ENV, DEFAULT_MEMORY_LIMIT)

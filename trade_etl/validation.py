@@ -9,6 +9,7 @@ all its reasons. Nothing is dropped without a reason.
 from __future__ import annotations
 
 import functools
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -148,69 +149,132 @@ class ValidatedFile:
     value_year_mismatches: int
 
 
+@dataclass
+class SplitFile:
+    """One file's split rows, as returned by `raw_csv.read_table`, ready for validation."""
+
+    layout: str
+    rows: pl.DataFrame
+    malformed: pl.DataFrame
+
+
 def validate(
     layout: str, rows: pl.DataFrame, malformed: pl.DataFrame, country_codes: Iterable[str]
 ) -> ValidatedFile:
-    """Validate split rows; return monthly fact cells and the quarantined lines with reasons."""
+    """Validate one file's split rows; return its month cells and quarantined lines."""
+    return validate_files([SplitFile(layout, rows, malformed)], country_codes)[0]
+
+
+def validate_files(files: list[SplitFile], country_codes: Iterable[str],
+                   seconds: dict[str, float] | None = None) -> list[ValidatedFile]:
+    """Validate several files at once (one pandera pass per layout); results in input order.
+
+    A pandera validation costs tens of milliseconds whatever the row count, so a release's files
+    are checked together; every rule still applies per file (line numbers, duplicates).
+    `seconds`, when given, accumulates the time spent validating and reshaping to month cells.
+    """
+    seconds = {} if seconds is None else seconds
+    codes = tuple(sorted(set(country_codes)))
+    results: dict[int, ValidatedFile] = {}
+    for layout in dict.fromkeys(f.layout for f in files):
+        indices = [i for i, f in enumerate(files) if f.layout == layout]
+        rows = pl.concat([files[i].rows.with_columns(file_index=pl.lit(i, pl.Int32))
+                          for i in indices])
+        malformed = pl.concat([
+            files[i].malformed.select(QUARANTINE_SCHEMA.keys())
+            .with_columns(file_index=pl.lit(i, pl.Int32)) for i in indices])
+        clock = time.perf_counter()
+        valid, quarantine, loaded, mismatches = _validate_layout(layout, rows, malformed, codes)
+        seconds["validate"] = seconds.get("validate", 0.0) + time.perf_counter() - clock
+        clock = time.perf_counter()
+        facts = to_month_cells(valid, aggregate=layout == "hs_country_custom")
+        seconds["reshape"] = seconds.get("reshape", 0.0) + time.perf_counter() - clock
+        facts_of = facts.partition_by("file_index", as_dict=True, include_key=False)
+        quarantine_of = quarantine.partition_by("file_index", as_dict=True, include_key=False)
+        for i in indices:
+            results[i] = ValidatedFile(
+                facts=facts_of.get((i,), facts.clear().drop("file_index")),
+                quarantine=quarantine_of.get((i,), quarantine.clear().drop("file_index")),
+                rows_loaded=loaded.get(i, 0),
+                value_year_mismatches=mismatches.get(i, 0),
+            )
+    return [results[i] for i in range(len(files))]
+
+
+def _validate_layout(
+    layout: str, rows: pl.DataFrame, malformed: pl.DataFrame, codes: tuple[str, ...]
+) -> tuple[pl.DataFrame, pl.DataFrame, dict[int, int], dict[int, int]]:
+    """Validate rows of one layout from one or more files (told apart by `file_index`).
+
+    Returns the valid rows, the quarantined lines, and rows loaded and Value-Year mismatches
+    per file index.
+    """
+    line = ["file_index", "line_number"]
     typed = typed_rows(rows)
-    schema = _schema(layout, tuple(sorted(set(country_codes))))
-    reasons = pl.DataFrame(schema={"line_number": pl.Int64, "reason": pl.String})
+    schema = _schema(layout, codes)
+    reasons = pl.DataFrame(schema={"file_index": pl.Int32, "line_number": pl.Int64,
+                                   "reason": pl.String})
     try:
         schema.validate(typed.drop("raw_line"), lazy=True)
     except pa.errors.SchemaErrors as err:
         cases = err.failure_cases.filter(pl.col("index").is_not_null())
-        failed = typed.select("line_number").with_row_index("index")
-        raw_fields = rows.with_row_index("index")
         detail = []
         for context, column, check, index in cases.select(
                 "schema_context", "column", "check", "index").iter_rows():
+            typed_row = typed.row(int(index), named=True)
+            raw_row = rows.row(int(index), named=True)
+            where = (typed_row["file_index"], typed_row["line_number"])
             if context == "DataFrameSchema":  # the one check on all quantities and values
-                detail += _number_reasons(typed.row(int(index), named=True),
-                                          raw_fields.row(int(index), named=True))
+                detail += [(*where, reason) for _, reason in _number_reasons(typed_row, raw_row)]
                 continue
-            raw = raw_fields[int(index), column] if column in raw_fields.columns else None
-            detail.append((failed[int(index), "line_number"], _describe(check, column, raw)))
+            detail.append((*where, _describe(check, column, raw_row.get(column))))
         reasons = (
-            pl.DataFrame(detail, schema=["line_number", "reason"], orient="row")
+            pl.DataFrame(detail, schema=reasons.schema, orient="row")
             .unique(maintain_order=True)
-            .group_by("line_number", maintain_order=True)
+            .group_by(line, maintain_order=True)
             .agg(pl.col("reason").str.join("; "))
         )
-    valid = typed.join(reasons, on="line_number", how="anti")
+    valid = typed.join(reasons, on=line, how="anti")
 
     keys = ["flow", "year", *(["custom"] if layout == "hs_country_custom" else []), "hs", "country"]
     same = ", ".join(HEADER_NAMES[k] for k in keys)
     duplicates = (
-        valid.select("line_number", first_line=pl.col("line_number").min().over(keys))
+        valid.select(*line, first_line=pl.col("line_number").min().over(["file_index", *keys]))
         .filter(pl.col("line_number") != pl.col("first_line"))
-        .select("line_number", reason=pl.format(f"duplicate of line {{}} (same {same})",
-                                                "first_line"))
+        .select(*line, reason=pl.format(f"duplicate of line {{}} (same {same})", "first_line"))
     )
-    valid = valid.join(duplicates, on="line_number", how="anti")
+    valid = valid.join(duplicates, on=line, how="anti")
 
     quarantine = pl.concat(
         [
-            malformed.select(QUARANTINE_SCHEMA.keys()),
-            rows.select("line_number", "raw_line")
-            .join(pl.concat([reasons, duplicates]), on="line_number")
-            .select(QUARANTINE_SCHEMA.keys()),
+            malformed.select("file_index", *QUARANTINE_SCHEMA.keys()),
+            rows.select(*line, "raw_line")
+            .join(pl.concat([reasons, duplicates]), on=line)
+            .select("file_index", *QUARANTINE_SCHEMA.keys()),
         ]
-    ).sort("line_number")
+    ).sort(line)
 
     month_values = [pl.col(month_column("value", m)) for m in range(1, 13)]
-    mismatches = valid.filter(pl.sum_horizontal(month_values) != pl.col("value_year")).height
-    return ValidatedFile(
-        facts=to_month_cells(valid), quarantine=quarantine, rows_loaded=valid.height,
-        value_year_mismatches=mismatches,
+    mismatches = (valid.filter(pl.sum_horizontal(month_values) != pl.col("value_year"))
+                  .group_by("file_index").len())
+    loaded = valid.group_by("file_index").len()
+    return (
+        valid,
+        quarantine,
+        dict(loaded.iter_rows()),
+        dict(mismatches.iter_rows()),
     )
 
 
-def to_month_cells(valid: pl.DataFrame) -> pl.DataFrame:
+def to_month_cells(valid: pl.DataFrame, *, aggregate: bool = True) -> pl.DataFrame:
     """Reshape wide rows (12 months side by side) into non-zero month cells at the fact grain.
 
-    Ports of the customs-office variant are summed here, so both layouts give the same cells.
+    Ports of the customs-office variant are summed here (`aggregate`), so both layouts give the
+    same cells; rows of the plain layout are already unique per grain once duplicates are out.
+    A `file_index` column, when present, is kept as part of the grain.
     """
-    base = [pl.col("flow").cast(pl.Int8), pl.col("year").cast(pl.Int16),
+    extra = ["file_index"] if "file_index" in valid.columns else []
+    base = [*extra, pl.col("flow").cast(pl.Int8), pl.col("year").cast(pl.Int16),
             pl.col("hs").alias("hs_code"), pl.col("country").alias("country_code"),
             "unit1", "unit2"]
     months = pl.concat(
@@ -226,9 +290,13 @@ def to_month_cells(valid: pl.DataFrame) -> pl.DataFrame:
         ]
     ).filter((pl.col("quantity1") != 0) | (pl.col("quantity2") != 0)
              | (pl.col("value_thousand_jpy") != 0))
+    columns = [*extra, *FACT_GRAIN, "unit1", "unit2", "quantity1", "quantity2",
+               "value_thousand_jpy"]
+    if not aggregate:
+        return months.select(columns)
     return (
-        months.group_by(FACT_GRAIN)
+        months.group_by([*extra, *FACT_GRAIN])
         .agg(pl.col("unit1").max(), pl.col("unit2").max(), pl.col("quantity1").sum(),
              pl.col("quantity2").sum(), pl.col("value_thousand_jpy").sum())
-        .sort(FACT_GRAIN)
+        .select(columns)
     )

@@ -2,7 +2,8 @@
 -- (total, partner, region, hs_section, sector, partner_sector) and period, from the releases
 -- published on or before as_of. Grain: dimension, dimension_key, period_type, period.
 -- Yen: thousand-yen values × 1000, summed exactly. Dollars: each month at its monthly average
--- rate (ref.fx_monthly), then summed; null when a month of the period has no rate.
+-- rate (ref.fx_monthly), kept to the micro-dollar as an exact decimal, then summed (so the sum
+-- does not depend on row order); null when a month of the period has no rate.
 -- Year on year: against the same months a year earlier; null unless every reported month of the
 -- period has its month a year earlier reported too (so a partial year compares like with like).
 with
@@ -143,9 +144,11 @@ periods as (
         sum(month_usd.exports_jpy)::bigint as exports_jpy,
         sum(month_usd.imports_jpy)::bigint as imports_jpy,
         case when count(month_usd.jpy_per_usd) = count(*)
-            then sum(month_usd.exports_jpy / month_usd.jpy_per_usd) end as exports_usd,
+            then sum((month_usd.exports_jpy / month_usd.jpy_per_usd)::decimal(38, 6))
+            end as exports_usd,
         case when count(month_usd.jpy_per_usd) = count(*)
-            then sum(month_usd.imports_jpy / month_usd.jpy_per_usd) end as imports_usd
+            then sum((month_usd.imports_jpy / month_usd.jpy_per_usd)::decimal(38, 6))
+            end as imports_usd
     from month_usd
     inner join calendar
         on month_usd.year = calendar.year and month_usd.month = calendar.month
@@ -164,9 +167,9 @@ final as (
         cur.exports_jpy,
         cur.imports_jpy,
         cur.exports_jpy - cur.imports_jpy as balance_jpy,
-        round(cur.exports_usd, 2) as exports_usd,
-        round(cur.imports_usd, 2) as imports_usd,
-        round(cur.exports_usd - cur.imports_usd, 2) as balance_usd,
+        round(cur.exports_usd, 2)::double as exports_usd,
+        round(cur.imports_usd, 2)::double as imports_usd,
+        round(cur.exports_usd - cur.imports_usd, 2)::double as balance_usd,
         case when comparable.months_comparable = reported.months_reported
             then round(100 * (cur.exports_jpy / nullif(prior.exports_jpy, 0) - 1), 2)
         end as exports_yoy_pct,

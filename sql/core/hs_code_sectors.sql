@@ -1,10 +1,12 @@
 -- core.hs_code_sectors: every 9-digit code in the fact store with its chapter, HS section, top
 -- sector and highlighted sector (longest prefix of ref.sector_map wins, per level).
--- Grain: hs_code.
+-- Grain: hs_code. Maintained per release (trade_etl/incremental.py): this selects the codes of
+-- the releases in the temporary table stale_releases.
 with
 
 codes as (
     select distinct hs_code from core.trade_facts
+    where release_id in (select release_id from stale_releases)
 ),
 
 sector_prefixes as (

@@ -1,5 +1,7 @@
 -- core.release_coverage: the month cells each release reports (any non-zero figure).
 -- Grain: release_id, flow, year, month, hs_chapter. A release supersedes earlier ones cell by cell.
+-- Maintained per release (trade_etl/incremental.py): this selects the rows of the releases in
+-- the temporary table stale_releases.
 select distinct
     release_id,
     flow,
@@ -7,3 +9,4 @@ select distinct
     month,
     left(hs_code, 2) as hs_chapter
 from core.trade_facts
+where release_id in (select release_id from stale_releases)

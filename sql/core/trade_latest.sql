@@ -1,13 +1,17 @@
 -- core.trade_latest: the latest published figures, after supersession. Grain: flow, year, month,
 -- hs_code, country_code. Files of one release (and ports) are summed.
+-- Maintained cell by cell (trade_etl/incremental.py): this selects the figures of the
+-- (flow, year, month, HS chapter) cells in the temporary table latest_cells, each from the
+-- release that supplies it (core.winning_releases).
 with
 
 facts as (
     select * from core.trade_facts
 ),
 
-winners as (
-    select * from core.winning_releases(DATE '9999-12-31')
+cells as (
+    select * from latest_cells
+    where release_id is not null
 ),
 
 final as (
@@ -24,12 +28,12 @@ final as (
         sum(facts.value_thousand_jpy)::bigint as value_thousand_jpy,
         facts.release_id
     from facts
-    inner join winners
-        on facts.release_id = winners.release_id
-        and facts.flow = winners.flow
-        and facts.year = winners.year
-        and facts.month = winners.month
-        and left(facts.hs_code, 2) = winners.hs_chapter
+    inner join cells
+        on facts.release_id = cells.release_id
+        and facts.flow = cells.flow
+        and facts.year = cells.year
+        and facts.month = cells.month
+        and left(facts.hs_code, 2) = cells.hs_chapter
     group by all
 )
 

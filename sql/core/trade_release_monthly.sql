@@ -2,10 +2,13 @@
 -- sector. Grain: release_id, flow, year, month, hs_chapter, country_code, top_sector_code,
 -- highlight_sector_code. Small enough to answer "as of" questions quickly; supersession works on
 -- (flow, year, month, hs_chapter), which this grain keeps.
+-- Maintained per release (trade_etl/incremental.py): this selects the rows of the releases in
+-- the temporary table stale_releases.
 with
 
 facts as (
     select * from core.trade_facts
+    where release_id in (select release_id from stale_releases)
 ),
 
 sectors as (

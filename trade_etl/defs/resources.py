@@ -12,7 +12,12 @@ import dagster as dg
 import duckdb
 from dagster_duckdb import DuckDBResource
 
-from trade_etl.settings import RAW_DIR_ENV, WAREHOUSE_ENV, apply_env_defaults
+from trade_etl.settings import (
+    RAW_DIR_ENV,
+    WAREHOUSE_ENV,
+    apply_env_defaults,
+    duckdb_memory_limit,
+)
 from trade_etl.warehouse import ensure_schema
 
 apply_env_defaults()
@@ -44,7 +49,10 @@ def warehouse_connection(warehouse: DuckDBResource) -> Iterator[duckdb.DuckDBPyC
 def resources() -> dg.Definitions:
     return dg.Definitions(
         resources={
-            "warehouse": DuckDBResource(database=dg.EnvVar(WAREHOUSE_ENV)),
+            "warehouse": DuckDBResource(
+                database=dg.EnvVar(WAREHOUSE_ENV),
+                connection_config={"memory_limit": duckdb_memory_limit()},
+            ),
             "raw_dir": RawDirectory(path=dg.EnvVar(RAW_DIR_ENV)),
         },
         executor=dg.in_process_executor,

@@ -11,6 +11,7 @@ from dagster_duckdb import DuckDBResource
 from trade_etl.defs.ingest.assets import TRADE_FACTS
 from trade_etl.defs.metadata import markdown_table
 from trade_etl.defs.resources import warehouse_connection
+from trade_etl.incremental import combine, refresh_latest, refresh_per_release, table_token
 from trade_etl.settings import fiscal_start_month
 from trade_etl.warehouse import create_table_macro, rebuild_table
 
@@ -25,6 +26,12 @@ def _ref(*tables: str) -> list[dg.AssetKey]:
     return [dg.AssetKey(["ref", t]) for t in tables]
 
 
+def sector_mapping_token(conn) -> str:
+    """Changes when the reference tables behind core.hs_code_sectors change."""
+    return combine(*(table_token(conn, f"ref.{t}") for t in ("sector_map", "sectors",
+                                                              "hs_chapters")))
+
+
 @dg.asset(
     key=RELEASE_COVERAGE, group_name="core", kinds={"duckdb", "sql"}, deps=[TRADE_FACTS],
     description="The (flow, year, month, HS chapter) cells each release reports, and the table "
@@ -32,13 +39,14 @@ def _ref(*tables: str) -> list[dg.AssetKey]:
 )
 def release_coverage(warehouse: DuckDBResource) -> dg.MaterializeResult:
     with warehouse_connection(warehouse) as conn:
-        rows = rebuild_table(conn, "core.release_coverage")
+        refresh = refresh_per_release(conn, "core.release_coverage")
         create_table_macro(conn, "core.winning_releases")
         by_release = conn.sql(
             "select release_id, count(*) as cells, min(format('{:04d}-{:02d}', year, month)) "
             "as first_month, max(format('{:04d}-{:02d}', year, month)) as last_month "
             "from core.release_coverage group by 1 order by 1").pl()
-    return dg.MaterializeResult(metadata={"dagster/row_count": rows,
+    return dg.MaterializeResult(metadata={"dagster/row_count": refresh.rows,
+                                          "refresh": refresh.describe(),
                                           "preview": dg.MetadataValue.md(
                                               markdown_table(by_release, 40))})
 
@@ -51,13 +59,14 @@ def release_coverage(warehouse: DuckDBResource) -> dg.MaterializeResult:
 )
 def trade_latest(warehouse: DuckDBResource) -> dg.MaterializeResult:
     with warehouse_connection(warehouse) as conn:
-        rows = rebuild_table(conn, "core.trade_latest")
+        refresh = refresh_latest(conn)
         totals = conn.sql(
             "select year, count(distinct month) as months, "
             "sum(value_thousand_jpy) filter (where flow = 1) as exports_thousand_jpy, "
             "sum(value_thousand_jpy) filter (where flow = 2) as imports_thousand_jpy "
             "from core.trade_latest group by year order by year").pl()
-    return dg.MaterializeResult(metadata={"dagster/row_count": rows,
+    return dg.MaterializeResult(metadata={"dagster/row_count": refresh.rows,
+                                          "cells_recomputed": refresh.stale,
                                           "preview": dg.MetadataValue.md(markdown_table(totals))})
 
 
@@ -69,12 +78,15 @@ def trade_latest(warehouse: DuckDBResource) -> dg.MaterializeResult:
 )
 def hs_code_sectors(warehouse: DuckDBResource) -> dg.MaterializeResult:
     with warehouse_connection(warehouse) as conn:
-        rows = rebuild_table(conn, "core.hs_code_sectors")
+        refresh = refresh_per_release(conn, "core.hs_code_sectors",
+                                      depends_on=sector_mapping_token(conn), keyed_by="hs_code")
         unmapped = conn.sql("select count(*) from core.hs_code_sectors where top_sector_code is "
                             "null or hs_section is null").fetchall()[0][0]
         by_sector = conn.sql("select top_sector_code, highlight_sector_code, count(*) as codes "
                              "from core.hs_code_sectors group by all order by all").pl()
-    return dg.MaterializeResult(metadata={"dagster/row_count": rows, "unmapped_codes": unmapped,
+    return dg.MaterializeResult(metadata={"dagster/row_count": refresh.rows,
+                                          "refresh": refresh.describe(),
+                                          "unmapped_codes": unmapped,
                                           "preview": dg.MetadataValue.md(
                                               markdown_table(by_sector, 30))})
 
@@ -87,9 +99,11 @@ def hs_code_sectors(warehouse: DuckDBResource) -> dg.MaterializeResult:
 )
 def trade_release_monthly(warehouse: DuckDBResource) -> dg.MaterializeResult:
     with warehouse_connection(warehouse) as conn:
-        rows = rebuild_table(conn, "core.trade_release_monthly")
+        refresh = refresh_per_release(conn, "core.trade_release_monthly",
+                                      depends_on=sector_mapping_token(conn))
         create_table_macro(conn, "core.trade_monthly_as_of")
-    return dg.MaterializeResult(metadata={"dagster/row_count": rows})
+    return dg.MaterializeResult(metadata={"dagster/row_count": refresh.rows,
+                                          "refresh": refresh.describe()})
 
 
 @dg.asset(

@@ -140,6 +140,7 @@ def load_releases(context: dg.AssetExecutionContext, warehouse: DuckDBResource):
         "dagster/row_count": facts,
         "files_loaded_this_run": summary.files_loaded,
         "cells_loaded_this_run": summary.cells_loaded,
+        **{f"seconds_{stage}": round(seconds, 3) for stage, seconds in summary.seconds.items()},
         "preview": dg.MetadataValue.md(markdown_table(by_release, 40)),
     })
     yield dg.MaterializeResult(asset_key=AUDIT_RELEASES, metadata={

@@ -9,6 +9,7 @@ from dagster_duckdb import DuckDBResource
 
 from trade_etl.defs.ingest.assets import AUDIT_RELEASES, TRADE_FACTS
 from trade_etl.defs.resources import scalar, warehouse_connection
+from trade_etl.incremental import record_checked, unchecked_releases
 
 
 @dg.asset_check(asset=AUDIT_RELEASES, blocking=True,
@@ -47,23 +48,42 @@ def value_year_matches_months(warehouse: DuckDBResource) -> dg.AssetCheckResult:
 
 @dg.asset_check(asset=TRADE_FACTS, blocking=True,
                 description="No two fact rows share release, file, flow, year, month, HS code "
-                "and country.")
+                "and country. Checked on the releases loaded since the check last passed.")
 def fact_grain_unique(warehouse: DuckDBResource) -> dg.AssetCheckResult:
-    dupes = scalar(warehouse, "select count(*) from (select 1 from core.trade_facts group by "
-                              "release_id, file_name, flow, year, month, hs_code, country_code "
-                              "having count(*) > 1)")
-    return dg.AssetCheckResult(passed=dupes == 0, metadata={"duplicate_keys": dupes})
+    with warehouse_connection(warehouse) as conn:
+        releases, tokens = unchecked_releases(conn, "fact_grain_unique")
+        dupes = 0
+        for release in releases:  # one release at a time: a small hash table, little memory
+            dupes += conn.execute(
+                "select count(*) from (select 1 from core.trade_facts "
+                "where release_id = $release group by "
+                "file_name, flow, year, month, hs_code, country_code "
+                "having count(*) > 1)", {"release": release}).fetchall()[0][0]
+        if dupes == 0:
+            record_checked(conn, "fact_grain_unique", tokens)
+    return dg.AssetCheckResult(passed=dupes == 0, metadata={"duplicate_keys": dupes,
+                                                            "releases_checked": len(releases)})
 
 
 @dg.asset_check(asset=TRADE_FACTS, blocking=True,
                 description="Every stored quantity and value is non-negative and every stored "
-                "row belongs to a file recorded as loaded in audit.releases.")
+                "row belongs to a file recorded as loaded in audit.releases. Checked on the "
+                "releases loaded since the check last passed.")
 def facts_valid_and_audited(warehouse: DuckDBResource) -> dg.AssetCheckResult:
-    negative = scalar(warehouse, "select count(*) from core.trade_facts where "
-                                 "least(quantity1, quantity2, value_thousand_jpy) < 0")
-    orphans = scalar(warehouse, "select count(*) from (select distinct release_id, file_name "
-                                "from core.trade_facts) f anti join (select * from "
-                                "audit.releases where status = 'loaded') a "
-                                "using (release_id, file_name)")
+    with warehouse_connection(warehouse) as conn:
+        releases, tokens = unchecked_releases(conn, "facts_valid_and_audited")
+        params = {"releases": releases}
+        negative = conn.execute(
+            "select count(*) from core.trade_facts "
+            "where release_id in (select unnest($releases::varchar[])) "
+            "and least(quantity1, quantity2, value_thousand_jpy) < 0", params).fetchall()[0][0]
+        orphans = conn.execute(
+            "select count(*) from (select distinct release_id, file_name from core.trade_facts "
+            "where release_id in (select unnest($releases::varchar[]))) f "
+            "anti join (select * from audit.releases where status = 'loaded') a "
+            "using (release_id, file_name)", params).fetchall()[0][0]
+        if negative == 0 and orphans == 0:
+            record_checked(conn, "facts_valid_and_audited", tokens)
     return dg.AssetCheckResult(passed=negative == 0 and orphans == 0,
-                               metadata={"negative_rows": negative, "unaudited_files": orphans})
+                               metadata={"negative_rows": negative, "unaudited_files": orphans,
+                                         "releases_checked": len(releases)})

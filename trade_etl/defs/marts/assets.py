@@ -8,6 +8,9 @@ from dagster_duckdb import DuckDBResource
 from trade_etl.defs.core.assets import PERIOD_MONTHS, RELEASE_COVERAGE, TRADE_RELEASE_MONTHLY
 from trade_etl.defs.metadata import markdown_table
 from trade_etl.defs.resources import warehouse_connection
+from trade_etl.incremental import combine, is_current, record_whole, release_tokens, table_token
+from trade_etl.reference import REF_TABLES
+from trade_etl.settings import SQL_DIR
 from trade_etl.warehouse import MARTS, build_mart, create_table_macro, rebuild_table
 
 REF_DEPS = [dg.AssetKey(["ref", t]) for t in ("countries", "country_groups", "hs_sections",
@@ -33,6 +36,33 @@ PREVIEW_COLUMNS = {
 }
 
 
+def inputs_token(conn) -> str:
+    """Changes whenever anything a mart is computed from changes: releases, reference tables,
+    the fiscal calendar, or the SQL that defines the marts."""
+    return combine(
+        sorted(release_tokens(conn).items()),
+        [table_token(conn, f"ref.{table}") for table in REF_TABLES],
+        table_token(conn, "core.period_months"),
+        sorted(p.read_text() for p in (SQL_DIR / "marts").glob("*.sql")),
+        (SQL_DIR / "core" / "balance_as_of.sql").read_text(),
+    )
+
+
+def _rebuild_unless_current(conn, table: str, token: str, build) -> tuple[int, bool]:
+    """Run `build()` (which returns a row count) unless `table` is current; record the token."""
+    if is_current(conn, table, token):
+        return conn.sql(f"select count(*) from {table}").fetchall()[0][0], False
+    conn.execute("begin transaction")
+    try:
+        rows = build()
+        record_whole(conn, table, token)
+        conn.execute("commit")
+    except BaseException:
+        conn.execute("rollback")
+        raise
+    return rows, True
+
+
 @dg.multi_asset(
     specs=[
         dg.AssetSpec(
@@ -49,11 +79,13 @@ PREVIEW_COLUMNS = {
 def balance_marts(context: dg.AssetExecutionContext, warehouse: DuckDBResource):
     with warehouse_connection(warehouse) as conn:
         create_table_macro(conn, "core.balance_as_of")
+        token = inputs_token(conn)
         for mart in MARTS:
             key = dg.AssetKey(["marts", mart])
             if key not in context.selected_asset_keys:
                 continue
-            rows = build_mart(conn, mart)
+            rows, rebuilt = _rebuild_unless_current(
+                conn, f"marts.{mart}", token, lambda mart=mart: build_mart(conn, mart))
             fiscal_year = conn.sql(
                 f"select max(period) from marts.{mart} where period_type = 'fiscal_year' "
                 "and months_reported = 12").fetchall()[0][0]
@@ -67,6 +99,7 @@ def balance_marts(context: dg.AssetExecutionContext, warehouse: DuckDBResource):
                 "order by abs(balance_jpy) desc limit 10", params={"fy": fiscal_year}).pl()
             yield dg.MaterializeResult(asset_key=key, metadata={
                 "dagster/row_count": rows,
+                "refresh": "rebuilt" if rebuilt else "up to date",
                 "latest_complete_fiscal_year": fiscal_year or "none",
                 "preview": dg.MetadataValue.md(
                     f"**{fiscal_year or 'no complete fiscal year'}**, largest balances\n\n"
@@ -82,12 +115,15 @@ def balance_marts(context: dg.AssetExecutionContext, warehouse: DuckDBResource):
 )
 def revisions(warehouse: DuckDBResource) -> dg.MaterializeResult:
     with warehouse_connection(warehouse) as conn:
-        rows = rebuild_table(conn, "marts.revisions")
+        rows, rebuilt = _rebuild_unless_current(
+            conn, "marts.revisions", inputs_token(conn),
+            lambda: rebuild_table(conn, "marts.revisions"))
         largest = conn.sql(
             "select flow, period, partner_name, first_value_jpy, latest_value_jpy, revision_jpy "
             "from marts.revisions order by abs(revision_jpy) desc limit 10").pl()
     return dg.MaterializeResult(metadata={
         "dagster/row_count": rows,
+        "refresh": "rebuilt" if rebuilt else "up to date",
         "preview": dg.MetadataValue.md("**Largest revisions**\n\n" + markdown_table(largest)),
     })
 

@@ -1,0 +1,213 @@
+"""Keep derived tables up to date by recomputing only what changed since they were last built.
+
+Every release has a token: a hash of what audit.releases records for its files (names, content
+hashes, status, load time). A release whose token differs from the one recorded when a derived
+table was last refreshed is *stale* for that table; a recorded release that is gone is *removed*.
+Per-release tables (core.release_coverage, core.trade_release_monthly) replace the rows of stale
+and removed releases only; whole tables (the marts) are rebuilt only when their input token
+changes. The recorded tokens live in audit.derived_state and are written in the same transaction
+as the table they describe, so a crash never leaves a table and its token out of step.
+
+A new release therefore costs work proportional to that release, and an unchanged folder costs
+almost nothing; the result is the same as a build from scratch (tests/test_build.py).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import duckdb
+
+from trade_etl.warehouse import sql_text
+
+RELEASE_TOKENS = """
+select
+    release_id,
+    md5(string_agg(
+        concat_ws('|', file_name, sha256, status, loaded_at), ',' order by file_name
+    )) as token
+from audit.releases
+group by release_id
+"""
+
+
+def release_tokens(conn: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    return dict(conn.sql(RELEASE_TOKENS).fetchall())
+
+
+def recorded_tokens(conn: duckdb.DuckDBPyConnection, table: str) -> dict[str, str]:
+    return dict(conn.execute(
+        "select release_id, token from audit.derived_state where table_name = $t",
+        {"t": table}).fetchall())
+
+
+def combine(*parts: object) -> str:
+    """One token for several inputs (release tokens, reference tables, settings)."""
+    return hashlib.sha256(repr(parts).encode()).hexdigest()[:32]
+
+
+def table_token(conn: duckdb.DuckDBPyConnection, table: str) -> str:
+    """A hash of a small table's whole content (reference tables)."""
+    return conn.sql(
+        f"select coalesce(md5(string_agg(t::varchar, ',' order by t::varchar)), '') "
+        f"from {table} as t").fetchall()[0][0]
+
+
+def _record(conn: duckdb.DuckDBPyConnection, table: str, tokens: dict[str, str]) -> None:
+    conn.execute("delete from audit.derived_state where table_name = $t", {"t": table})
+    if tokens:
+        conn.executemany("insert into audit.derived_state values ($1, $2, $3)",
+                         [[table, release, token] for release, token in tokens.items()])
+
+
+def exists(conn: duckdb.DuckDBPyConnection, table: str) -> bool:
+    schema, name = table.split(".")
+    return conn.execute(
+        "select count(*) from duckdb_tables() where schema_name = $s and table_name = $n",
+        {"s": schema, "n": name}).fetchall()[0][0] > 0
+
+
+@dataclass
+class Refresh:
+    """What one refresh did: releases recomputed and removed, rows now in the table."""
+
+    stale: int
+    removed: int
+    rows: int
+    full: bool
+
+    def describe(self) -> str:
+        if not self.stale and not self.removed:
+            return "up to date"
+        kind = "rebuilt" if self.full else "refreshed"
+        return f"{kind}: {self.stale} release(s) recomputed, {self.removed} removed"
+
+
+def refresh_per_release(conn: duckdb.DuckDBPyConnection, table: str,
+                        depends_on: str = "", keyed_by: str | None = None) -> Refresh:
+    """Bring a per-release table up to date; `sql/<schema>/<name>.sql` selects its rows.
+
+    The SQL reads core.trade_facts restricted to the releases in the temporary table
+    `stale_releases`. `depends_on` is a token of the table's other inputs (e.g. the sector
+    mapping): when it changes, every release is recomputed. A table `keyed_by` a column instead
+    of release_id (one row per HS code, whichever releases hold it) gains the keys of stale
+    releases it lacks, and is rebuilt when a release is removed.
+    """
+    current = {release: combine(token, depends_on)
+               for release, token in release_tokens(conn).items()}
+    recorded = recorded_tokens(conn, table) if exists(conn, table) else {}
+    stale = sorted(r for r, t in current.items() if recorded.get(r) != t)
+    removed = sorted(set(recorded) - set(current))
+    if not stale and not removed:
+        rows = conn.sql(f"select count(*) from {table}").fetchall()[0][0]
+        return Refresh(0, 0, rows, full=False)
+    full = not recorded or len(stale) == len(current) or bool(keyed_by and removed)
+    if full:
+        stale = sorted(current)
+    select = sql_text(table.replace(".", "/"))
+    conn.execute("begin transaction")
+    try:
+        conn.execute("create or replace temp table stale_releases (release_id varchar)")
+        conn.executemany("insert into stale_releases values ($1)", [[r] for r in stale])
+        if full:
+            conn.execute(f"create or replace table {table} as {select}")
+        elif keyed_by:
+            conn.execute(f"insert into {table} select * from ({select}) "
+                         f"where {keyed_by} not in (select {keyed_by} from {table})")
+        else:
+            conn.execute(f"delete from {table} where release_id in "
+                         f"(select unnest($releases::varchar[]))",
+                         {"releases": stale + removed})
+            conn.execute(f"insert into {table} {select}")
+        _record(conn, table, current)
+        conn.execute("drop table stale_releases")
+        conn.execute("commit")
+    except BaseException:
+        conn.execute("rollback")
+        raise
+    rows = conn.sql(f"select count(*) from {table}").fetchall()[0][0]
+    return Refresh(len(stale), len(removed), rows, full)
+
+
+def is_current(conn: duckdb.DuckDBPyConnection, table: str, token: str) -> bool:
+    """Whether `table` exists and was last built from inputs with this token."""
+    return exists(conn, table) and recorded_tokens(conn, table).get("") == token
+
+
+def record_whole(conn: duckdb.DuckDBPyConnection, table: str, token: str) -> None:
+    """Record the input token of a table rebuilt as a whole (call inside its transaction)."""
+    _record(conn, table, {"": token})
+
+
+def refresh_latest(conn: duckdb.DuckDBPyConnection) -> Refresh:
+    """Bring core.trade_latest up to date, recomputing only the cells whose source changed.
+
+    core.trade_latest_sources records, for each (flow, year, month, HS chapter), the release that
+    supplies it and that release's token. Cells whose winning release or token changed (or that
+    appeared or vanished) are deleted and recomputed from the fact store; the rest stay.
+    """
+    tokens = release_tokens(conn)
+    incremental = exists(conn, "core.trade_latest") and exists(conn, "core.trade_latest_sources")
+    conn.execute("begin transaction")
+    try:
+        conn.execute("create or replace temp table release_tokens "
+                     "(release_id varchar, token varchar)")
+        conn.executemany("insert into release_tokens values ($1, $2)",
+                         [list(item) for item in tokens.items()])
+        conn.execute(
+            "create or replace temp table new_sources as "
+            "select w.flow, w.year, w.month, w.hs_chapter, w.release_id, t.token as release_token "
+            "from core.winning_releases(DATE '9999-12-31') as w "
+            "inner join release_tokens as t using (release_id)")
+        if incremental:
+            conn.execute(
+                "create or replace temp table latest_cells as "
+                "select coalesce(n.flow, o.flow) as flow, coalesce(n.year, o.year) as year, "
+                "coalesce(n.month, o.month) as month, "
+                "coalesce(n.hs_chapter, o.hs_chapter) as hs_chapter, n.release_id "
+                "from new_sources as n full outer join core.trade_latest_sources as o "
+                "using (flow, year, month, hs_chapter) "
+                "where n.release_id is distinct from o.release_id "
+                "or n.release_token is distinct from o.release_token")
+        else:
+            conn.execute("create or replace temp table latest_cells as "
+                         "select flow, year, month, hs_chapter, release_id from new_sources")
+        changed = conn.sql("select count(*) from latest_cells").fetchall()[0][0]
+        select = sql_text("core/trade_latest")
+        if not incremental:
+            conn.execute(f"create or replace table core.trade_latest as {select}")
+        elif changed:
+            conn.execute(
+                "delete from core.trade_latest as t using latest_cells as c "
+                "where t.flow = c.flow and t.year = c.year and t.month = c.month "
+                "and left(t.hs_code, 2) = c.hs_chapter")
+            conn.execute(f"insert into core.trade_latest {select}")
+        conn.execute("create or replace table core.trade_latest_sources as "
+                     "select * from new_sources order by all")
+        for temp in ("release_tokens", "new_sources", "latest_cells"):
+            conn.execute(f"drop table {temp}")
+        conn.execute("commit")
+    except BaseException:
+        conn.execute("rollback")
+        raise
+    rows = conn.sql("select count(*) from core.trade_latest").fetchall()[0][0]
+    return Refresh(changed, 0, rows, full=not incremental)
+
+
+def unchecked_releases(conn: duckdb.DuckDBPyConnection, check: str) -> tuple[list[str], dict]:
+    """Releases whose facts changed since `check` last passed on them, and the current tokens.
+
+    Facts of a release change only when its files are reloaded, which changes its token; a
+    check of the fact store therefore needs to look at these releases only.
+    """
+    current = release_tokens(conn)
+    recorded = recorded_tokens(conn, f"check:{check}")
+    return sorted(r for r, t in current.items() if recorded.get(r) != t), current
+
+
+def record_checked(conn: duckdb.DuckDBPyConnection, check: str, tokens: dict) -> None:
+    """Remember that `check` passed on every release at these tokens."""
+    conn.execute("begin transaction")
+    _record(conn, f"check:{check}", tokens)
+    conn.execute("commit")
