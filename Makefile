@@ -35,8 +35,12 @@ test: $(TESTDEPS)
 ui: $(RUNTIME) $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
 
+# Times the pipeline against bench/baseline.sql; e.g. make bench BENCH_ARGS="--sizes small --rounds 1"
+bench: $(RUNTIME) $(DAGSTER_HOME)/dagster.yaml
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
 lint: $(TESTDEPS)
-	$(BIN)/ruff check trade_etl tests
+	$(BIN)/ruff check trade_etl tests bench
 
 clean:
 	rm -rf data/warehouse $(DAGSTER_HOME)

@@ -53,9 +53,11 @@ def write_release(raw: Path, release_id: str, files: dict[str, str | bytes]) -> 
     return folder
 
 
-def build(raw: Path, warehouse: Path) -> int:
-    """`trade-etl build` in this process (a real in-process Dagster run)."""
-    return cli.main(["build", "--raw-dir", str(raw), "--warehouse", str(warehouse), "--quiet"])
+def build(raw: Path, warehouse: Path, *, force: bool = False) -> int:
+    """`trade-etl build` in this process (a real in-process Dagster run, unless nothing changed
+    since the last build; `force` runs it anyway)."""
+    return cli.main(["build", "--raw-dir", str(raw), "--warehouse", str(warehouse), "--quiet",
+                     *(["--force"] if force else [])])
 
 
 def query(warehouse: Path, sql: str, params: list | None = None) -> list[tuple]:

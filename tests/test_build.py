@@ -67,9 +67,42 @@ def test_build_twice_changes_nothing(tmp_path):
     release_b(raw)
     assert build(raw, wh) == 0
     first = snapshot(wh, volatile={"discovered_at"})
-    assert build(raw, wh) == 0
+    assert build(raw, wh, force=True) == 0  # a second Dagster run, not the "up to date" skip
     # Nothing was reloaded: even the load timestamps are unchanged.
     assert snapshot(wh, volatile={"discovered_at"}) == first
+
+
+def test_an_unchanged_folder_skips_the_run_until_something_changes(tmp_path, capsys,
+                                                                   monkeypatch):
+    raw, wh = tmp_path / "raw", tmp_path / "wh.duckdb"
+    release_a(raw)
+    assert build(raw, wh) == 0
+    capsys.readouterr()
+    assert build(raw, wh) == 0
+    assert "is up to date" in capsys.readouterr().err
+    monkeypatch.setenv("TRADE_ETL_FISCAL_START_MONTH", "1")  # a setting changed: run again
+    assert build(raw, wh) == 0
+    assert "is up to date" not in capsys.readouterr().err
+    release_b(raw)  # a new release: run again, and it is loaded
+    assert build(raw, wh) == 0
+    assert "is up to date" not in capsys.readouterr().err
+    assert (2, CAR, US, 90, "2024-03-21_preliminary") in latest(wh)
+
+
+def test_a_run_started_elsewhere_clears_the_up_to_date_mark(tmp_path, capsys):
+    """A run from the UI or the sensor may change the warehouse: the next CLI build runs."""
+    import dagster as dg
+
+    from trade_etl.definitions import defs
+
+    raw, wh = tmp_path / "raw", tmp_path / "wh.duckdb"
+    release_a(raw)
+    assert build(raw, wh) == 0
+    job = defs.resolve_job_def("build_warehouse")
+    assert job.execute_in_process(instance=dg.DagsterInstance.ephemeral()).success
+    capsys.readouterr()
+    assert build(raw, wh) == 0
+    assert "is up to date" not in capsys.readouterr().err
 
 
 def test_adding_a_release_equals_building_everything_at_once(tmp_path):

@@ -42,22 +42,36 @@ def step_timings(result, run_seconds: float) -> dict:
 
 
 def run_build(raw: Path, warehouse: Path, quiet: bool = False,
-              timings: Path | None = None) -> int:
+              timings: Path | None = None, force: bool = False) -> int:
     """Materialize every asset in-process through the Dagster definitions; print a summary.
 
-    `timings`, when given, receives a JSON breakdown of where the time went (`make bench`).
+    Skipped when nothing the build reads has changed since the last successful build
+    (trade_etl/freshness.py), unless `force`. `timings`, when given, receives a JSON breakdown
+    of where the time went (`make bench`).
     """
-    started = time.perf_counter()
-    import dagster as dg
-
+    from trade_etl import freshness
     from trade_etl.build_report import BuildReport
-    from trade_etl.definitions import defs
 
-    import_seconds = time.perf_counter() - started
-
+    started = time.perf_counter()
     if not raw.is_dir():
         print(f"error: raw directory {raw} does not exist", file=sys.stderr)
         return 2
+    fingerprint = freshness.inputs_fingerprint(raw)
+    if not force and freshness.is_up_to_date(warehouse, fingerprint):
+        print(f"{warehouse} is up to date: nothing in {raw}, the reference data, the settings "
+              "or the code changed since the last build (--force runs it anyway)",
+              file=sys.stderr)
+        print(BuildReport.read(warehouse).render(time.perf_counter() - started))
+        if timings is not None:
+            timings.write_text(json.dumps({"total_s": round(time.perf_counter() - started, 3),
+                                           "skipped": True}, indent=2) + "\n")
+        return 0
+    import_started = time.perf_counter()
+    import dagster as dg
+
+    from trade_etl.definitions import defs
+
+    import_seconds = time.perf_counter() - import_started
     progress = logging.getLogger("trade_etl.progress")
     if not quiet and not progress.handlers:
         handler = logging.StreamHandler(sys.stderr)
@@ -104,12 +118,13 @@ def run_build(raw: Path, warehouse: Path, quiet: bool = False,
         for line in report.files_in_error:
             print(f"  {line}", file=sys.stderr)
         return 1
+    freshness.record(warehouse, fingerprint)
     return 0
 
 
 def cmd_build(args: argparse.Namespace) -> int:
     raw, warehouse = _paths(args)
-    return run_build(raw, warehouse, quiet=args.quiet, timings=args.timings)
+    return run_build(raw, warehouse, quiet=args.quiet, timings=args.timings, force=args.force)
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
@@ -242,6 +257,8 @@ def build_parser() -> argparse.ArgumentParser:
     build = sub.add_parser("build", help="load new or changed releases and rebuild the marts")
     paths(build)
     build.add_argument("--quiet", action="store_true", help="no per-release progress lines")
+    build.add_argument("--force", action="store_true",
+                       help="run even when nothing changed since the last build")
     build.add_argument("--timings", type=Path, metavar="FILE",
                        help="write a JSON breakdown of where the build's time went")
     build.set_defaults(func=cmd_build)

@@ -211,3 +211,12 @@ def record_checked(conn: duckdb.DuckDBPyConnection, check: str, tokens: dict) ->
     conn.execute("begin transaction")
     _record(conn, f"check:{check}", tokens)
     conn.execute("commit")
+
+
+def passed_with(conn: duckdb.DuckDBPyConnection, check: str, token: str) -> bool:
+    """Whether `check` last passed on a table built from inputs with this token."""
+    return recorded_tokens(conn, f"check:{check}").get("") == token
+
+
+def record_passed(conn: duckdb.DuckDBPyConnection, check: str, token: str) -> None:
+    record_checked(conn, check, {"": token})

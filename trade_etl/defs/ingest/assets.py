@@ -13,6 +13,7 @@ from dagster_duckdb import DuckDBResource
 
 from trade_etl.defs.metadata import markdown_table
 from trade_etl.defs.resources import RawDirectory, warehouse_connection
+from trade_etl.freshness import forget_in
 from trade_etl.loader import load_sources
 from trade_etl.reference import country_codes
 from trade_etl.releases import SourceFile, discover, sha256_file
@@ -50,6 +51,7 @@ def release_files(warehouse: DuckDBResource, raw_dir: RawDirectory) -> dg.Materi
                 "select release_id, file_name, path, size_bytes, mtime_ns, sha256 "
                 "from raw.release_files").fetchall()
         }
+        forget_in(conn)  # a run is under way: the CLI's "up to date" fingerprint no longer holds
         rows = []
         for s in sources:
             path = str(s.path.absolute())

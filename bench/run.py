@@ -1,0 +1,470 @@
+"""Benchmark `trade-etl build` against a plain DuckDB script over the same synthetic releases.
+
+    python bench/run.py [--sizes small,ten-year] [--rounds 3] [--work bench/work]
+                        [--out bench/results.md]
+
+For each size, the synthetic release folders are generated once (`trade-etl sample`, untimed,
+reused while bench/work/data/<size>/sample.json matches), then every round times four
+scenarios in turn, each as the wall clock of one subprocess (Python start-up and imports
+included) and its peak resident memory (os.wait4):
+
+  full        `trade-etl build` into an empty warehouse;
+  baseline    `python bench/baseline.py` (bench/baseline.sql) into an empty DuckDB file:
+              the same reading, checks, supersession and totals with nothing around them;
+  new release `trade-etl build` on a copy of a warehouse that already holds every release but
+              the newest one (the template, built once per size), with the newest folder there;
+  unchanged   `trade-etl build` again on the warehouse the new-release run just completed: it
+              finds nothing changed (files, reference data, settings, code) and skips the run;
+  forced      the same with `--force`: a whole Dagster run (every asset and check) that finds
+              nothing to recompute.
+
+The scenarios alternate within each round, so a slow spell of the machine hits all of them.
+Once per size the baseline's totals (by partner, HS section, and overall; months, fiscal
+quarters and fiscal years) are compared with the pipeline's marts; a difference makes the
+script exit 1 after writing the results.
+
+Reading the result: "full / baseline" is what the pipeline's bookkeeping (audit trail,
+quarantine, Dagster, checks, the wider marts) costs over the bare computation; "new release /
+full" shows whether an incremental build does work proportional to the new release;
+"unchanged" is the price of a build that finds nothing to do. Times are medians over the
+rounds, with min–max; peak RSS is the highest over the rounds. The per-stage table comes from
+`trade-etl build --timings` (full build): the loader stages (read, validate, reshape, store)
+run inside the step load_releases, so the shares overlap and do not add up to 100 %.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import hashlib
+import json
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+
+import duckdb
+
+ROOT = Path(__file__).resolve().parent.parent
+TRADE_ETL = Path(sys.executable).with_name("trade-etl")
+SIZES = {  # name -> `trade-etl sample` arguments; tiny is for tests/test_bench.py
+    "tiny": ("2024", 1),
+    "small": ("2023-2024", 10),
+    "ten-year": ("2016-2025", 10),
+}
+SCENARIOS = ("full", "baseline", "new release", "unchanged", "forced")
+PERIOD_TYPES = ("month", "fiscal_quarter", "fiscal_year")
+SUMMARY = re.compile(
+    r"warehouse holds (?P<releases>[\d,]+) releases, (?P<files>[\d,]+) files: "
+    r"(?P<rows>[\d,]+) rows read, .*?\((?P<cells>[\d,]+) month cells\)")
+GIB = 1024**3
+
+
+@dataclass
+class Run:
+    """One timed subprocess."""
+
+    seconds: float
+    peak_mib: float
+    stdout: str
+    timings: dict | None = None
+
+
+@dataclass
+class SizeResult:
+    name: str
+    years: str
+    scale: int
+    data: dict = field(default_factory=dict)  # releases, files, MB, rows, cells
+    runs: dict[str, list[Run]] = field(default_factory=lambda: {s: [] for s in SCENARIOS})
+    warehouse_mb: float = 0.0
+    totals: list[str] = field(default_factory=list)  # differences; empty when they agree
+
+    def median(self, scenario: str) -> float:
+        return statistics.median(r.seconds for r in self.runs[scenario])
+
+
+# --- running things -------------------------------------------------------------------------
+
+
+def timed(cmd: list[str], log: Path, env: dict[str, str]) -> tuple[int, Run, str]:
+    """Run cmd; return (exit code, Run, stderr). stdout and stderr are kept in log.*."""
+    with open(log.with_suffix(".out"), "w") as out, open(log.with_suffix(".err"), "w") as err:
+        started = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=out, stderr=err, env=env, cwd=ROOT)
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - started
+    proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
+    run = Run(seconds, usage.ru_maxrss / 1024, log.with_suffix(".out").read_text())
+    return proc.returncode, run, log.with_suffix(".err").read_text()
+
+
+def check(code: int, cmd: list[str], stderr: str) -> None:
+    if code != 0:
+        tail = "\n".join(stderr.splitlines()[-30:])
+        sys.exit(f"error: {' '.join(map(str, cmd))} exited {code}:\n{tail}")
+
+
+class Builds:
+    """`trade-etl build` with --timings when this version of the command accepts it."""
+
+    def __init__(self, run_dir: Path) -> None:
+        self.env = {**os.environ, "DAGSTER_HOME": str(run_dir / "dagster_home")}
+        (run_dir / "dagster_home").mkdir(parents=True)
+        shutil.copy(ROOT / "dagster.yaml", run_dir / "dagster_home" / "dagster.yaml")
+        help_text = subprocess.run([TRADE_ETL, "build", "--help"], capture_output=True,
+                                   text=True, env=self.env).stdout
+        self.with_timings = "--timings" in help_text
+
+    def run(self, raw: Path, warehouse: Path, log: Path, force: bool = False) -> Run:
+        cmd = [str(TRADE_ETL), "build", "--raw-dir", str(raw), "--warehouse", str(warehouse),
+               "--quiet", *(["--force"] if force else [])]
+        timings = log.with_suffix(".timings.json")
+        extra = ["--timings", str(timings)] if self.with_timings else []
+        code, run, stderr = timed(cmd + extra, log, self.env)
+        if code == 2 and "unrecognized arguments: --timings" in stderr:
+            self.with_timings = False  # degrade: no breakdown, time the build without it
+            return self.run(raw, warehouse, log, force)
+        check(code, cmd, stderr)
+        if self.with_timings and timings.exists():
+            run.timings = json.loads(timings.read_text())
+        return run
+
+
+def remove_db(path: Path) -> None:
+    for p in (path, path.with_name(path.name + ".wal")):
+        p.unlink(missing_ok=True)
+
+
+def copy_db(src: Path, dst: Path) -> None:
+    remove_db(dst)
+    shutil.copy(src, dst)
+    if src.with_name(src.name + ".wal").exists():
+        shutil.copy(src.with_name(src.name + ".wal"), dst.with_name(dst.name + ".wal"))
+
+
+def link_tree(src: Path, dst: Path) -> None:
+    """Copy a folder as hard links (real folders: the pipeline refuses outside symlinks)."""
+    shutil.copytree(src, dst, copy_function=_link)
+
+
+def _link(src: str, dst: str) -> None:
+    try:
+        os.link(src, dst)
+    except OSError:  # another file system
+        shutil.copy2(src, dst)
+
+
+# --- data -----------------------------------------------------------------------------------
+
+
+def generate(work: Path, name: str) -> Path:
+    """The size's raw release folders, generated unless the marker matches."""
+    years, scale = SIZES[name]
+    folder, raw = work / "data" / name, work / "data" / name / "raw"
+    generator = hashlib.sha256((ROOT / "trade_etl" / "sample.py").read_bytes()).hexdigest()
+    marker = {"years": years, "scale": scale, "generator_sha256": generator[:16]}
+    marker_path = folder / "sample.json"
+    if raw.is_dir() and marker_path.exists() and json.loads(marker_path.read_text()) == marker:
+        return raw
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    print(f"generating {name}: trade-etl sample --years {years} --scale {scale}",
+          file=sys.stderr)
+    cmd = [str(TRADE_ETL), "sample", "--out", str(raw), "--years", years, "--scale", str(scale)]
+    done = subprocess.run(cmd, capture_output=True, text=True)
+    check(done.returncode, cmd, done.stderr)
+    marker_path.write_text(json.dumps(marker) + "\n")
+    return raw
+
+
+def disk_mb(folder: Path) -> float:
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) / 1e6
+
+
+def parse_summary(stdout: str) -> dict:
+    match = SUMMARY.search(stdout)
+    if not match:
+        sys.exit(f"error: no summary line in the build output:\n{stdout}")
+    return {k: int(v.replace(",", "")) for k, v in match.groupdict().items()}
+
+
+# --- totals ---------------------------------------------------------------------------------
+
+
+COMPARED = (("totals_by_partner", "marts.balance_by_partner", "partner_code"),
+            ("totals_by_hs_section", "marts.balance_by_hs_section", "hs_section"),
+            ("totals", "marts.balance_total", "''"))
+
+
+def compare_totals(baseline: Path, warehouse: Path, limit: int = 5) -> list[str]:
+    """Differences between the baseline's totals and the marts; [] when they agree."""
+    conn = duckdb.connect()
+    try:
+        conn.execute(f"attach '{baseline}' as b (read_only)")
+        conn.execute(f"attach '{warehouse}' as w (read_only)")
+        problems = []
+        for base, mart, key in COMPARED:
+            def norm(table: str, key: str = key) -> str:
+                return (f"select period_type, period, {key}::varchar as k, "
+                        f"coalesce(exports_jpy, 0)::hugeint as e, "
+                        f"coalesce(imports_jpy, 0)::hugeint as i from {table} "
+                        f"where period_type in {PERIOD_TYPES} "
+                        f"and (coalesce(exports_jpy, 0) <> 0 or coalesce(imports_jpy, 0) <> 0)")
+            rows = conn.sql(
+                f"select period_type, period, k, b.e, b.i, w.e, w.i, count(*) over () "
+                f"from ({norm('b.' + base)}) as b full join ({norm('w.' + mart)}) as w "
+                f"using (period_type, period, k) "
+                f"where b.e is distinct from w.e or b.i is distinct from w.i "
+                f"order by all limit {limit}").fetchall()
+            compared = conn.sql(f"select count(*) from ({norm('b.' + base)})").fetchall()[0][0]
+            if compared == 0:
+                problems.append(f"{base}: the baseline has no rows to compare")
+            for ptype, period, k, be, bi, we, wi, n in rows:
+                label = f" {key} {k}" if key != "''" else ""
+                problems.append(f"{base} vs {mart} ({n} differ): {ptype} {period}{label}: "
+                                f"baseline {_pair(be, bi)}; pipeline {_pair(we, wi)}")
+        return problems
+    finally:
+        conn.close()
+
+
+def _pair(exports: int | None, imports: int | None) -> str:
+    return "no row" if exports is None else f"exports {exports}, imports {imports}"
+
+
+# --- one size -------------------------------------------------------------------------------
+
+
+def bench_size(name: str, rounds: int, work: Path, builds: Builds) -> SizeResult:
+    years, scale = SIZES[name]
+    result = SizeResult(name, years, scale)
+    raw = generate(work, name)
+    run_dir = work / "run" / name
+    logs = run_dir / "logs"
+    logs.mkdir(parents=True)
+    full_db, base_db = run_dir / "full.duckdb", run_dir / "baseline.duckdb"
+    template, incr_db = run_dir / "template.duckdb", run_dir / "incremental.duckdb"
+
+    # The template: every release but the newest, built (untimed) in a folder of hard links
+    # that then receives the newest release too. The pipeline caches file hashes by absolute
+    # path, so the new-release build runs over that same folder, as it would in production.
+    releases = sorted(p for p in raw.iterdir() if p.is_dir())
+    incr_raw = run_dir / "incr-raw"
+    incr_raw.mkdir()
+    for folder in releases[:-1]:
+        link_tree(folder, incr_raw / folder.name)
+    print(f"{name}: building the template (all releases but {releases[-1].name})",
+          file=sys.stderr)
+    builds.run(incr_raw, template, logs / "template")
+    link_tree(releases[-1], incr_raw / releases[-1].name)
+
+    for r in range(1, rounds + 1):
+        print(f"{name}: round {r}/{rounds}", file=sys.stderr)
+        remove_db(full_db)
+        run = builds.run(raw, full_db, logs / f"full-{r}")
+        result.runs["full"].append(run)
+        result.data = parse_summary(run.stdout)
+        result.warehouse_mb = full_db.stat().st_size / 1e6
+
+        remove_db(base_db)
+        cmd = [sys.executable, str(ROOT / "bench" / "baseline.py"), str(raw), str(base_db)]
+        code, run, stderr = timed(cmd, logs / f"baseline-{r}", builds.env)
+        check(code, cmd, stderr)
+        result.runs["baseline"].append(run)
+        if r == 1:
+            result.totals = compare_totals(base_db, full_db)
+
+        copy_db(template, incr_db)
+        result.runs["new release"].append(builds.run(incr_raw, incr_db, logs / f"new-{r}"))
+        result.runs["unchanged"].append(builds.run(incr_raw, incr_db, logs / f"unchanged-{r}"))
+        result.runs["forced"].append(
+            builds.run(incr_raw, incr_db, logs / f"forced-{r}", force=True))
+    result.data["mb"] = disk_mb(raw)
+    return result
+
+
+# --- the report -----------------------------------------------------------------------------
+
+
+def git(*args: str) -> str:
+    done = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True)
+    return done.stdout.strip() if done.returncode == 0 else ""
+
+
+def machine() -> list[str]:
+    meminfo = Path("/proc/meminfo").read_text() if Path("/proc/meminfo").exists() else ""
+    kib = re.search(r"MemTotal:\s+(\d+)", meminfo)
+    memory = f"{int(kib.group(1)) / 1024**2:.1f} GiB" if kib else "unknown"
+    cpuinfo = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
+    model = re.search(r"model name\s*:\s*(.+)", cpuinfo)
+    versions = ", ".join(f"{p} {metadata.version(p)}" for p in ("duckdb", "polars", "dagster"))
+    commit = git("rev-parse", "--short", "HEAD") or "unknown"
+    if git("status", "--porcelain"):
+        commit += " + uncommitted changes"
+    return [
+        f"- date: {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC",
+        f"- git commit: {commit}",
+        f"- machine: {os.cpu_count()} cores{f' ({model.group(1)})' if model else ''}, "
+        f"{memory} memory, {platform.system()} {platform.release()}",
+        f"- python {platform.python_version()}, {versions}",
+    ]
+
+
+def table(header: list[str], rows: list[list[str]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    return lines + ["| " + " | ".join(row) + " |" for row in rows] + [""]
+
+
+def median_of(runs: list[Run], pick) -> float | None:
+    values = [pick(r.timings) for r in runs if r.timings]
+    values = [v for v in values if v is not None]
+    return statistics.median(values) if values else None
+
+
+def size_section(s: SizeResult) -> list[str]:
+    rows = []
+    for scenario in SCENARIOS:
+        secs = [r.seconds for r in s.runs[scenario]]
+        rows.append([scenario, f"{statistics.median(secs):.2f}",
+                     f"{min(secs):.2f}–{max(secs):.2f}",
+                     f"{max(r.peak_mib for r in s.runs[scenario]):.0f}"])
+    full, base = s.median("full"), s.median("baseline")
+    ratios = [
+        ["full / baseline", f"{full / base:.2f}×"],
+        ["new release / full", f"{s.median('new release') / full:.2f}×"],
+        ["unchanged (nothing changed: the run is skipped)", f"{s.median('unchanged'):.2f} s"],
+        ["forced (a whole Dagster run with nothing to recompute)",
+         f"{s.median('forced'):.2f} s"],
+        ["full build rows per second", f"{s.data['rows'] / full:,.0f}"],
+        ["baseline rows per second", f"{s.data['rows'] / base:,.0f}"],
+        ["warehouse after a full build", f"{s.warehouse_mb:.1f} MB"],
+        ["totals agree", "yes" if not s.totals else "**NO** (see below)"],
+    ]
+    lines = [f"## {s.name}", ""]
+    lines += table(["scenario", "median s", "min–max s", "peak RSS MiB"], rows)
+    lines += table(["measure", "value"], ratios)
+    if s.totals:
+        lines += ["Totals differ (first differences):", ""]
+        lines += [f"- {d}" for d in s.totals] + [""]
+    return lines
+
+
+def targets(results: list[SizeResult]) -> list[str]:
+    rows: list[list[str]] = []
+
+    def add(size: str, target: str, measured: str, ok: bool | None) -> None:
+        rows.append([size, target, measured,
+                     "not available" if ok is None else ("PASS" if ok else "MISS")])
+
+    for s in results:
+        full, base = s.median("full"), s.median("baseline")
+        new, same = s.median("new release"), s.median("unchanged")
+        add(s.name, "full ≤ 1.2 × baseline", f"{full:.2f} s vs {1.2 * base:.2f} s",
+            full <= 1.2 * base)
+        add(s.name, "new release ≤ 0.5 × full", f"{new:.2f} s vs {0.5 * full:.2f} s",
+            new <= 0.5 * full)
+        add(s.name, "unchanged < 3 s", f"{same:.2f} s", same < 3)
+        if s.name == "ten-year":
+            peak = max(r.peak_mib for sc in ("full", "new release", "unchanged", "forced")
+                       for r in s.runs[sc])
+            add(s.name, "peak memory ≤ 2 GiB", f"{peak:.0f} MiB", peak * 1024**2 <= GIB)
+        total = median_of(s.runs["full"], lambda t: t.get("total_s"))
+        validate = median_of(s.runs["full"], lambda t: t.get("stages", {}).get("validate"))
+        overhead = median_of(s.runs["full"], lambda t: t.get("dagster_overhead_s"))
+        if validate is not None and total:
+            add(s.name, "validation ≤ 15 % of a full build",
+                f"{validate:.2f} s of {total:.2f} s ({validate / total:.0%})",
+                validate <= 0.15 * total)
+        else:
+            add(s.name, "validation ≤ 15 % of a full build", "—", None)
+        add(s.name, "Dagster overhead ≤ 2 s",
+            "—" if overhead is None else f"{overhead:.2f} s",
+            None if overhead is None else overhead <= 2)
+    if "ten-year" not in [s.name for s in results]:
+        add("ten-year", "peak memory ≤ 2 GiB", "size not run", None)
+    return ["## Targets", ""] + table(["size", "target", "measured", "result"], rows)
+
+
+def stages_section(s: SizeResult) -> list[str]:
+    runs = [r for r in s.runs["full"] if r.timings]
+    if not runs:
+        return [f"### {s.name}", "", "Per-stage breakdown not available (no --timings).", ""]
+    total = statistics.median(r.timings["total_s"] for r in runs)
+    names = {"import_s": "imports", "dagster_overhead_s": "Dagster overhead"}
+    medians = {label: statistics.median(r.timings.get(key, 0) for r in runs)
+               for key, label in names.items()}
+    stage_names = dict.fromkeys(k for r in runs for k in r.timings.get("stages", {}))
+    for stage in stage_names:
+        label = stage.removeprefix("step:") if stage.startswith("step:") else f"loader: {stage}"
+        medians[label] = statistics.median(r.timings["stages"].get(stage, 0) for r in runs)
+    steps = [k for k in medians if f"step:{k}" in stage_names]
+    rest = {k: medians.pop(k) for k in steps if medians[k] < 0.01 * total}
+    shown = medians
+    rows = [[k, f"{v:.2f}", f"{v / total:.0%}"]
+            for k, v in sorted(shown.items(), key=lambda kv: -kv[1])]
+    if rest:
+        rows.append([f"{len(rest)} other steps, each < 1 %", f"{sum(rest.values()):.2f}",
+                     f"{sum(rest.values()) / total:.0%}"])
+    rows.append(["total (in-process)", f"{total:.2f}", "100%"])
+    return [f"### {s.name}", ""] + table(["stage", "median s", "share"], rows)
+
+
+def report(results: list[SizeResult], rounds: int) -> str:
+    lines = ["# trade_etl benchmark", ""] + machine()
+    lines += [f"- rounds: {rounds}; times are subprocess wall clocks (medians)", "",
+              "## Data", ""]
+    lines += table(
+        ["size", "sample args", "releases", "files", "MB on disk", "rows read", "month cells"],
+        [[s.name, f"--years {s.years} --scale {s.scale}", f"{s.data['releases']}",
+          f"{s.data['files']}", f"{s.data['mb']:.0f}", f"{s.data['rows']:,}",
+          f"{s.data['cells']:,}"] for s in results])
+    for s in results:
+        lines += size_section(s)
+    lines += targets(results)
+    lines += ["## Per-stage breakdown of a full build", "",
+              "Loader stages run inside the step load_releases; shares overlap.", ""]
+    for s in results:
+        lines += stages_section(s)
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="small,ten-year",
+                        help="comma list of: small (2 years), ten-year")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--work", type=Path, default=ROOT / "bench" / "work")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results.md")
+    args = parser.parse_args(argv)
+    sizes = [s.strip() for s in args.sizes.split(",") if s.strip()]
+    unknown = [s for s in sizes if s not in SIZES]
+    if unknown or args.rounds < 1:
+        parser.error(f"unknown size {unknown}" if unknown else "--rounds must be ≥ 1")
+
+    work = args.work.resolve()
+    shutil.rmtree(work / "run", ignore_errors=True)
+    builds = Builds(work / "run")
+    if not builds.with_timings:
+        print("trade-etl build has no --timings: no per-stage breakdown", file=sys.stderr)
+    results = [bench_size(name, args.rounds, work, builds) for name in sizes]
+
+    text = report(results, args.rounds)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(text)
+    print(text)
+    if any(s.totals for s in results):
+        print("error: the baseline's totals and the marts differ", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
