@@ -1,12 +1,17 @@
 -- Months where marts.balance_total differs from core.trade_latest (values × 1000).
 with
 
-latest as (
-    select format('{:04d}-{:02d}', year, month) as period,
+by_month as (
+    select year, month,
         coalesce(sum(value_thousand_jpy) filter (where flow = 1), 0) * 1000 as exports_jpy,
         coalesce(sum(value_thousand_jpy) filter (where flow = 2), 0) * 1000 as imports_jpy
     from core.trade_latest
     group by all
+),
+
+latest as (
+    select format('{:04d}-{:02d}', year, month) as period, exports_jpy, imports_jpy
+    from by_month
 ),
 
 mart as (
