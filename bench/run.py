@@ -138,16 +138,23 @@ class Builds:
         return run
 
 
+def _files(path: Path) -> list[Path]:
+    """A warehouse and what a build keeps beside it: WAL, working copy (trade_etl/publish.py)."""
+    work = path.with_name(f".{path.name}.building")
+    return [path, path.with_name(path.name + ".wal"), work, work.with_name(work.name + ".wal")]
+
+
 def remove_db(path: Path) -> None:
-    for p in (path, path.with_name(path.name + ".wal")):
+    for p in _files(path):
         p.unlink(missing_ok=True)
 
 
 def copy_db(src: Path, dst: Path) -> None:
+    """Copy a warehouse with its working copy, as a user's machine would have them."""
     remove_db(dst)
-    shutil.copy(src, dst)
-    if src.with_name(src.name + ".wal").exists():
-        shutil.copy(src.with_name(src.name + ".wal"), dst.with_name(dst.name + ".wal"))
+    for s, d in zip(_files(src), _files(dst), strict=True):
+        if s.exists():
+            shutil.copy(s, d)
 
 
 def link_tree(src: Path, dst: Path) -> None:

@@ -49,23 +49,39 @@ def run_build(raw: Path, warehouse: Path, quiet: bool = False,
     (trade_etl/freshness.py), unless `force`. `timings`, when given, receives a JSON breakdown
     of where the time went (`make bench`).
     """
+    from trade_etl import publish
+
+    if not raw.is_dir():
+        print(f"error: raw directory {raw} does not exist", file=sys.stderr)
+        return 2
+    try:
+        publish.acquire(warehouse)  # held for the whole build; the run's resource re-enters it
+    except publish.BuildRunning as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 3
+    try:
+        return _build_locked(raw, warehouse, quiet, timings, force)
+    finally:
+        publish.release(warehouse)
+
+
+def _build_locked(raw: Path, warehouse: Path, quiet: bool, timings: Path | None,
+                  force: bool) -> int:
     from trade_etl import freshness
     from trade_etl.build_report import BuildReport
 
     started = time.perf_counter()
-    if not raw.is_dir():
-        print(f"error: raw directory {raw} does not exist", file=sys.stderr)
-        return 2
     fingerprint = freshness.inputs_fingerprint(raw)
     if not force and freshness.is_up_to_date(warehouse, fingerprint):
         print(f"{warehouse} is up to date: nothing in {raw}, the reference data, the settings "
               "or the code changed since the last build (--force runs it anyway)",
               file=sys.stderr)
-        print(BuildReport.read(warehouse).render(time.perf_counter() - started))
+        report = BuildReport.read(warehouse)
+        print(report.render(time.perf_counter() - started))
         if timings is not None:
             timings.write_text(json.dumps({"total_s": round(time.perf_counter() - started, 3),
                                            "skipped": True}, indent=2) + "\n")
-        return 0
+        return _report_file_errors(report)
     import_started = time.perf_counter()
     import dagster as dg
 
@@ -90,7 +106,8 @@ def run_build(raw: Path, warehouse: Path, quiet: bool = False,
     result = job.execute_in_process(
         instance=instance,
         raise_on_error=False,
-        run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
+        run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}},
+                    "ops": {"warehouse__published": {"config": {"fingerprint": fingerprint}}}},
     )
     run_seconds = time.perf_counter() - run_started
     report = BuildReport.read(warehouse)
@@ -112,13 +129,16 @@ def run_build(raw: Path, warehouse: Path, quiet: bool = False,
         print(f"error: the build did not complete: {', '.join(failures) or 'run failed'} "
               "(see the log above)", file=sys.stderr)
         return 1
+    return _report_file_errors(report)
+
+
+def _report_file_errors(report) -> int:
     if report.files_in_error:
         print(f"error: {len(report.files_in_error)} file(s) could not be loaded:",
               file=sys.stderr)
         for line in report.files_in_error:
             print(f"  {line}", file=sys.stderr)
         return 1
-    freshness.record(warehouse, fingerprint)
     return 0
 
 

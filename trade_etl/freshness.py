@@ -1,11 +1,12 @@
 """Is the warehouse already up to date with the raw folder? (`trade-etl build` asks first.)
 
 A build's inputs are the files in the raw folder (name, size, modification time), the reference
-CSVs, the fiscal-year setting and the project's own code and SQL. After a successful
-`trade-etl build` their fingerprint is recorded in audit.derived_state; every Dagster run clears
-it when it starts (raw/release_files), so a run from the UI or the sensor, or one that failed,
-never leaves a stale "up to date" behind. When the fingerprint matches, `trade-etl build` says so
-and skips the Dagster run, as the sensor does for an unchanged folder; `--force` runs anyway.
+CSVs, the fiscal-year setting and the project's own code and SQL. `trade-etl build` hands their
+fingerprint to the run, which records it in audit.derived_state just before it publishes; every
+run clears it when it starts (raw/release_files), so a run from the UI or the sensor, or one
+that failed, never leaves a stale "up to date" behind. When the fingerprint matches,
+`trade-etl build` says so and skips the Dagster run, as the sensor does for an unchanged folder;
+`--force` runs anyway.
 """
 
 from __future__ import annotations
@@ -54,17 +55,13 @@ def is_up_to_date(warehouse: Path, fingerprint: str) -> bool:
         conn.close()
 
 
-def record(warehouse: Path, fingerprint: str) -> None:
-    """Remember that a build from these inputs completed."""
-    conn = duckdb.connect(str(warehouse))
-    try:
-        conn.execute("begin transaction")
-        forget_in(conn)
-        conn.execute("insert into audit.derived_state values ($k, '', $t)",
-                     {"k": STATE_KEY, "t": fingerprint})
-        conn.execute("commit")
-    finally:
-        conn.close()
+def record_in(conn: duckdb.DuckDBPyConnection, fingerprint: str) -> None:
+    """Remember, in the working copy about to be published, the inputs this build saw."""
+    conn.execute("begin transaction")
+    forget_in(conn)
+    conn.execute("insert into audit.derived_state values ($k, '', $t)",
+                 {"k": STATE_KEY, "t": fingerprint})
+    conn.execute("commit")
 
 
 def forget_in(conn: duckdb.DuckDBPyConnection) -> None:

@@ -12,6 +12,7 @@ import dagster as dg
 import duckdb
 from dagster_duckdb import DuckDBResource
 
+from trade_etl import publish
 from trade_etl.settings import (
     RAW_DIR_ENV,
     WAREHOUSE_ENV,
@@ -33,6 +34,34 @@ class RawDirectory(dg.ConfigurableResource):
         return Path(self.path)
 
 
+class WarehouseResource(DuckDBResource):
+    """The warehouse: `database` is the published file readers open; runs write its working copy.
+
+    A run holds the build lock from start to end (a second build fails at once, naming this
+    one) and connects to the working copy (trade_etl/publish.py); the asset
+    warehouse/published swaps the finished copy in.
+    """
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        try:
+            publish.acquire(Path(self.database))
+        except publish.BuildRunning as err:
+            raise dg.Failure(str(err)) from None
+        publish.prepare(Path(self.database))
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        publish.release(Path(self.database))
+
+    @contextmanager
+    def get_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        conn = duckdb.connect(str(publish.work_path(Path(self.database))),
+                              config={"custom_user_agent": "trade_etl", **self.connection_config})
+        try:
+            yield conn
+        finally:
+            conn.close()
+
+
 @contextmanager
 def warehouse_connection(warehouse: DuckDBResource) -> Iterator[duckdb.DuckDBPyConnection]:
     """A read-write connection with the schema in place, closed even when the body raises."""
@@ -49,7 +78,7 @@ def warehouse_connection(warehouse: DuckDBResource) -> Iterator[duckdb.DuckDBPyC
 def resources() -> dg.Definitions:
     return dg.Definitions(
         resources={
-            "warehouse": DuckDBResource(
+            "warehouse": WarehouseResource(
                 database=dg.EnvVar(WAREHOUSE_ENV),
                 connection_config={"memory_limit": duckdb_memory_limit()},
             ),

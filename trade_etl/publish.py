@@ -1,0 +1,192 @@
+"""Builds write a private working copy; readers see the last complete build, swapped in whole.
+
+The warehouse users open (`TRADE_ETL_WAREHOUSE`, e.g. `data/warehouse/trade.duckdb`) is only
+ever replaced, never written in place. A build:
+
+1. takes the build lock (`.trade.duckdb.lock` beside it); a second build fails at once with a
+   message naming the running one (its pid, start time and command);
+2. works on `.trade.duckdb.building`, the working copy: the last published state plus whatever
+   a build that was killed had committed (every release is one transaction, so the copy is
+   always consistent, and the next build carries on from it);
+3. when every asset and blocking check has passed, checkpoints the working copy, compacts it
+   if more than a third of it is free space, copies it to a temporary file, syncs it to disk
+   and renames it over the published file (an atomic replace on POSIX file systems).
+
+A crash at any moment leaves the published file exactly as the last complete build left it.
+Readers (`trade-etl sql`, the DuckDB CLI, Python, read-only) never block a build and are never
+blocked by one: a reader that opened the old file keeps reading it, the next one sees the new.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import shutil
+import sys
+import uuid
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+
+PUBLISH_KEY = "publish:id"
+COMPACT_WHEN_FREE = 1 / 3  # compact when this share of the working file's blocks is free
+
+
+class BuildRunning(RuntimeError):
+    """Another build holds the lock."""
+
+
+def work_path(published: Path) -> Path:
+    return published.with_name(f".{published.name}.building")
+
+
+def lock_path(published: Path) -> Path:
+    return published.with_name(f".{published.name}.lock")
+
+
+_held: dict[Path, tuple[int, int]] = {}  # lock file -> (fd, how many holders in this process)
+
+
+def acquire(published: Path) -> None:
+    """Take the build lock, or raise BuildRunning naming the build that holds it.
+
+    Re-entrant within one process (the CLI and the run's resource both take it).
+    """
+    path = lock_path(published).absolute()
+    if path in _held:
+        fd, count = _held[path]
+        _held[path] = (fd, count + 1)
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.read(fd, 4096).decode(errors="replace").strip()
+        os.close(fd)
+        try:
+            info = json.loads(holder)
+            who = (f"pid {info['pid']}, started {info['started']}: "
+                   f"{' '.join(info['command'])[:200]}")
+        except (ValueError, KeyError, TypeError):
+            who = "details unavailable"
+        raise BuildRunning(
+            f"another build of {published} is running ({who}); wait for it to finish"
+        ) from None
+    os.ftruncate(fd, 0)
+    os.write(fd, json.dumps({"pid": os.getpid(), "started": datetime.now().isoformat(
+        timespec="seconds"), "command": sys.argv}).encode())
+    _held[path] = (fd, 1)
+
+
+def release(published: Path) -> None:
+    path = lock_path(published).absolute()
+    fd, count = _held[path]
+    if count > 1:
+        _held[path] = (fd, count - 1)
+        return
+    del _held[path]
+    os.ftruncate(fd, 0)
+    fcntl.flock(fd, fcntl.LOCK_UN)
+    os.close(fd)
+
+
+def _publish_id(path: Path) -> str | None:
+    if not path.exists():
+        return None
+    conn = duckdb.connect(str(path), read_only=True)
+    try:
+        found = conn.sql("select count(*) from duckdb_tables() where schema_name = 'audit' "
+                         "and table_name = 'derived_state'").fetchall()[0][0]
+        if not found:
+            return None
+        rows = conn.execute("select token from audit.derived_state where table_name = $k",
+                            {"k": PUBLISH_KEY}).fetchall()
+        return rows[0][0] if rows else None
+    finally:
+        conn.close()
+
+
+def _remove(path: Path) -> None:
+    for candidate in (path, path.with_name(path.name + ".wal")):
+        candidate.unlink(missing_ok=True)
+
+
+def _copy_synced(source: Path, target: Path) -> None:
+    """Copy `source` to `target` through a temporary file, synced, then renamed into place."""
+    tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        shutil.copyfile(source, tmp)
+        with open(tmp, "rb") as handle:
+            os.fsync(handle.fileno())
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+    directory = os.open(target.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
+
+
+def prepare(published: Path) -> Path:
+    """Make the working copy ready (call with the lock held); returns its path.
+
+    The working copy is kept when it descends from the published file (same publish id): it
+    holds the published state plus any releases a killed build committed. Otherwise (no
+    published file: start afresh; a published file replaced by hand, e.g. from a backup) it is
+    rebuilt from the published file.
+    """
+    work = work_path(published)
+    if not published.exists():
+        if _publish_id(work) is not None:  # it was published once; that file is gone
+            _remove(work)
+        return work
+    if work.exists() and _publish_id(work) == _publish_id(published):
+        return work
+    _remove(work)
+    _copy_synced(published, work)
+    return work
+
+
+def publish(published: Path) -> dict:
+    """Checkpoint, compact if worthwhile, and atomically replace the published file."""
+    work = work_path(published)
+    conn = duckdb.connect(str(work))
+    try:
+        conn.execute("begin transaction")
+        conn.execute("delete from audit.derived_state where table_name = $k", {"k": PUBLISH_KEY})
+        conn.execute("insert into audit.derived_state values ($k, '', $id)",
+                     {"k": PUBLISH_KEY, "id": uuid.uuid4().hex})
+        conn.execute("commit")
+        conn.execute("checkpoint")
+        total, free = conn.sql("select total_blocks, free_blocks from pragma_database_size()"
+                               ).fetchall()[0]
+    finally:
+        conn.close()
+    compacted = bool(total) and free / total > COMPACT_WHEN_FREE
+    if compacted:
+        compact(work)
+    _copy_synced(work, published)
+    return {"bytes": published.stat().st_size, "compacted": compacted,
+            "free_share_before": round(free / total, 3) if total else 0.0}
+
+
+def compact(path: Path) -> None:
+    """Rewrite a DuckDB file without its free blocks (COPY FROM DATABASE into a new file)."""
+    fresh = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.compact")
+    try:
+        conn = duckdb.connect()
+        try:
+            conn.execute("attach $old as old (read_only)", {"old": str(path)})
+            conn.execute("attach $new as new", {"new": str(fresh)})
+            conn.execute("copy from database old to new")
+            conn.execute("detach old")
+            conn.execute("detach new")
+        finally:
+            conn.close()
+        os.replace(fresh, path)
+    finally:
+        _remove(fresh)
