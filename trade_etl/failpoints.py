@@ -1,16 +1,21 @@
-"""Named crash points for the crash-safety tests.
+"""Named crash and pause points for the crash-safety and concurrency tests.
 
 When the environment variable `TRADE_ETL_FAILPOINT` equals a point's name, the process kills
-itself with SIGKILL right there, exactly as a power cut or `kill -9` would. Unset (always, outside
-tests) this costs one dictionary lookup.
+itself with SIGKILL right there, exactly as a power cut or `kill -9` would. When
+`TRADE_ETL_PAUSEPOINT` equals it, the process sleeps there (up to two minutes) so that a test can
+act while a build is mid-way. Unset (always, outside tests) this costs two dictionary lookups.
 """
 
 import os
 import signal
+import time
 
 ENV = "TRADE_ETL_FAILPOINT"
+PAUSE_ENV = "TRADE_ETL_PAUSEPOINT"
 
 
 def hit(name: str) -> None:
     if os.environ.get(ENV) == name:
         os.kill(os.getpid(), signal.SIGKILL)
+    if os.environ.get(PAUSE_ENV) == name:
+        time.sleep(120)

@@ -30,6 +30,8 @@ from pathlib import Path
 
 import duckdb
 
+from trade_etl import failpoints
+
 PUBLISH_KEY = "publish:id"
 COMPACT_WHEN_FREE = 1 / 3  # compact when this share of the working file's blocks is free
 
@@ -169,6 +171,7 @@ def publish(published: Path) -> dict:
     compacted = bool(total) and free / total > COMPACT_WHEN_FREE
     if compacted:
         compact(work)
+    failpoints.hit("publish:before_swap")
     _copy_synced(work, published)
     return {"bytes": published.stat().st_size, "compacted": compacted,
             "free_share_before": round(free / total, 3) if total else 0.0}
