@@ -75,3 +75,15 @@ def test_brief_on_small_data(warehouse, capsys):
     assert cli.main(["brief", "--warehouse", str(warehouse), "--fiscal-year", "2023",
                      "--partner", "Atlantis"]) == 1
     assert "no partner matches" in capsys.readouterr().err
+
+
+def test_user_values_are_bound_never_formatted_into_sql(warehouse, capsys):
+    """A partner or date that looks like SQL is only ever a value; tables stay intact."""
+    hostile = "USA' or '1'='1'; drop table core.trade_facts; --"
+    assert cli.main(["brief", "--warehouse", str(warehouse), "--fiscal-year", "2023",
+                     "--partner", hostile]) == 1
+    assert "no partner matches" in capsys.readouterr().err
+    assert cli.main(["brief", "--warehouse", str(warehouse), "--fiscal-year", "2023",
+                     "--as-of", "2024-01-01'; drop table marts.balance_total; --"]) != 0
+    assert sql(warehouse, "select count(*) as n from core.trade_facts") == 0
+    assert sql(warehouse, "select count(*) as n from marts.balance_total") == 0
