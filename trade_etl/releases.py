@@ -9,6 +9,7 @@ fixed), then by name.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import zipfile
 from collections.abc import Iterator
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-RELEASE_DIR = re.compile(r"^(\d{4}-\d{2}-\d{2})_([A-Za-z][A-Za-z0-9-]*)$")
+RELEASE_DIR = re.compile(r"^([0-9]{4}-[0-9]{2}-[0-9]{2})_([A-Za-z][A-Za-z0-9-]*)$")
 # Japan Customs publishes each month in these stages; several spellings are in use.
 STAGE_RANK = {"preliminary": 1, "provisional": 1, "detailed": 2, "confirmed": 2, "revised": 3,
               "fixed": 4, "final": 4}
@@ -70,15 +71,32 @@ def discover(raw_dir: Path) -> list[SourceFile]:
     for entry in sorted(raw_dir.iterdir()):
         if entry.name.startswith("."):
             continue
+        release_id = printable(entry.name)
         if not entry.is_dir():
-            found.append(_source(entry, root, entry.name, None, None, "",
+            found.append(_source(entry, root, release_id, None, None, "",
                                  "file is not inside a release folder <YYYY-MM-DD>_<stage>"))
             continue
+        if entry.is_symlink() and not entry.resolve().is_relative_to(root):
+            found.append(_source(entry, root, release_id, None, None, "",
+                                 "symbolic link points outside the raw directory"))
+            continue
         published, stage, problem = parse_release_dir(entry.name)
+        if problem is None and release_id != entry.name:
+            problem = "folder name is not valid UTF-8"
         for path in sorted(_walk(entry)):
             rel = path.relative_to(entry).as_posix()
-            found.append(_source(path, root, entry.name, published, stage, rel, problem))
+            found.append(_source(path, root, release_id, published, stage, rel, problem))
     return sorted(found, key=lambda s: s.order_key)
+
+
+def printable(name: str) -> str:
+    """A file name as text that can be stored: bytes that are not UTF-8 (a name from a Windows
+    archive, say) are shown as \\x escapes instead of breaking the build."""
+    try:
+        name.encode("utf-8")
+        return name
+    except UnicodeEncodeError:
+        return os.fsencode(name).decode("utf-8", "backslashreplace")
 
 
 def _walk(folder: Path) -> Iterator[Path]:
@@ -91,6 +109,9 @@ def _walk(folder: Path) -> Iterator[Path]:
 
 def _source(path: Path, root: Path, release_id: str, published: date | None, stage: str | None,
             rel: str, problem: str | None) -> SourceFile:
+    shown = printable(rel or path.name)
+    if problem is None and shown != (rel or path.name):
+        problem = "file name is not valid UTF-8"
     if problem is None and path.is_symlink():
         target = path.resolve()
         if not target.is_relative_to(root):
@@ -103,7 +124,7 @@ def _source(path: Path, root: Path, release_id: str, published: date | None, sta
         stat = path.stat() if problem is None else path.lstat()
     except OSError as err:
         problem, stat = problem or f"cannot stat file: {err.strerror}", None
-    return SourceFile(release_id, published, stage, rel or path.name, path,
+    return SourceFile(release_id, published, stage, shown, path,
                       stat.st_size if stat else 0, stat.st_mtime_ns if stat else 0, problem)
 
 
@@ -138,8 +159,14 @@ def read_members(source: SourceFile) -> Iterator[Member]:
         infos = [i for i in archive.infolist() if not i.is_dir()]
         if not infos:
             yield Member(source.file_name, None, "zip archive holds no files")
+        seen: set[str] = set()
         for info in infos:
             name = f"{source.file_name}/{info.filename}"
+            if name in seen:  # the zip format allows it; the second would collide with the first
+                yield Member(f"{name} (repeated)", None, "zip archive holds this member name "
+                             "more than once; only the first is read")
+                continue
+            seen.add(name)
             parts = Path(info.filename).parts
             if info.filename.startswith(("/", "\\")) or ".." in parts or ":" in info.filename:
                 yield Member(name, None, "zip member path escapes the archive (absolute or ../)")

@@ -23,7 +23,7 @@ from trade_etl.raw_csv import MEASURES, NUMERIC_COLUMNS, QUARANTINE_SCHEMA, mont
 MAX_VALUE_THOUSAND_JPY = 10**12
 MIN_YEAR, MAX_YEAR = 1950, 2100
 FACT_GRAIN = ("flow", "year", "month", "hs_code", "country_code")
-_INTEGER_TEXT = r"^\d{1,18}$"
+_INTEGER_TEXT = r"^[0-9]{1,18}$"  # ASCII digits: \d would also match full-width ones
 
 
 def _number_ok(column: str) -> pl.Expr:
@@ -44,7 +44,7 @@ class HsCountryRows(pa.DataFrameModel):
 
     flow: int = pa.Field(isin=[1, 2], nullable=False)
     year: int = pa.Field(ge=MIN_YEAR, le=MAX_YEAR, nullable=False)
-    hs: str = pa.Field(str_matches=r"^\d{9}$", nullable=False)
+    hs: str = pa.Field(str_matches=r"^[0-9]{9}$", nullable=False)
     country: str = pa.Field(nullable=False)  # membership is checked against ref.countries
     unit1: str = pa.Field(nullable=True)
     unit2: str = pa.Field(nullable=True)
@@ -63,7 +63,7 @@ class HsCountryRows(pa.DataFrameModel):
 class HsCountryCustomRows(HsCountryRows):
     """The customs-office variant: one row per port (`Custom`)."""
 
-    custom: str = pa.Field(str_matches=r"^\d{1,4}$", nullable=False)
+    custom: str = pa.Field(str_matches=r"^[0-9]{1,4}$", nullable=False)
 
 
 MODELS: dict[str, type[HsCountryRows]] = {
@@ -178,8 +178,9 @@ def validate_files(files: list[SplitFile], country_codes: Iterable[str],
     results: dict[int, ValidatedFile] = {}
     for layout in dict.fromkeys(f.layout for f in files):
         indices = [i for i, f in enumerate(files) if f.layout == layout]
+        # Files may list their columns in any order: stack them by name.
         rows = pl.concat([files[i].rows.with_columns(file_index=pl.lit(i, pl.Int32))
-                          for i in indices])
+                          for i in indices], how="diagonal")
         malformed = pl.concat([
             files[i].malformed.select(QUARANTINE_SCHEMA.keys())
             .with_columns(file_index=pl.lit(i, pl.Int32)) for i in indices])

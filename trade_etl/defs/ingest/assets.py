@@ -16,7 +16,7 @@ from trade_etl.defs.resources import RawDirectory, warehouse_connection
 from trade_etl.freshness import forget_in
 from trade_etl.loader import load_sources
 from trade_etl.reference import country_codes
-from trade_etl.releases import SourceFile, discover, sha256_file
+from trade_etl.releases import SourceFile, discover, printable, sha256_file
 from trade_etl.warehouse import sql_text
 
 # Plain progress lines for the terminal; `trade-etl build` shows them (the UI has context.log).
@@ -54,7 +54,7 @@ def release_files(warehouse: DuckDBResource, raw_dir: RawDirectory) -> dg.Materi
         forget_in(conn)  # a run is under way: the CLI's "up to date" fingerprint no longer holds
         rows = []
         for s in sources:
-            path = str(s.path.absolute())
+            path = printable(str(s.path.absolute()))
             key = (s.release_id, s.file_name, path, s.size_bytes, s.mtime_ns)
             # An unchanged size and modification time reuse the hash: rebuilds stay cheap.
             sha = known.get(key) or (sha256_file(s.path) if _hashable(s) else None)
