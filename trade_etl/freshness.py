@@ -16,6 +16,7 @@ from pathlib import Path
 
 import duckdb
 
+from trade_etl.incremental import combine, record_token, stored_token
 from trade_etl.releases import discover
 from trade_etl.settings import PROJECT_ROOT, REF_DATA_DIR, duckdb_memory_limit, fiscal_start_month
 
@@ -34,34 +35,16 @@ def inputs_fingerprint(raw_dir: Path) -> str:
     code = [(str(p.relative_to(PROJECT_ROOT)), _digest(p))
             for folder in ("sql", "trade_etl") for p in sorted((PROJECT_ROOT / folder).rglob("*"))
             if p.suffix in (".sql", ".py")]
-    parts = (files, refs, code, fiscal_start_month(), duckdb_memory_limit())
-    return hashlib.sha256(repr(parts).encode()).hexdigest()
-
-
-def _table_exists(conn: duckdb.DuckDBPyConnection) -> bool:
-    return conn.sql("select count(*) from duckdb_tables() where schema_name = 'audit' "
-                    "and table_name = 'derived_state'").fetchall()[0][0] > 0
+    return combine(files, refs, code, fiscal_start_month(), duckdb_memory_limit())
 
 
 def is_up_to_date(warehouse: Path, fingerprint: str) -> bool:
-    if not warehouse.exists():
-        return False
-    conn = duckdb.connect(str(warehouse), read_only=True)
-    try:
-        return _table_exists(conn) and conn.execute(
-            "select count(*) from audit.derived_state where table_name = $k and token = $t",
-            {"k": STATE_KEY, "t": fingerprint}).fetchall()[0][0] > 0
-    finally:
-        conn.close()
+    return stored_token(warehouse, STATE_KEY) == fingerprint
 
 
 def record_in(conn: duckdb.DuckDBPyConnection, fingerprint: str) -> None:
     """Remember, in the working copy about to be published, the inputs this build saw."""
-    conn.execute("begin transaction")
-    forget_in(conn)
-    conn.execute("insert into audit.derived_state values ($k, '', $t)",
-                 {"k": STATE_KEY, "t": fingerprint})
-    conn.execute("commit")
+    record_token(conn, STATE_KEY, fingerprint)
 
 
 def forget_in(conn: duckdb.DuckDBPyConnection) -> None:

@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from pathlib import Path
 
 import duckdb
 
-from trade_etl.warehouse import sql_text
+from trade_etl.warehouse import sql_text, table_exists, transaction
 
 RELEASE_TOKENS = """
 select
@@ -61,11 +62,23 @@ def _record(conn: duckdb.DuckDBPyConnection, table: str, tokens: dict[str, str])
                          [[table, release, token] for release, token in tokens.items()])
 
 
-def exists(conn: duckdb.DuckDBPyConnection, table: str) -> bool:
-    schema, name = table.split(".")
-    return conn.execute(
-        "select count(*) from duckdb_tables() where schema_name = $s and table_name = $n",
-        {"s": schema, "n": name}).fetchall()[0][0] > 0
+def record_token(conn: duckdb.DuckDBPyConnection, name: str, token: str) -> None:
+    """Record one whole-state token under `name`, in its own transaction."""
+    with transaction(conn):
+        _record(conn, name, {"": token})
+
+
+def stored_token(warehouse: Path, name: str) -> str | None:
+    """The whole-state token recorded under `name` in a warehouse file (opened read-only)."""
+    if not warehouse.exists():
+        return None
+    conn = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        if not table_exists(conn, "audit.derived_state"):
+            return None
+        return recorded_tokens(conn, name).get("")
+    finally:
+        conn.close()
 
 
 @dataclass
@@ -96,7 +109,7 @@ def refresh_per_release(conn: duckdb.DuckDBPyConnection, table: str,
     """
     current = {release: combine(token, depends_on)
                for release, token in release_tokens(conn).items()}
-    recorded = recorded_tokens(conn, table) if exists(conn, table) else {}
+    recorded = recorded_tokens(conn, table) if table_exists(conn, table) else {}
     stale = sorted(r for r, t in current.items() if recorded.get(r) != t)
     removed = sorted(set(recorded) - set(current))
     if not stale and not removed:
@@ -106,10 +119,9 @@ def refresh_per_release(conn: duckdb.DuckDBPyConnection, table: str,
     if full:
         stale = sorted(current)
     select = sql_text(table.replace(".", "/"))
-    conn.execute("begin transaction")
-    try:
-        conn.execute("create or replace temp table stale_releases (release_id varchar)")
-        conn.executemany("insert into stale_releases values ($1)", [[r] for r in stale])
+    with transaction(conn):
+        conn.execute("create or replace temp table stale_releases as "
+                     "select unnest($releases::varchar[]) as release_id", {"releases": stale})
         if full:
             conn.execute(f"create or replace table {table} as {select}")
         elif keyed_by:
@@ -122,17 +134,13 @@ def refresh_per_release(conn: duckdb.DuckDBPyConnection, table: str,
             conn.execute(f"insert into {table} {select}")
         _record(conn, table, current)
         conn.execute("drop table stale_releases")
-        conn.execute("commit")
-    except BaseException:
-        conn.execute("rollback")
-        raise
     rows = conn.sql(f"select count(*) from {table}").fetchall()[0][0]
     return Refresh(len(stale), len(removed), rows, full)
 
 
 def is_current(conn: duckdb.DuckDBPyConnection, table: str, token: str) -> bool:
     """Whether `table` exists and was last built from inputs with this token."""
-    return exists(conn, table) and recorded_tokens(conn, table).get("") == token
+    return table_exists(conn, table) and recorded_tokens(conn, table).get("") == token
 
 
 def record_whole(conn: duckdb.DuckDBPyConnection, table: str, token: str) -> None:
@@ -147,19 +155,14 @@ def refresh_latest(conn: duckdb.DuckDBPyConnection) -> Refresh:
     supplies it and that release's token. Cells whose winning release or token changed (or that
     appeared or vanished) are deleted and recomputed from the fact store; the rest stay.
     """
-    tokens = release_tokens(conn)
-    incremental = exists(conn, "core.trade_latest") and exists(conn, "core.trade_latest_sources")
-    conn.execute("begin transaction")
-    try:
-        conn.execute("create or replace temp table release_tokens "
-                     "(release_id varchar, token varchar)")
-        conn.executemany("insert into release_tokens values ($1, $2)",
-                         [list(item) for item in tokens.items()])
+    incremental = (table_exists(conn, "core.trade_latest")
+                   and table_exists(conn, "core.trade_latest_sources"))
+    with transaction(conn):
         conn.execute(
             "create or replace temp table new_sources as "
             "select w.flow, w.year, w.month, w.hs_chapter, w.release_id, t.token as release_token "
             "from core.winning_releases(DATE '9999-12-31') as w "
-            "inner join release_tokens as t using (release_id)")
+            f"inner join ({RELEASE_TOKENS}) as t using (release_id)")
         if incremental:
             conn.execute(
                 "create or replace temp table latest_cells as "
@@ -185,12 +188,8 @@ def refresh_latest(conn: duckdb.DuckDBPyConnection) -> Refresh:
             conn.execute(f"insert into core.trade_latest {select}")
         conn.execute("create or replace table core.trade_latest_sources as "
                      "select * from new_sources order by all")
-        for temp in ("release_tokens", "new_sources", "latest_cells"):
+        for temp in ("new_sources", "latest_cells"):
             conn.execute(f"drop table {temp}")
-        conn.execute("commit")
-    except BaseException:
-        conn.execute("rollback")
-        raise
     rows = conn.sql("select count(*) from core.trade_latest").fetchall()[0][0]
     return Refresh(changed, 0, rows, full=not incremental)
 
@@ -208,9 +207,8 @@ def unchecked_releases(conn: duckdb.DuckDBPyConnection, check: str) -> tuple[lis
 
 def record_checked(conn: duckdb.DuckDBPyConnection, check: str, tokens: dict) -> None:
     """Remember that `check` passed on every release at these tokens."""
-    conn.execute("begin transaction")
-    _record(conn, f"check:{check}", tokens)
-    conn.execute("commit")
+    with transaction(conn):
+        _record(conn, f"check:{check}", tokens)
 
 
 def passed_with(conn: duckdb.DuckDBPyConnection, check: str, token: str) -> bool:
@@ -219,4 +217,4 @@ def passed_with(conn: duckdb.DuckDBPyConnection, check: str, token: str) -> bool
 
 
 def record_passed(conn: duckdb.DuckDBPyConnection, check: str, token: str) -> None:
-    record_checked(conn, check, {"": token})
+    record_token(conn, f"check:{check}", token)

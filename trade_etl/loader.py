@@ -23,6 +23,7 @@ from trade_etl import failpoints
 from trade_etl.raw_csv import FileProblem, read_table
 from trade_etl.releases import SourceFile, read_members
 from trade_etl.validation import SplitFile, ValidatedFile, validate_files
+from trade_etl.warehouse import transaction
 
 AUDIT_COLUMNS = ("release_id", "published_on", "stage", "file_name", "sha256", "rows_read",
                  "rows_loaded", "rows_quarantined", "loaded_at", "source_file", "source_sha256",
@@ -90,13 +91,6 @@ def validate_results(results: list[FileResult], country_codes: Iterable[str],
             raise AssertionError(f"{result.file_name}: rows read do not reconcile")  # a bug
 
 
-def parse_source(source: SourceFile, country_codes: Iterable[str]) -> list[FileResult]:
-    """Read and validate every CSV of one source file (nothing is written)."""
-    results = read_source(source)
-    validate_results(results, country_codes)
-    return results
-
-
 def store_release(conn: duckdb.DuckDBPyConnection,
                   parsed: list[tuple[SourceFile, str | None, list[FileResult]]]) -> None:
     """Replace what each source file of one release contributed before, in one transaction.
@@ -127,8 +121,7 @@ def store_release(conn: duckdb.DuckDBPyConnection,
                 "encoding": result.encoding, "cells_loaded": result.cells_loaded,
                 "value_year_mismatches": result.value_year_mismatches,
             })
-    conn.execute("begin transaction")
-    try:
+    with transaction(conn):
         for source, _, _ in parsed:
             key = {"release_id": source.release_id, "source_file": source.file_name}
             conn.execute("delete from core.trade_facts where release_id = $release_id and "
@@ -157,10 +150,6 @@ def store_release(conn: duckdb.DuckDBPyConnection,
             f"insert into audit.releases ({', '.join(AUDIT_COLUMNS)}) values "
             f"({', '.join('$' + c for c in AUDIT_COLUMNS)})", audit)
         failpoints.hit("store_release:before_commit")
-        conn.execute("commit")
-    except BaseException:
-        conn.execute("rollback")
-        raise
 
 
 @dataclass

@@ -31,6 +31,7 @@ from pathlib import Path
 import duckdb
 
 from trade_etl import failpoints
+from trade_etl.incremental import record_token, stored_token
 
 PUBLISH_KEY = "publish:id"
 COMPACT_WHEN_FREE = 1 / 3  # compact when this share of the working file's blocks is free
@@ -96,19 +97,7 @@ def release(published: Path) -> None:
 
 
 def _publish_id(path: Path) -> str | None:
-    if not path.exists():
-        return None
-    conn = duckdb.connect(str(path), read_only=True)
-    try:
-        found = conn.sql("select count(*) from duckdb_tables() where schema_name = 'audit' "
-                         "and table_name = 'derived_state'").fetchall()[0][0]
-        if not found:
-            return None
-        rows = conn.execute("select token from audit.derived_state where table_name = $k",
-                            {"k": PUBLISH_KEY}).fetchall()
-        return rows[0][0] if rows else None
-    finally:
-        conn.close()
+    return stored_token(path, PUBLISH_KEY)
 
 
 def _remove(path: Path) -> None:
@@ -158,11 +147,7 @@ def publish(published: Path) -> dict:
     work = work_path(published)
     conn = duckdb.connect(str(work))
     try:
-        conn.execute("begin transaction")
-        conn.execute("delete from audit.derived_state where table_name = $k", {"k": PUBLISH_KEY})
-        conn.execute("insert into audit.derived_state values ($k, '', $id)",
-                     {"k": PUBLISH_KEY, "id": uuid.uuid4().hex})
-        conn.execute("commit")
+        record_token(conn, PUBLISH_KEY, uuid.uuid4().hex)
         conn.execute("checkpoint")
         total, free = conn.sql("select total_blocks, free_blocks from pragma_database_size()"
                                ).fetchall()[0]

@@ -6,6 +6,8 @@ as parameters (`$name`), never formatted into the text.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -26,6 +28,26 @@ def connect(path: Path | str, read_only: bool = False) -> duckdb.DuckDBPyConnect
 
 def ensure_schema(conn: duckdb.DuckDBPyConnection) -> None:
     conn.execute(sql_text("ddl"))
+
+
+@contextmanager
+def transaction(conn: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """Commit what the block does, or roll it all back if it raises (or the process dies)."""
+    conn.execute("begin transaction")
+    try:
+        yield
+    except BaseException:
+        conn.execute("rollback")
+        raise
+    conn.execute("commit")
+
+
+def table_exists(conn: duckdb.DuckDBPyConnection, table: str) -> bool:
+    """Whether `schema.name` exists."""
+    schema, name = table.split(".")
+    return conn.execute(
+        "select count(*) from duckdb_tables() where schema_name = $s and table_name = $n",
+        {"s": schema, "n": name}).fetchall()[0][0] > 0
 
 
 LATEST = "DATE '9999-12-31'"

@@ -17,7 +17,7 @@ from trade_etl.freshness import forget_in
 from trade_etl.loader import load_sources
 from trade_etl.reference import country_codes
 from trade_etl.releases import SourceFile, discover, printable, sha256_file
-from trade_etl.warehouse import sql_text
+from trade_etl.warehouse import sql_text, transaction
 
 # Plain progress lines for the terminal; `trade-etl build` shows them (the UI has context.log).
 PROGRESS_LOG = logging.getLogger("trade_etl.progress")
@@ -67,12 +67,11 @@ def release_files(warehouse: DuckDBResource, raw_dir: RawDirectory) -> dg.Materi
             "file_name": pl.String, "path": pl.String, "size_bytes": pl.Int64,
             "mtime_ns": pl.Int64, "sha256": pl.String, "problem": pl.String,
             "discovered_at": pl.Datetime("us")})
-        conn.execute("begin transaction")
-        conn.execute("delete from raw.release_files")
-        conn.register("inventory", inventory)
-        conn.execute("insert into raw.release_files select * from inventory")
-        conn.unregister("inventory")
-        conn.execute("commit")
+        with transaction(conn):
+            conn.execute("delete from raw.release_files")
+            conn.register("inventory", inventory)
+            conn.execute("insert into raw.release_files select * from inventory")
+            conn.unregister("inventory")
         pending = conn.sql(sql_text("raw/pending_files")).pl()
     summary = (
         inventory.group_by("release_id", maintain_order=True)

@@ -11,7 +11,7 @@ from trade_etl.defs.resources import warehouse_connection
 from trade_etl.incremental import combine, is_current, record_whole, release_tokens, table_token
 from trade_etl.reference import REF_TABLES
 from trade_etl.settings import SQL_DIR
-from trade_etl.warehouse import MARTS, build_mart, create_table_macro, rebuild_table
+from trade_etl.warehouse import MARTS, build_mart, create_table_macro, rebuild_table, transaction
 
 REF_DEPS = [dg.AssetKey(["ref", t]) for t in ("countries", "country_groups", "hs_sections",
                                               "hs_chapters", "sectors", "fx_monthly")]
@@ -52,14 +52,9 @@ def _rebuild_unless_current(conn, table: str, token: str, build) -> tuple[int, b
     """Run `build()` (which returns a row count) unless `table` is current; record the token."""
     if is_current(conn, table, token):
         return conn.sql(f"select count(*) from {table}").fetchall()[0][0], False
-    conn.execute("begin transaction")
-    try:
+    with transaction(conn):
         rows = build()
         record_whole(conn, table, token)
-        conn.execute("commit")
-    except BaseException:
-        conn.execute("rollback")
-        raise
     return rows, True
 
 
