@@ -20,6 +20,21 @@ create table if not exists raw.release_files (
     discovered_at timestamp not null
 );
 
+-- The stage of every month of every file the fetcher downloaded, from the release folders'
+-- .manifest.json (rewritten from them at each build). Grain: release_id, file_name, flow, year,
+-- month. Files dropped by hand have no manifest and no rows here.
+create table if not exists audit.release_months (
+    release_id varchar not null,
+    file_name varchar not null,
+    flow tinyint not null,
+    year smallint not null,
+    month tinyint not null,
+    stage varchar not null,
+    stat_inf_id varchar,
+    update_date date,
+    title varchar
+);
+
 -- One row per CSV read (zip members count separately) or per file that could not be read.
 -- rows_read = rows_loaded + rows_quarantined, always.
 create table if not exists audit.releases (
@@ -89,6 +104,23 @@ select
     stage,
     row_number() over (order by published_on, core.stage_rank(stage), release_id) as release_seq
 from loaded;
+
+-- The stage each month is at in the latest loaded release that says (fetched files only):
+-- "are July's imports still provisional?" is one select. Grain: flow, year, month.
+create or replace view audit.latest_month_stages as
+select
+    months.flow,
+    months.year,
+    months.month,
+    months.stage,
+    months.release_id,
+    months.update_date
+from audit.release_months as months
+inner join core.releases as releases on months.release_id = releases.release_id
+qualify row_number() over (
+    partition by months.flow, months.year, months.month
+    order by releases.release_seq desc, core.stage_rank(months.stage), months.file_name
+) = 1;
 
 -- Bookkeeping of incremental maintenance (trade_etl/incremental.py): for each derived table, the
 -- token of every release (or, with release_id '', of all inputs) it was last brought up to date

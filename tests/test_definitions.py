@@ -11,8 +11,8 @@ from tests.conftest import REPO, csv_text, row, write_release
 from trade_etl.defs.sensors import raw_release_sensor
 
 EXPECTED_ASSETS = {
-    "audit/quarantine", "audit/releases", "core/trade_facts", "core/trade_latest",
-    "raw/release_files",
+    "audit/quarantine", "audit/release_months", "audit/releases", "core/trade_facts",
+    "core/trade_latest", "raw/estat_downloads", "raw/release_files",
     *(f"ref/{t}" for t in ("countries", "country_groups", "fx_daily", "fx_monthly", "hs_chapters",
                            "hs_sections", "sector_map", "sectors")),
 }
@@ -45,7 +45,15 @@ def test_asset_graph_snapshot():
         "core/trade_facts:facts_valid_and_audited",
         "core/trade_latest:latest_one_release_per_cell",
     } <= checks
-    assert defs.resolve_job_def("build_warehouse") is not None
+    build_job = defs.resolve_job_def("build_warehouse")
+    built = build_job.asset_layer.executable_asset_keys
+    assert dg.AssetKey(["raw", "estat_downloads"]) not in built
+    assert dg.AssetKey(["raw", "release_files"]) in built
+    assert graph.get(dg.AssetKey(["raw", "estat_downloads"])).kinds == {"python", "http"}
+    schedule = defs.resolve_schedule_def("estat_daily")
+    assert (schedule.cron_schedule, schedule.execution_timezone, schedule.job_name) == (
+        "15 9 * * 1-5", "Asia/Tokyo", "fetch_estat")
+    assert schedule.default_status == dg.DefaultScheduleStatus.STOPPED  # it reaches the network
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert defs.resolve_sensor_def("raw_release_sensor") is not None

@@ -1,4 +1,4 @@
-"""The `trade-etl` command: build, sample, demo, sql, brief."""
+"""The `trade-etl` command: fetch, build, sample, demo, sql, brief."""
 
 from __future__ import annotations
 
@@ -147,6 +147,46 @@ def cmd_build(args: argparse.Namespace) -> int:
     return run_build(raw, warehouse, quiet=args.quiet, timings=args.timings, force=args.force)
 
 
+def cmd_fetch(args: argparse.Namespace) -> int:
+    from trade_etl.fetch import fetcher, manifest
+    from trade_etl.fetch.http import Manners
+
+    raw = Path(args.raw_dir or settings.raw_dir())
+    try:
+        years = fetcher.parse_years(args.years) if args.years else fetcher.default_years()
+        flows = fetcher.parse_flows(args.flows)
+        pause = settings.fetch_pause() if args.pause is None else args.pause
+        if not 0 <= pause <= 60:
+            raise ValueError(f"--pause must be 0-60 seconds, not {pause}")
+        manners = Manners(pause_s=pause, backoff_s=settings.fetch_backoff())
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    base_url = (args.base_url or settings.estat_base_url()).rstrip("/")
+    options = fetcher.FetchOptions(raw, years, flows, base_url, args.dry_run, manners)
+    years_text = ", ".join(str(y) for y in years)
+    print(f"fetching {' and '.join(flows)} for {years_text} from {base_url} into {raw}"
+          + (" (dry run)" if args.dry_run else ""), file=sys.stderr)
+
+    def progress(line: str) -> None:
+        print(line, file=sys.stderr, flush=True)
+
+    try:
+        report = fetcher.fetch(options, progress)
+    except manifest.ManifestError as err:
+        print(f"error: {err}; fix or remove it (it lists what was fetched)", file=sys.stderr)
+        return fetcher.EXIT_STRUCTURE
+    except fetcher.FetchBusy as err:
+        print(f"error: {err}", file=sys.stderr)
+        return fetcher.EXIT_BUSY
+    except OSError as err:
+        print(f"error: cannot write to {raw}: {err.strerror} ({err.filename})", file=sys.stderr)
+        return fetcher.EXIT_FAILED
+    print(fetcher.render_summary(report, raw, base_url),
+          file=sys.stderr if report.structure_error else sys.stdout)
+    return report.exit_code
+
+
 def cmd_sample(args: argparse.Namespace) -> int:
     from trade_etl.sample import parse_years, write_sample
 
@@ -282,6 +322,26 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("--timings", type=Path, metavar="FILE",
                        help="write a JSON breakdown of where the build's time went")
     build.set_defaults(func=cmd_build)
+
+    fetch = sub.add_parser(
+        "fetch", help="download new HS x country releases from e-Stat into the raw folder",
+        description="Download every version of Japan's HS x country tables not yet held into "
+        "<update-date>_<stage>/ release folders (each with a .manifest.json). Exit 0 when "
+        "everything requested is held, 1 when some tables failed (the others are kept), 2 "
+        "when the site's structure was not recognised (nothing written), 3 when another "
+        "fetch is running.")
+    fetch.add_argument("--years", help="calendar years, e.g. 2024-2025 or 2023,2025 "
+                       "(default: this year and last)")
+    fetch.add_argument("--flows", default="export,import", help="export, import or both")
+    fetch.add_argument("--raw-dir", help=f"release folders (default ${settings.RAW_DIR_ENV} "
+                       f"or {settings.DEFAULT_RAW_DIR})")
+    fetch.add_argument("--base-url", help=f"the site (default ${settings.ESTAT_BASE_URL_ENV} "
+                       f"or {settings.DEFAULT_ESTAT_BASE_URL})")
+    fetch.add_argument("--dry-run", action="store_true",
+                       help="list what would be downloaded; write nothing")
+    fetch.add_argument("--pause", type=float, help="seconds between requests (default "
+                       f"${settings.FETCH_PAUSE_ENV} or {settings.DEFAULT_FETCH_PAUSE_S:g})")
+    fetch.set_defaults(func=cmd_fetch)
 
     sample = sub.add_parser("sample", help="write synthetic releases in the real layout")
     sample.add_argument("--out", required=True, help="folder to write release folders into")

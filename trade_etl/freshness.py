@@ -1,6 +1,7 @@
 """Is the warehouse already up to date with the raw folder? (`trade-etl build` asks first.)
 
-A build's inputs are the files in the raw folder (name, size, modification time), the reference
+A build's inputs are the files in the raw folder (name, size, modification time), the
+fetcher's manifests, the reference
 CSVs, the fiscal-year setting and the project's own code and SQL. `trade-etl build` hands their
 fingerprint to the run, which records it in audit.derived_state just before it publishes; every
 run clears it when it starts (raw/release_files), so a run from the UI or the sensor, or one
@@ -16,6 +17,8 @@ from pathlib import Path
 
 import duckdb
 
+from trade_etl.fetch.manifest import MANIFEST_NAME
+from trade_etl.fetch.manifest import manifests as manifest_folders
 from trade_etl.incremental import combine, record_token, stored_token
 from trade_etl.releases import discover
 from trade_etl.settings import PROJECT_ROOT, REF_DATA_DIR, duckdb_memory_limit, fiscal_start_month
@@ -31,11 +34,12 @@ def inputs_fingerprint(raw_dir: Path) -> str:
     """A hash of everything a build reads; it changes when any of it changes."""
     files = [(s.release_id, s.file_name, str(s.path.absolute()), s.size_bytes, s.mtime_ns,
               s.problem) for s in discover(raw_dir)]
+    manifests = [(p.name, _digest(p / MANIFEST_NAME)) for p in manifest_folders(raw_dir)]
     refs = [(p.name, _digest(p)) for p in sorted(REF_DATA_DIR.glob("*.csv"))]
     code = [(str(p.relative_to(PROJECT_ROOT)), _digest(p))
             for folder in ("sql", "trade_etl") for p in sorted((PROJECT_ROOT / folder).rglob("*"))
             if p.suffix in (".sql", ".py")]
-    return combine(files, refs, code, fiscal_start_month(), duckdb_memory_limit())
+    return combine(files, manifests, refs, code, fiscal_start_month(), duckdb_memory_limit())
 
 
 def is_up_to_date(warehouse: Path, fingerprint: str) -> bool:

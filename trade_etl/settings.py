@@ -23,6 +23,13 @@ DEFAULT_FISCAL_START_MONTH = 4  # Japan's fiscal year starts in April
 MEMORY_LIMIT_ENV = "TRADE_ETL_DUCKDB_MEMORY_LIMIT"
 DEFAULT_MEMORY_LIMIT = "1GB"  # keeps a ten-year build under 2 GiB resident (bench/results.md)
 
+ESTAT_BASE_URL_ENV = "TRADE_ETL_ESTAT_BASE_URL"  # the fetcher's site; tests point it at a local one
+DEFAULT_ESTAT_BASE_URL = "https://www.e-stat.go.jp"
+FETCH_PAUSE_ENV = "TRADE_ETL_FETCH_PAUSE"  # seconds between two requests to the site
+DEFAULT_FETCH_PAUSE_S = 1.0
+FETCH_BACKOFF_ENV = "TRADE_ETL_FETCH_BACKOFF"  # seconds before the first retry; doubles after
+DEFAULT_FETCH_BACKOFF_S = 2.0
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SQL_DIR = PROJECT_ROOT / "sql"
 REF_DATA_DIR = PROJECT_ROOT / "data" / "ref"
@@ -48,6 +55,34 @@ def fiscal_start_month() -> int:
     if not text.strip().isdigit() or not 1 <= int(text) <= 12:
         raise ValueError(f"{FISCAL_START_ENV} must be a month number 1-12, not {text!r}")
     return int(text)
+
+
+def estat_base_url() -> str:
+    return os.environ.get(ESTAT_BASE_URL_ENV) or DEFAULT_ESTAT_BASE_URL
+
+
+def fetch_pause() -> float:
+    """Seconds between two requests to e-Stat, from `TRADE_ETL_FETCH_PAUSE` (default 1)."""
+    text = os.environ.get(FETCH_PAUSE_ENV, str(DEFAULT_FETCH_PAUSE_S))
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 60:
+        raise ValueError(f"{FETCH_PAUSE_ENV} must be a number of seconds 0-60, not {text!r}")
+    return value
+
+
+def fetch_backoff() -> float:
+    """Seconds before the first retry (doubling each time), `TRADE_ETL_FETCH_BACKOFF` (2)."""
+    text = os.environ.get(FETCH_BACKOFF_ENV, str(DEFAULT_FETCH_BACKOFF_S))
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 60:
+        raise ValueError(f"{FETCH_BACKOFF_ENV} must be a number of seconds 0-60, not {text!r}")
+    return value
 
 
 def duckdb_memory_limit() -> str:

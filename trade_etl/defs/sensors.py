@@ -7,6 +7,7 @@ import dagster as dg
 
 from trade_etl.defs.jobs import build_warehouse
 from trade_etl.defs.resources import RawDirectory
+from trade_etl.fetch.manifest import MANIFEST_NAME, manifests
 from trade_etl.releases import discover
 
 
@@ -15,6 +16,10 @@ def folder_fingerprints(raw_dir: RawDirectory) -> dict[str, str]:
     prints: dict[str, list[str]] = {}
     for s in discover(raw_dir.root):
         prints.setdefault(s.release_id, []).append(f"{s.file_name}:{s.size_bytes}:{s.mtime_ns}")
+    for folder in manifests(raw_dir.root):  # the fetcher's record of stages counts too
+        stat = (folder / MANIFEST_NAME).stat()
+        prints.setdefault(folder.name, []).append(f"{MANIFEST_NAME}:{stat.st_size}:"
+                                                  f"{stat.st_mtime_ns}")
     return {release: hashlib.sha256("\n".join(files).encode()).hexdigest()[:16]
             for release, files in prints.items()}
 

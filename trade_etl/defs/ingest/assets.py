@@ -1,5 +1,6 @@
 """Ingest: discover release files, parse and validate them, keep every release in the fact store.
 
+raw/estat_downloads ─▶ raw/release_files (+ audit/release_months from the manifests)
 raw/release_files ─▶ core/trade_facts + audit/releases + audit/quarantine
 """
 
@@ -11,8 +12,10 @@ import dagster as dg
 import polars as pl
 from dagster_duckdb import DuckDBResource
 
+from trade_etl.defs.fetch.assets import ESTAT_DOWNLOADS
 from trade_etl.defs.metadata import markdown_table
 from trade_etl.defs.resources import RawDirectory, warehouse_connection
+from trade_etl.fetch import manifest
 from trade_etl.freshness import forget_in
 from trade_etl.loader import load_sources
 from trade_etl.reference import country_codes
@@ -26,6 +29,11 @@ RELEASE_FILES = dg.AssetKey(["raw", "release_files"])
 TRADE_FACTS = dg.AssetKey(["core", "trade_facts"])
 AUDIT_RELEASES = dg.AssetKey(["audit", "releases"])
 AUDIT_QUARANTINE = dg.AssetKey(["audit", "quarantine"])
+RELEASE_MONTHS = dg.AssetKey(["audit", "release_months"])
+RELEASE_MONTHS_SCHEMA = {
+    "release_id": pl.String, "file_name": pl.String, "flow": pl.Int8, "year": pl.Int16,
+    "month": pl.Int8, "stage": pl.String, "stat_inf_id": pl.String, "update_date": pl.Date,
+    "title": pl.String}
 
 
 def _hashable(source: SourceFile) -> bool:
@@ -33,16 +41,28 @@ def _hashable(source: SourceFile) -> bool:
         ("symbolic link", "cannot stat"))
 
 
-@dg.asset(
-    key=RELEASE_FILES,
-    group_name="raw",
-    kinds={"python", "duckdb"},
-    description="Inventory of the files in the raw directory: one row per file in each "
-    "<YYYY-MM-DD>_<stage> release folder, with its sha256 and any problem found without "
-    "reading it.",
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(
+            RELEASE_FILES, group_name="raw", kinds={"python", "duckdb"}, deps=[ESTAT_DOWNLOADS],
+            description="Inventory of the files in the raw directory: one row per file in each "
+            "<YYYY-MM-DD>_<stage> release folder, with its sha256 and any problem found "
+            "without reading it."),
+        dg.AssetSpec(
+            RELEASE_MONTHS, group_name="audit", kinds={"duckdb"}, deps=[ESTAT_DOWNLOADS],
+            description="The stage of each month of each fetched file (preliminary, detailed, "
+            "revised, fixed), read from the titles on e-Stat and kept in the release folders' "
+            ".manifest.json. Files dropped by hand have no rows here."),
+    ],
 )
-def release_files(warehouse: DuckDBResource, raw_dir: RawDirectory) -> dg.MaterializeResult:
+def release_files(context: dg.AssetExecutionContext, warehouse: DuckDBResource,
+                  raw_dir: RawDirectory):
     sources = discover(raw_dir.root)
+    month_rows, manifest_problems = manifest.release_month_rows(raw_dir.root)
+    for problem in manifest_problems:
+        context.log.warning(f"manifest skipped: {problem}")
+        PROGRESS_LOG.warning(f"warning: manifest skipped: {problem}")
+    months = pl.DataFrame(month_rows, schema=RELEASE_MONTHS_SCHEMA)
     now = datetime.now()
     with warehouse_connection(warehouse) as conn:
         known = {
@@ -72,6 +92,10 @@ def release_files(warehouse: DuckDBResource, raw_dir: RawDirectory) -> dg.Materi
             conn.register("inventory", inventory)
             conn.execute("insert into raw.release_files select * from inventory")
             conn.unregister("inventory")
+            conn.execute("delete from audit.release_months")
+            conn.register("months", months)
+            conn.execute("insert into audit.release_months select * from months")
+            conn.unregister("months")
         pending = conn.sql(sql_text("raw/pending_files")).pl()
     summary = (
         inventory.group_by("release_id", maintain_order=True)
@@ -80,11 +104,19 @@ def release_files(warehouse: DuckDBResource, raw_dir: RawDirectory) -> dg.Materi
         .join(pending.group_by("release_id").agg(to_load=pl.len()), on="release_id", how="left")
         .with_columns(pl.col("to_load").fill_null(0))
     )
-    return dg.MaterializeResult(metadata={
+    yield dg.MaterializeResult(asset_key=RELEASE_FILES, metadata={
         "dagster/row_count": inventory.height,
         "releases": summary.height,
         "files_to_load": pending.height,
         "preview": dg.MetadataValue.md(markdown_table(summary, 40)),
+    })
+    stages = (months.group_by("release_id", "flow", "year", "stage")
+              .agg(months=pl.col("month").unique().sort().cast(pl.String).str.join(","))
+              .sort("release_id", "flow", "year", "stage"))
+    yield dg.MaterializeResult(asset_key=RELEASE_MONTHS, metadata={
+        "dagster/row_count": months.height,
+        "manifests_skipped": len(manifest_problems),
+        "preview": dg.MetadataValue.md(markdown_table(stages, 40)),
     })
 
 

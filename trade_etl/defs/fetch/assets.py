@@ -1,0 +1,82 @@
+"""Fetch: download new releases from e-Stat into the raw folder, on a schedule.
+
+raw/estat_downloads ─▶ (new release folders) ─▶ raw_release_sensor ─▶ build_warehouse
+
+The fetch only writes the raw folder, never DuckDB, so it does not wait for the warehouse
+writer; the raw-folder sensor then builds what it brought.
+"""
+
+import dagster as dg
+import polars as pl
+
+from trade_etl import settings
+from trade_etl.defs.metadata import markdown_table
+from trade_etl.defs.resources import RawDirectory
+from trade_etl.fetch import fetcher, manifest
+from trade_etl.fetch.http import Manners
+
+ESTAT_DOWNLOADS = dg.AssetKey(["raw", "estat_downloads"])
+
+
+class FetchConfig(dg.Config):
+    years: str = ""  # e.g. "2024-2025"; empty: this calendar year and the previous one
+    flows: str = "export,import"
+
+
+@dg.asset(
+    key=ESTAT_DOWNLOADS,
+    group_name="raw",
+    kinds={"python", "http"},
+    description="Japan's HS x country tables downloaded from e-Stat "
+    f"({settings.ESTAT_BASE_URL_ENV}) into <update-date>_<stage> release folders of the raw "
+    "directory, every version kept, each folder with a .manifest.json. Runs `trade-etl fetch`.",
+)
+def estat_downloads(context: dg.AssetExecutionContext, config: FetchConfig,
+                    raw_dir: RawDirectory) -> dg.MaterializeResult:
+    try:
+        years = fetcher.parse_years(config.years) if config.years else fetcher.default_years()
+        options = fetcher.FetchOptions(
+            raw_dir.root, years, fetcher.parse_flows(config.flows),
+            settings.estat_base_url().rstrip("/"), manners=Manners(pause_s=settings.fetch_pause(),
+                                                   backoff_s=settings.fetch_backoff()))
+        report = fetcher.fetch(options, context.log.info)
+    except (ValueError, manifest.ManifestError, fetcher.FetchBusy) as err:
+        raise dg.Failure(description=str(err)) from None
+    summary = report.summary()
+    tables = pl.DataFrame(
+        [{"table": t.label, "status": t.status, "bytes": t.bytes,
+          "release_folder": t.folder, "note": t.reason} for t in report.tables],
+        schema={"table": pl.String, "status": pl.String, "bytes": pl.Int64,
+                "release_folder": pl.String, "note": pl.String})
+    order = {"failed": 0, "downloaded": 1, "pending": 2, "held": 3}
+    tables = tables.sort(pl.col("status").replace_strict(order, default=9), "table")
+    metadata = {
+        **{k: v for k, v in summary.items() if k != "new_release_folders"},
+        "new_release_folders": dg.MetadataValue.md(
+            "\n".join(f"- {f}" for f in summary["new_release_folders"]) or "_none_"),
+        "source": options.base_url,
+        "preview": dg.MetadataValue.md(markdown_table(tables, 60)),
+    }
+    if report.exit_code != fetcher.EXIT_OK:
+        failures = report.structure_error or "; ".join(
+            [*report.page_failures, *(f"{t.label}: {t.reason}" for t in report.tables
+                                     if t.status == "failed")][:10])
+        raise dg.Failure(description=fetcher.render_summary(report, raw_dir.root,
+                                                            options.base_url)
+                         + f"\n{failures}", metadata=metadata)
+    return dg.MaterializeResult(metadata=metadata)
+
+
+fetch_estat = dg.define_asset_job(
+    "fetch_estat", selection=[ESTAT_DOWNLOADS],
+    description="Download new releases from e-Stat into the raw folder (no DuckDB).")
+
+estat_daily = dg.ScheduleDefinition(
+    name="estat_daily",
+    job=fetch_estat,
+    cron_schedule="15 9 * * 1-5",  # releases come out at 08:50 JST on weekdays
+    execution_timezone="Asia/Tokyo",
+    default_status=dg.DefaultScheduleStatus.STOPPED,  # it reaches the network: opt in
+    description="Weekdays 09:15 Tokyo time: fetch new e-Stat releases. Off by default; turn "
+    "it on in the UI (Automation) once the fetch works from this machine.",
+)
