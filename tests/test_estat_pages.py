@@ -143,3 +143,22 @@ def test_years_and_flows():
             parse_years(bad)
     with pytest.raises(ValueError):
         parse_flows("both")
+
+
+def test_a_title_outside_an_anchor_is_still_found():
+    html = page(article().replace('<a class="stat-link_text" href="/x?stat_infid=000040212345">',
+                                  "<span>").replace("Detailed)</a>", "Detailed)</span>"))
+    tables = parse_year_page(html, "http://h/")
+    assert tables[0].title == "Commodity by Country (Export Jan:Detailed)"
+
+
+@pytest.mark.parametrize("label, when", [("Updated on", "2025-02-27"), ("Update date:",
+                                          "2025/2/27"), ("Last updated", "2025.02.27")])
+def test_update_date_spellings(label, when):
+    assert parse_year_page(page(article(label=label, when=when)), "http://h/")[0].update_date \
+        == date(2025, 2, 27)
+
+
+def test_section_numbers_in_digits():
+    assert parse_title("Commodity by Country (Export Jan:Detailed) Section 16 Chapter 84"
+                       ).section == 16

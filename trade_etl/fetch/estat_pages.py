@@ -167,8 +167,8 @@ def parse_listing(html: str, url: str) -> list[YearLink]:
 
 # --- a year page ------------------------------------------------------------------------------
 
-_DATE_LABEL = re.compile(r"(Update date|Updated|公開\s*[(（]\s*更新\s*[)）]\s*日|公開日|更新日)",
-                         re.IGNORECASE)
+_DATE_LABEL = re.compile(r"(Update date|Date of update|Last updated|Updated(?: on)?|"
+                         r"公開\s*[(（]\s*更新\s*[)）]\s*日|公開日|更新日)", re.IGNORECASE)
 _DATE_VALUE = re.compile(r"^\s*[:：]?\s*([0-9]{4})\s*[-/.年]\s*([0-9]{1,2})\s*[-/.月]\s*"
                          r"([0-9]{1,2})\s*日?")
 
@@ -199,12 +199,22 @@ def _container(anchor: _Node, csv_anchors: set[int]) -> _Node:
     return node
 
 
+_FLOW_PART = re.compile(r"[(（]\s*(exports?|imports?|輸出|輸入)", re.IGNORECASE)
+
+
 def _title(container: _Node) -> str | None:
+    """The title anchor's text; failing that, the smallest element whose text reads like a
+    title (a '(Export …' or '(輸入 …' part), outside the download links."""
     texts = [n.text() for n in container.iter()
              if n.tag == "a" and not _download_anchor(n) and n.text()]
     flows = [t for t in texts if re.search(r"export|import|輸出|輸入|commodity|品別", t, re.I)]
-    pick = flows or texts
-    return max(pick, key=len) if pick else None
+    if flows or texts:
+        return max(flows or texts, key=len)
+    downloads = {id(d) for n in container.iter() if _download_anchor(n) for d in n.iter()}
+    candidates = [n.text() for n in container.iter()
+                  if id(n) not in downloads and _FLOW_PART.search(n.text())
+                  and not any(id(d) in downloads for d in n.iter())]
+    return min(candidates, key=len) if candidates else None
 
 
 def _update_date(container: _Node, url: str, title: str) -> date:
@@ -339,12 +349,12 @@ def parse_title(title: str) -> TitleInfo:
     if not months:
         raise TitleError("no months")
     year = re.search(r"((?:19|20)[0-9]{2})\s*年", text)
-    section = re.search(r"Section\s+([IVXL]+)\b|第\s*([0-9]{1,2}|[IVXL]+)\s*部", text)
+    section = re.search(r"Section\s+([IVXL]+|[0-9]{1,2})\b|第\s*([0-9]{1,2}|[IVXL]+)\s*部", text)
     chapters = re.search(r"Chapters?\s+([0-9]{1,2})(?:\s*-\s*([0-9]{1,2}))?"
                          r"|第\s*([0-9]{1,2})(?:\s*-\s*([0-9]{1,2}))?\s*類", text)
     section_no = None
     if section:
-        token = section.group(1) or section.group(2)
+        token = (section.group(1) or section.group(2)).upper()
         section_no = int(token) if token.isdigit() else _roman(token)
     chapter_span = None
     if chapters:

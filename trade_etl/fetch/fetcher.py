@@ -293,8 +293,10 @@ def _download(client: PoliteClient, plan: TablePlan, options: FetchOptions,
                 digest.update(chunk)
             handle.flush()
             os.fsync(handle.fileno())
-        if expected is not None and expected.isdigit() and received != int(expected):
-            raise Retryable(f"body cut short: {received} of {expected} bytes")
+        # Content-Length counts the bytes on the wire (before any Content-Encoding is undone).
+        on_wire = response.num_bytes_downloaded
+        if expected is not None and expected.isdigit() and on_wire != int(expected):
+            raise Retryable(f"body cut short: {on_wire} of {expected} bytes")
         if received == 0:
             raise Retryable("empty body")
         return digest.hexdigest()
@@ -312,6 +314,13 @@ def _store(plan: TablePlan, tmp: Path, sha256: str, options: FetchOptions,
     suffix = check_content(tmp)
     plan.file_name = file_name_for(plan, suffix)
     folder = options.raw_dir / plan.folder
+    kept = {f["file_name"]: f for f in manifest.read(folder)["files"]}
+    other = kept.get(plan.file_name)
+    if other and (other.get("stat_inf_id"), other.get("release_count")) != (
+            plan.entry.stat_inf_id, plan.entry.release_count):
+        # Another version under the same statInfId, the same day: keep both.
+        plan.file_name = plan.file_name.replace(
+            suffix, f"_r{plan.entry.release_count}{suffix}")
     if not folder.exists():
         folder.mkdir(parents=True)
         report.new_folders.append(plan.folder)
