@@ -29,8 +29,9 @@ $(DAGSTER_HOME)/dagster.yaml:
 demo: $(RUNTIME) $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/trade-etl demo
 
+# Two workers, one per core; a test file's tests stay on one worker (module fixtures are shared).
 test: $(TESTDEPS)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile
 
 ui: $(RUNTIME) $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000

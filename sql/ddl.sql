@@ -19,6 +19,10 @@ create table if not exists raw.release_files (
     problem varchar,
     discovered_at timestamp not null
 );
+-- Added later (add, never rename): with size and mtime, a stored hash is reused only when all
+-- four match, so a file replaced with its timestamp preserved is hashed again.
+alter table raw.release_files add column if not exists ctime_ns bigint;
+alter table raw.release_files add column if not exists inode bigint;
 
 -- The stage of every month of every file the fetcher downloaded, from the release folders'
 -- .manifest.json (rewritten from them at each build). Grain: release_id, file_name, flow, year,

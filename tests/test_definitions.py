@@ -80,3 +80,21 @@ def test_sensor_requests_a_run_for_new_and_changed_folders(tmp_path):
     with dg.build_sensor_context(cursor=cursor, resources=resources) as ctx:
         changed = raw_release_sensor(ctx)
     assert isinstance(changed, dg.RunRequest) and changed.run_key != first.run_key
+
+
+def test_the_sensor_defers_a_folder_still_being_written(tmp_path, monkeypatch):
+    from trade_etl.defs.resources import RawDirectory
+
+    raw = tmp_path / "raw"
+    monkeypatch.setenv("TRADE_ETL_QUIET_SECONDS", "60")
+    write_release(raw, "2024-02-20_preliminary",
+                           {"a.csv": csv_text([row(1, 2024, "870323915", "304", {1: 1})])})
+    resources = {"raw_dir": RawDirectory(path=str(raw))}
+    with dg.build_sensor_context(resources=resources) as ctx:
+        deferred = raw_release_sensor(ctx)
+    assert isinstance(deferred, dg.SkipReason) and "1 still being written" in str(
+        deferred.skip_message)
+    # Once the quiet period has passed (0 s here: ctime cannot be set back), the run comes.
+    monkeypatch.setenv("TRADE_ETL_QUIET_SECONDS", "0")
+    with dg.build_sensor_context(resources=resources) as ctx:
+        assert isinstance(raw_release_sensor(ctx), dg.RunRequest)

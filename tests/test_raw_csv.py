@@ -116,3 +116,25 @@ def test_canonical_column_names():
     assert canonical_column("金額-12月") == "value_12"
     assert canonical_column("Value-Foo") is None
     assert isinstance(read_table((header() + "\n").encode()).rows, pl.DataFrame)
+
+
+@pytest.mark.parametrize("encoding, named", [("utf-16", "utf-16-le"), ("utf-16-le", "utf-16-le"),
+                                             ("utf-16-be", "utf-16-be")])
+def test_utf16_files_are_decoded_and_named(encoding, named):
+    text = csv_text([row(1, 2024, "870323915", "304", {1: 5})])
+    table = read_table(text.encode(encoding))
+    assert (table.encoding, table.rows.height, table.malformed.height) == (named, 1, 0)
+
+
+def test_an_overlong_line_is_quarantined_with_its_start_only():
+    from trade_etl.raw_csv import MAX_LINE_CHARS, RAW_LINE_KEEP
+
+    good = row(1, 2024, "870323915", "304", {1: 5})
+    huge = "1," + "9" * (2 * MAX_LINE_CHARS)
+    table = read_table(csv_text([good, huge, good.replace("304", "105")]).encode())
+    assert table.rows.height == 2 and table.rows_read == 3
+    bad = table.malformed.to_dicts()
+    assert len(bad) == 1 and bad[0]["line_number"] == 3
+    assert f"line is {len(huge)} characters long" in bad[0]["reason"]
+    assert len(bad[0]["raw_line"]) < RAW_LINE_KEEP + 100
+    assert bad[0]["raw_line"].endswith(f"({len(huge)} characters in all)")

@@ -12,6 +12,8 @@ from pathlib import Path
 
 from trade_etl import settings
 
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_BUSY = 0, 1, 2, 3  # the rest: trade_etl/errors.py
+
 
 def _paths(args: argparse.Namespace) -> tuple[Path, Path]:
     raw = Path(args.raw_dir or settings.raw_dir())
@@ -42,35 +44,56 @@ def step_timings(result, run_seconds: float) -> dict:
 
 
 def run_build(raw: Path, warehouse: Path, quiet: bool = False,
-              timings: Path | None = None, force: bool = False) -> int:
+              timings: Path | None = None, force: bool = False, prune: bool = False) -> int:
     """Materialize every asset in-process through the Dagster definitions; print a summary.
 
-    Skipped when nothing the build reads has changed since the last successful build
-    (trade_etl/freshness.py), unless `force`. `timings`, when given, receives a JSON breakdown
-    of where the time went (`make bench`).
+    Waits for files still being written, then skips the run when nothing the build reads has
+    changed since the last successful build (trade_etl/freshness.py), unless `force` (which
+    also hashes every file again). `prune` lets the build remove what files no longer in the
+    raw folder contributed. `timings`, when given, receives a JSON breakdown of where the
+    time went (`make bench`).
     """
     from trade_etl import publish
+    from trade_etl.warehouse import check_warehouse_path
 
     if not raw.is_dir():
-        print(f"error: raw directory {raw} does not exist", file=sys.stderr)
-        return 2
+        print(f"error: raw directory {raw} does not exist: create it, or point --raw-dir "
+              f"(or ${settings.RAW_DIR_ENV}) at your release folders", file=sys.stderr)
+        return EXIT_USAGE
+    settings.check_all()
+    check_warehouse_path(warehouse)
     try:
         publish.acquire(warehouse)  # held for the whole build; the run's resource re-enters it
     except publish.BuildRunning as err:
         print(f"error: {err}", file=sys.stderr)
-        return 3
+        return EXIT_BUSY
     try:
-        return _build_locked(raw, warehouse, quiet, timings, force)
+        return _build_locked(raw, warehouse, quiet, timings, force, prune)
     finally:
         publish.release(warehouse)
 
 
+def _progress_logger(quiet: bool) -> logging.Logger:
+    progress = logging.getLogger("trade_etl.progress")
+    for old in list(progress.handlers):  # bound to an earlier sys.stderr (tests replace it)
+        progress.removeHandler(old)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    progress.addHandler(handler)
+    progress.propagate = False
+    progress.setLevel(logging.WARNING if quiet else logging.INFO)
+    return progress
+
+
 def _build_locked(raw: Path, warehouse: Path, quiet: bool, timings: Path | None,
-                  force: bool) -> int:
-    from trade_etl import freshness
+                  force: bool, prune: bool) -> int:
+    from trade_etl import freshness, inventory
     from trade_etl.build_report import BuildReport
 
     started = time.perf_counter()
+    _progress_logger(quiet)
+    inventory.wait_until_settled(raw, settings.quiet_seconds(), settings.settle_timeout(),
+                                 lambda line: print(line, file=sys.stderr, flush=True))
     fingerprint = freshness.inputs_fingerprint(raw)
     if not force and freshness.is_up_to_date(warehouse, fingerprint):
         print(f"{warehouse} is up to date: nothing in {raw}, the reference data, the settings "
@@ -88,13 +111,6 @@ def _build_locked(raw: Path, warehouse: Path, quiet: bool, timings: Path | None,
     from trade_etl.definitions import defs
 
     import_seconds = time.perf_counter() - import_started
-    progress = logging.getLogger("trade_etl.progress")
-    if not quiet and not progress.handlers:
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("%(message)s"))
-        progress.addHandler(handler)
-        progress.setLevel(logging.INFO)
-        progress.propagate = False
     print(f"building {warehouse} from {raw}", file=sys.stderr)
     job = defs.resolve_job_def("build_warehouse")
     # With DAGSTER_HOME set (make demo, make ui) the run is recorded where the UI shows it.
@@ -103,19 +119,27 @@ def _build_locked(raw: Path, warehouse: Path, quiet: bool, timings: Path | None,
         Path(home).mkdir(parents=True, exist_ok=True)
     instance = dg.DagsterInstance.get() if home else dg.DagsterInstance.ephemeral()
     run_started = time.perf_counter()
+    # Dagster's console log repeats failures with their tracebacks; the CLI prints one line
+    # per problem instead, unless --debug.
+    log_level = "DEBUG" if settings.debug() else "CRITICAL"
     result = job.execute_in_process(
         instance=instance,
         raise_on_error=False,
-        run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}},
-                    "ops": {"warehouse__published": {"config": {"fingerprint": fingerprint}}}},
+        run_config={"loggers": {"console": {"config": {"log_level": log_level}}},
+                    "ops": {"warehouse__published": {"config": {"fingerprint": fingerprint}},
+                            "release_files": {"config": {"prune": prune, "rehash": force}}}},
     )
     run_seconds = time.perf_counter() - run_started
     report = BuildReport.read(warehouse)
-    print(report.render(time.perf_counter() - started))
     if timings is not None:
         breakdown = {"total_s": round(time.perf_counter() - started, 3),
                      "import_s": round(import_seconds, 3), **step_timings(result, run_seconds)}
         timings.write_text(json.dumps(breakdown, indent=2) + "\n")
+    explained = _explained_failure(result)
+    if explained is not None:
+        print(f"error: {explained[0]}", file=sys.stderr)
+        return explained[1]
+    print(report.render(time.perf_counter() - started))
     failures = [
         event.step_key for event in result.all_events if event.is_step_failure
     ] + [
@@ -126,10 +150,29 @@ def _build_locked(raw: Path, warehouse: Path, quiet: bool, timings: Path | None,
         and e.asset_check_evaluation_data.severity.value == "ERROR"
     ]
     if failures or not result.success:
-        print(f"error: the build did not complete: {', '.join(failures) or 'run failed'} "
-              "(see the log above)", file=sys.stderr)
-        return 1
+        print(f"error: the build did not complete: {', '.join(failures) or 'run failed'}; "
+              "the published warehouse is unchanged (run with --debug for the details)",
+              file=sys.stderr)
+        return EXIT_FAILED
     return _report_file_errors(report)
+
+
+def _explained_failure(result) -> tuple[str, int] | None:
+    """The one-line message and exit code of the first step that failed for a reason the user
+    can fix (a `dg.Failure` raised with a description), or None."""
+    for event in result.all_events:
+        if not event.is_step_failure:
+            continue
+        data = event.step_failure_data
+        user = data.user_failure_data
+        if user is not None and user.description:
+            code = user.metadata.get("exit_code")
+            return user.description, int(code.value) if code is not None else EXIT_FAILED
+        if data.error is not None:
+            return (f"step {event.step_key} failed: {data.error.cls_name}: "
+                    f"{data.error.message.strip().splitlines()[0][:300]}; the published "
+                    "warehouse is unchanged (run with --debug for the traceback)", EXIT_FAILED)
+    return None
 
 
 def _report_file_errors(report) -> int:
@@ -144,7 +187,8 @@ def _report_file_errors(report) -> int:
 
 def cmd_build(args: argparse.Namespace) -> int:
     raw, warehouse = _paths(args)
-    return run_build(raw, warehouse, quiet=args.quiet, timings=args.timings, force=args.force)
+    return run_build(raw, warehouse, quiet=args.quiet, timings=args.timings, force=args.force,
+                     prune=args.prune)
 
 
 def cmd_fetch(args: argparse.Namespace) -> int:
@@ -255,7 +299,13 @@ def cmd_sql(args: argparse.Namespace) -> int:
     if (args.query is None) == (args.file is None):
         print("error: give a query or --file FILE (one of them)", file=sys.stderr)
         return 2
-    text = Path(args.file).read_text(encoding="utf-8") if args.file else args.query
+    try:
+        text = Path(args.file).read_text(encoding="utf-8") if args.file else args.query
+    except (OSError, UnicodeDecodeError) as err:
+        reason = "not UTF-8 text" if isinstance(err, UnicodeDecodeError) else (
+            err.strerror or str(err))
+        print(f"error: cannot read --file {args.file}: {reason}", file=sys.stderr)
+        return EXIT_USAGE
     try:
         conn = open_read_only(_warehouse_arg(args), allow_external=args.allow_external)
     except WarehouseUnavailable as err:
@@ -305,8 +355,18 @@ def cmd_brief(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="trade-etl",
-        description="A warehouse of Japan's customs trade statistics: every release kept.")
+        description="A warehouse of Japan's customs trade statistics: every release kept. "
+        "Exit codes: 0 done, 1 failed, 2 usage or configuration, 3 busy (another build or "
+        "fetch, or the DuckDB file held open for writing), 4 a build would remove loaded data "
+        "(--prune), 5 the system refused (disk full, permissions).")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--debug", action="store_true", default=False,
+                        help="show tracebacks instead of one-line errors "
+                        f"(or ${settings.DEBUG_ENV}=1)")
     sub = parser.add_subparsers(dest="command", required=True)
+
+    def add(name: str, **kwargs) -> argparse.ArgumentParser:
+        return sub.add_parser(name, parents=[common], **kwargs)  # every command takes --debug
 
     def paths(p: argparse.ArgumentParser) -> None:
         p.add_argument("--raw-dir", help=f"release folders (default ${settings.RAW_DIR_ENV} "
@@ -314,16 +374,20 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--warehouse", help=f"DuckDB file (default ${settings.WAREHOUSE_ENV} "
                        f"or {settings.DEFAULT_WAREHOUSE})")
 
-    build = sub.add_parser("build", help="load new or changed releases and rebuild the marts")
+    build = add("build", help="load new or changed releases and rebuild the marts")
     paths(build)
     build.add_argument("--quiet", action="store_true", help="no per-release progress lines")
     build.add_argument("--force", action="store_true",
-                       help="run even when nothing changed since the last build")
+                       help="run even when nothing changed since the last build, and hash "
+                       "every file again")
+    build.add_argument("--prune", action="store_true",
+                       help="remove what files no longer in the raw folder contributed "
+                       "(without it such a build stops, exit 4, and changes nothing)")
     build.add_argument("--timings", type=Path, metavar="FILE",
                        help="write a JSON breakdown of where the build's time went")
     build.set_defaults(func=cmd_build)
 
-    fetch = sub.add_parser(
+    fetch = add(
         "fetch", help="download new HS x country releases from e-Stat into the raw folder",
         description="Download every version of Japan's HS x country tables not yet held into "
         "<update-date>_<stage>/ release folders (each with a .manifest.json). Exit 0 when "
@@ -343,14 +407,14 @@ def build_parser() -> argparse.ArgumentParser:
                        f"${settings.FETCH_PAUSE_ENV} or {settings.DEFAULT_FETCH_PAUSE_S:g})")
     fetch.set_defaults(func=cmd_fetch)
 
-    sample = sub.add_parser("sample", help="write synthetic releases in the real layout")
+    sample = add("sample", help="write synthetic releases in the real layout")
     sample.add_argument("--out", required=True, help="folder to write release folders into")
     sample.add_argument("--years", default="2023-2025", help="e.g. 2023-2025 or 2024,2025")
     sample.add_argument("--scale", type=float, default=1.0, help="row-count multiplier")
     sample.add_argument("--seed", type=int, default=0)
     sample.set_defaults(func=cmd_sample)
 
-    sql = sub.add_parser("sql", help="run SQL against the warehouse (read-only)")
+    sql = add("sql", help="run SQL against the warehouse (read-only)")
     sql.add_argument("query", nargs="?", help="SQL text (or use --file)")
     sql.add_argument("--file", help="read the SQL from this file")
     sql.add_argument("--warehouse", help="DuckDB file (default as for build)")
@@ -360,7 +424,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="let the SQL read files and URLs (off by default)")
     sql.set_defaults(func=cmd_sql)
 
-    brief = sub.add_parser("brief", help="the fiscal-year headline, with and without a partner")
+    brief = add("brief", help="the fiscal-year headline, with and without a partner")
     brief.add_argument("--fiscal-year", type=int, required=True, help="e.g. 2024 = Apr 2024 - "
                        "Mar 2025")
     brief.add_argument("--partner", help="ISO code (USA), customs code (304) or name")
@@ -368,7 +432,7 @@ def build_parser() -> argparse.ArgumentParser:
     brief.add_argument("--warehouse", help="DuckDB file (default as for build)")
     brief.set_defaults(func=cmd_brief)
 
-    demo = sub.add_parser("demo", help="write the sample into the raw folder if empty, build")
+    demo = add("demo", help="write the sample into the raw folder if empty, build")
     paths(demo)
     demo.set_defaults(func=cmd_demo)
     return parser
@@ -376,11 +440,26 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.debug:
+        os.environ[settings.DEBUG_ENV] = "1"
     try:
         return args.func(args)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:
+        from trade_etl.errors import explain
+
+        if settings.debug():
+            raise
+        explained = explain(exc)
+        if explained is not None:
+            print(f"error: {explained}", file=sys.stderr)
+            return explained.exit_code
+        first = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ""
+        print(f"error: unexpected {type(exc).__name__}: {first} (run with --debug for the "
+              "traceback, and please report it)", file=sys.stderr)
+        return EXIT_FAILED
 
 
 if __name__ == "__main__":

@@ -2,12 +2,14 @@
 
 When the environment variable `TRADE_ETL_FAILPOINT` equals a point's name, the process kills
 itself with SIGKILL right there, exactly as a power cut or `kill -9` would. When
-`TRADE_ETL_PAUSEPOINT` equals it, the process sleeps there (up to two minutes) so that a test can
-act while a build is mid-way. Unset (always, outside tests) this costs two dictionary lookups.
+`TRADE_ETL_PAUSEPOINT` equals it, the process says so on stderr and sleeps there
+(`TRADE_ETL_PAUSE_SECONDS`, default two minutes) so that a test can act while a build is
+mid-way. Unset (always, outside tests) this costs two dictionary lookups.
 """
 
 import os
 import signal
+import sys
 import time
 
 ENV = "TRADE_ETL_FAILPOINT"
@@ -18,4 +20,5 @@ def hit(name: str) -> None:
     if os.environ.get(ENV) == name:
         os.kill(os.getpid(), signal.SIGKILL)
     if os.environ.get(PAUSE_ENV) == name:
-        time.sleep(120)
+        print(f"paused at {name}", file=sys.stderr, flush=True)
+        time.sleep(float(os.environ.get("TRADE_ETL_PAUSE_SECONDS", "120")))

@@ -1,6 +1,7 @@
 """Is the warehouse already up to date with the raw folder? (`trade-etl build` asks first.)
 
-A build's inputs are the files in the raw folder (name, size, modification time), the
+A build's inputs are the files in the raw folder (name, size, modification and change
+times, inode), the
 fetcher's manifests, the reference
 CSVs, the fiscal-year setting and the project's own code and SQL. `trade-etl build` hands their
 fingerprint to the run, which records it in audit.derived_state just before it publishes; every
@@ -33,7 +34,7 @@ def _digest(path: Path) -> str:
 def inputs_fingerprint(raw_dir: Path) -> str:
     """A hash of everything a build reads; it changes when any of it changes."""
     files = [(s.release_id, s.file_name, str(s.path.absolute()), s.size_bytes, s.mtime_ns,
-              s.problem) for s in discover(raw_dir)]
+              s.ctime_ns, s.inode, s.problem) for s in discover(raw_dir)]
     manifests = [(p.name, _digest(p / MANIFEST_NAME)) for p in manifest_folders(raw_dir)]
     refs = [(p.name, _digest(p)) for p in sorted(REF_DATA_DIR.glob("*.csv"))]
     code = [(str(p.relative_to(PROJECT_ROOT)), _digest(p))

@@ -105,7 +105,8 @@ def refresh_per_release(conn: duckdb.DuckDBPyConnection, table: str,
     `stale_releases`. `depends_on` is a token of the table's other inputs (e.g. the sector
     mapping): when it changes, every release is recomputed. A table `keyed_by` a column instead
     of release_id (one row per HS code, whichever releases hold it) gains the keys of stale
-    releases it lacks, and is rebuilt when a release is removed.
+    releases it lacks and loses the keys no fact holds any more; it is rebuilt when a release
+    is removed.
     """
     current = {release: combine(token, depends_on)
                for release, token in release_tokens(conn).items()}
@@ -127,6 +128,9 @@ def refresh_per_release(conn: duckdb.DuckDBPyConnection, table: str,
         elif keyed_by:
             conn.execute(f"insert into {table} select * from ({select}) "
                          f"where {keyed_by} not in (select {keyed_by} from {table})")
+            # A changed release may hold fewer keys than before: drop keys no fact has now.
+            conn.execute(f"delete from {table} where {keyed_by} not in "
+                         f"(select distinct {keyed_by} from core.trade_facts)")
         else:
             conn.execute(f"delete from {table} where release_id in "
                          f"(select unnest($releases::varchar[]))",

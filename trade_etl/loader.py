@@ -58,7 +58,8 @@ class FileResult:
 def read_source(source: SourceFile) -> list[FileResult]:
     """Read and split every CSV of one source file; validation comes after (`validate_results`)."""
     if source.problem:
-        status = "skipped" if source.problem == "not a .csv or .zip file" else "error"
+        status = "skipped" if source.in_progress or source.problem == "not a .csv or .zip file" \
+            else "error"
         return [FileResult(source.file_name, None, status, source.problem)]
     results = []
     for member in read_members(source):

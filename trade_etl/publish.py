@@ -110,6 +110,7 @@ def _copy_synced(source: Path, target: Path) -> None:
     tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.tmp")
     try:
         shutil.copyfile(source, tmp)
+        failpoints.hit("publish:after_copy")
         with open(tmp, "rb") as handle:
             os.fsync(handle.fileno())
         os.replace(tmp, target)
@@ -122,24 +123,49 @@ def _copy_synced(source: Path, target: Path) -> None:
         os.close(directory)
 
 
-def prepare(published: Path) -> Path:
-    """Make the working copy ready (call with the lock held); returns its path.
+def leftovers(published: Path) -> list[Path]:
+    """Temporary files that builds write beside the warehouse (publish copies, compactions)."""
+    work = work_path(published)
+    folder = published.parent
+    found = {*folder.glob(f".{published.name}.*.tmp"), *folder.glob(f".{work.name}.*.tmp"),
+             *folder.glob(f".{work.name}.*.compact"), *folder.glob(f".{work.name}.*.compact.wal")}
+    return sorted(p for p in found if p.is_file())
+
+
+def sweep(published: Path) -> tuple[int, int]:
+    """Remove what killed builds left behind (call with the lock held: no build is running).
+    Returns (files removed, bytes freed)."""
+    count = freed = 0
+    for path in leftovers(published):
+        try:
+            size = path.stat().st_size
+            path.unlink()
+        except FileNotFoundError:
+            continue
+        count, freed = count + 1, freed + size
+    return count, freed
+
+
+def prepare(published: Path) -> tuple[int, int]:
+    """Make the working copy ready (call with the lock held), after sweeping what killed builds
+    left behind; returns (files removed, bytes freed) by the sweep.
 
     The working copy is kept when it descends from the published file (same publish id): it
     holds the published state plus any releases a killed build committed. Otherwise (no
     published file: start afresh; a published file replaced by hand, e.g. from a backup) it is
     rebuilt from the published file.
     """
+    freed = sweep(published)
     work = work_path(published)
     if not published.exists():
         if _publish_id(work) is not None:  # it was published once; that file is gone
             _remove(work)
-        return work
+        return freed
     if work.exists() and _publish_id(work) == _publish_id(published):
-        return work
+        return freed
     _remove(work)
     _copy_synced(published, work)
-    return work
+    return freed
 
 
 def publish(published: Path) -> dict:

@@ -17,6 +17,8 @@ from typing import TextIO
 
 import duckdb
 
+from trade_etl.warehouse import is_duckdb_file
+
 
 class WarehouseUnavailable(Exception):
     """The warehouse cannot be opened; the message says why and what to do."""
@@ -26,6 +28,9 @@ def open_read_only(path: Path, allow_external: bool = False) -> duckdb.DuckDBPyC
     if not path.exists():
         raise WarehouseUnavailable(
             f"warehouse {path} does not exist: build it first (trade-etl build or make demo)")
+    if path.is_dir() or not is_duckdb_file(path):
+        raise WarehouseUnavailable(f"{path} is not a DuckDB file: point --warehouse (or "
+                                   "TRADE_ETL_WAREHOUSE) at the warehouse")
     try:
         return duckdb.connect(str(path), read_only=True,
                               config={"enable_external_access": allow_external})

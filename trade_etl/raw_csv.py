@@ -78,10 +78,45 @@ def canonical_column(name: str) -> str | None:
     return None
 
 
+UTF16_BOMS = {b"\xff\xfe": "utf-16-le", b"\xfe\xff": "utf-16-be"}
+# A real row is under 1 KB (45 fields of at most 20 characters); a longer line is not data and is
+# quarantined with only its first bytes kept, so that one giant line cannot exhaust memory.
+MAX_LINE_CHARS = 65536
+RAW_LINE_KEEP = 4096
+
+
+def _utf16(data: bytes) -> str | None:
+    """The UTF-16 encoding of `data`, by BOM or by ASCII text with every other byte zero."""
+    for bom, encoding in UTF16_BOMS.items():
+        if data.startswith(bom):
+            return encoding
+    sample = data[:4096]
+    if len(sample) >= 8:
+        even, odd = sample[0::2], sample[1::2]
+        if odd.count(0) > 0.9 * len(odd) and even.count(0) == 0:
+            return "utf-16-le"
+        if even.count(0) > 0.9 * len(even) and odd.count(0) == 0:
+            return "utf-16-be"
+    return None
+
+
 def decode(data: bytes) -> tuple[str, str]:
-    """Decode a release file: UTF-8 (with or without BOM), else CP932. Returns (text, encoding)."""
+    """Decode a release file: UTF-8 (with or without BOM), UTF-16 (named as such), else CP932.
+
+    Returns (text, encoding). NUL bytes in the first 64 KiB mean binary content (the file is
+    rejected); a NUL further on rejects only its line (split_lines).
+    """
     if not data.strip():
         raise FileProblem("empty file")
+    utf16 = _utf16(data)
+    if utf16 is not None:
+        try:
+            text = data.decode(utf16).removeprefix("\ufeff")
+        except UnicodeDecodeError as err:
+            raise FileProblem(f"looks like UTF-16 ({utf16}) but does not decode: {err}") from None
+        if not text.strip():
+            raise FileProblem("empty file")
+        return text, utf16
     if b"\x00" in data[:65536]:
         raise FileProblem("binary content (NUL bytes), not a CSV text file")
     if data.startswith(UTF8_BOM):
@@ -156,6 +191,20 @@ def split_lines(text: str) -> RawTable:
     )
     rows_read = frame.height
     header_text = lines[0].strip()
+    length = pl.col("raw_line").str.len_chars()
+    too_long = frame.filter(length > MAX_LINE_CHARS).select(
+        "line_number",
+        raw_line=pl.col("raw_line").str.slice(0, RAW_LINE_KEEP)
+        + pl.format(" … ({} characters in all)", length),
+        reason=pl.format(f"line is {{}} characters long, more than the {MAX_LINE_CHARS} a "
+                         "row can hold", length),
+    )
+    frame = frame.filter(length <= MAX_LINE_CHARS)
+    has_nul = frame["raw_line"].str.contains("\x00", literal=True)
+    nul_lines = frame.filter(has_nul).select(
+        "line_number", raw_line=pl.col("raw_line").str.replace_all("\x00", "\\x00", literal=True),
+        reason=pl.lit("line contains a NUL byte (binary data)"))
+    frame = frame.filter(~has_nul)
     frame = frame.with_columns(fields=pl.col("raw_line").str.split(","))
     quoted = frame["raw_line"].str.contains('"', literal=True)
     if quoted.any():
@@ -176,6 +225,7 @@ def split_lines(text: str) -> RawTable:
         .then(pl.lit("repeated header line"))
         .otherwise(pl.format(f"expected {width} fields, found {{}}", n_fields)),
     )
+    malformed = pl.concat([too_long, nul_lines, malformed]).sort("line_number")
     good = frame.filter(~is_header & (n_fields == width))
     rows = good.select(
         "line_number",

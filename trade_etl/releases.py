@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import time
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,6 +23,9 @@ RELEASE_DIR = re.compile(r"^([0-9]{4}-[0-9]{2}-[0-9]{2})_([A-Za-z][A-Za-z0-9-]*)
 STAGE_RANK = {"preliminary": 1, "provisional": 1, "detailed": 2, "confirmed": 2, "revised": 3,
               "fixed": 4, "final": 4}
 DATA_SUFFIXES = (".csv", ".zip")
+# Names browsers, sync clients and downloaders give a file while they are still writing it.
+IN_PROGRESS_SUFFIXES = (".crdownload", ".part", ".partial", ".download", ".tmp")
+STILL_DOWNLOADING = "still downloading (a temporary download name); not read until renamed"
 # Zip archives are expanded in memory one member at a time; these caps stop zip bombs.
 MAX_MEMBER_BYTES = 2 * 1024**3
 MAX_COMPRESSION_RATIO = 200
@@ -43,6 +47,17 @@ class SourceFile:
     size_bytes: int
     mtime_ns: int
     problem: str | None = None  # why it cannot be loaded, found without reading it
+    ctime_ns: int = 0
+    inode: int = 0
+
+    @property
+    def in_progress(self) -> bool:
+        return self.problem == STILL_DOWNLOADING
+
+    def changed_since(self, other: SourceFile) -> bool:
+        """Whether the file on disk differs from `other` by size, times or inode."""
+        return (self.size_bytes, self.mtime_ns, self.ctime_ns, self.inode) != (
+            other.size_bytes, other.mtime_ns, other.ctime_ns, other.inode)
 
     @property
     def order_key(self) -> tuple:
@@ -118,6 +133,8 @@ def _source(path: Path, root: Path, release_id: str, published: date | None, sta
             problem = "symbolic link points outside the raw directory"
         elif not target.is_file():
             problem = "symbolic link does not point to a file"
+    if problem is None and path.suffix.lower() in IN_PROGRESS_SUFFIXES:
+        problem = STILL_DOWNLOADING
     if problem is None and path.suffix.lower() not in DATA_SUFFIXES:
         problem = "not a .csv or .zip file"
     try:
@@ -125,7 +142,18 @@ def _source(path: Path, root: Path, release_id: str, published: date | None, sta
     except OSError as err:
         problem, stat = problem or f"cannot stat file: {err.strerror}", None
     return SourceFile(release_id, published, stage, shown, path,
-                      stat.st_size if stat else 0, stat.st_mtime_ns if stat else 0, problem)
+                      stat.st_size if stat else 0, stat.st_mtime_ns if stat else 0, problem,
+                      stat.st_ctime_ns if stat else 0, stat.st_ino if stat else 0)
+
+
+def unsettled(sources: list[SourceFile], quiet_seconds: float,
+              now_ns: int | None = None) -> list[SourceFile]:
+    """Files changed (written, renamed, touched) less than `quiet_seconds` ago: a copy or a
+    download may still be under way, so they are not read yet."""
+    now_ns = time.time_ns() if now_ns is None else now_ns
+    limit = int(quiet_seconds * 1e9)
+    return [s for s in sources
+            if s.problem is None and now_ns - max(s.mtime_ns, s.ctime_ns) < limit]
 
 
 def sha256_file(path: Path) -> str:

@@ -10,6 +10,7 @@ builds is `TRADE_ETL_DUCKDB_MEMORY_LIMIT` (default 1GB; larger work spills to di
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 RAW_DIR_ENV = "TRADE_ETL_RAW_DIR"
@@ -30,6 +31,12 @@ DEFAULT_FETCH_PAUSE_S = 1.0
 FETCH_BACKOFF_ENV = "TRADE_ETL_FETCH_BACKOFF"  # seconds before the first retry; doubles after
 DEFAULT_FETCH_BACKOFF_S = 2.0
 
+QUIET_ENV = "TRADE_ETL_QUIET_SECONDS"  # a file is read only once untouched for this long
+DEFAULT_QUIET_S = 3.0
+SETTLE_TIMEOUT_ENV = "TRADE_ETL_SETTLE_TIMEOUT"  # give up waiting for files after this long
+DEFAULT_SETTLE_TIMEOUT_S = 600.0
+DEBUG_ENV = "TRADE_ETL_DEBUG"  # 1: show tracebacks instead of one-line errors
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SQL_DIR = PROJECT_ROOT / "sql"
 REF_DATA_DIR = PROJECT_ROOT / "data" / "ref"
@@ -49,12 +56,50 @@ def warehouse_path() -> Path:
     return Path(os.environ.get(WAREHOUSE_ENV, DEFAULT_WAREHOUSE))
 
 
+class SettingError(ValueError):
+    """An environment setting with a value trade_etl cannot use (the message says which)."""
+
+
 def fiscal_start_month() -> int:
     """First month of the fiscal year (1-12), from `TRADE_ETL_FISCAL_START_MONTH` (default 4)."""
     text = os.environ.get(FISCAL_START_ENV, str(DEFAULT_FISCAL_START_MONTH))
     if not text.strip().isdigit() or not 1 <= int(text) <= 12:
-        raise ValueError(f"{FISCAL_START_ENV} must be a month number 1-12, not {text!r}")
+        raise SettingError(f"{FISCAL_START_ENV} must be a month number 1-12 (4 = April, "
+                           f"Japan's fiscal year), not {text!r}")
     return int(text)
+
+
+def _seconds(name: str, default: float, most: float) -> float:
+    text = os.environ.get(name, str(default))
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= most:
+        raise SettingError(f"{name} must be a number of seconds from 0 to {most:g}, "
+                           f"not {text!r}")
+    return value
+
+
+def quiet_seconds() -> float:
+    """How long a file must be untouched before a build reads it (`TRADE_ETL_QUIET_SECONDS`)."""
+    return _seconds(QUIET_ENV, DEFAULT_QUIET_S, 3600)
+
+
+def settle_timeout() -> float:
+    return _seconds(SETTLE_TIMEOUT_ENV, DEFAULT_SETTLE_TIMEOUT_S, 86400)
+
+
+def debug() -> bool:
+    return os.environ.get(DEBUG_ENV, "").strip().lower() in ("1", "true", "yes")
+
+
+def check_all() -> None:
+    """Raise SettingError for the first setting that cannot be used (before a build starts)."""
+    fiscal_start_month()
+    duckdb_memory_limit()
+    quiet_seconds()
+    settle_timeout()
 
 
 def estat_base_url() -> str:
@@ -63,28 +108,21 @@ def estat_base_url() -> str:
 
 def fetch_pause() -> float:
     """Seconds between two requests to e-Stat, from `TRADE_ETL_FETCH_PAUSE` (default 1)."""
-    text = os.environ.get(FETCH_PAUSE_ENV, str(DEFAULT_FETCH_PAUSE_S))
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not 0 <= value <= 60:
-        raise ValueError(f"{FETCH_PAUSE_ENV} must be a number of seconds 0-60, not {text!r}")
-    return value
+    return _seconds(FETCH_PAUSE_ENV, DEFAULT_FETCH_PAUSE_S, 60)
 
 
 def fetch_backoff() -> float:
     """Seconds before the first retry (doubling each time), `TRADE_ETL_FETCH_BACKOFF` (2)."""
-    text = os.environ.get(FETCH_BACKOFF_ENV, str(DEFAULT_FETCH_BACKOFF_S))
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not 0 <= value <= 60:
-        raise ValueError(f"{FETCH_BACKOFF_ENV} must be a number of seconds 0-60, not {text!r}")
-    return value
+    return _seconds(FETCH_BACKOFF_ENV, DEFAULT_FETCH_BACKOFF_S, 60)
+
+
+_MEMORY = re.compile(r"^\s*[0-9]+(\.[0-9]+)?\s*(kb|mb|gb|tb|kib|mib|gib|tib)\s*$", re.I)
 
 
 def duckdb_memory_limit() -> str:
     """DuckDB's memory_limit for the pipeline's connection, e.g. `1GB` or `4GB`."""
-    return os.environ.get(MEMORY_LIMIT_ENV, DEFAULT_MEMORY_LIMIT)
+    text = os.environ.get(MEMORY_LIMIT_ENV, DEFAULT_MEMORY_LIMIT)
+    if not _MEMORY.match(text):
+        raise SettingError(f"{MEMORY_LIMIT_ENV} must be an amount of memory such as 1GB or "
+                           f"512MB, not {text!r}")
+    return text.strip()

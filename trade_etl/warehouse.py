@@ -20,6 +20,28 @@ def sql_text(name: str) -> str:
     return (SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
 
 
+def is_duckdb_file(path: Path) -> bool:
+    """Whether `path` starts like a DuckDB database file (its magic bytes at offset 8)."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(12)
+    except OSError:
+        return False
+    return len(head) < 12 or head[8:12] == b"DUCK"  # an empty file is a new database
+
+
+def check_warehouse_path(path: Path) -> None:
+    """Refuse, in one line, a warehouse path that holds something other than a DuckDB file."""
+    from trade_etl.errors import EXIT_USAGE, UserError
+
+    if path.is_dir():
+        raise UserError(f"the warehouse path {path} is a folder; give a file such as "
+                        f"{path / 'trade.duckdb'}", EXIT_USAGE)
+    if path.exists() and not is_duckdb_file(path):
+        raise UserError(f"{path} is not a DuckDB file; choose another --warehouse (or "
+                        "TRADE_ETL_WAREHOUSE) rather than overwrite it", EXIT_USAGE)
+
+
 def connect(path: Path | str, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     if not read_only:
         Path(path).parent.mkdir(parents=True, exist_ok=True)

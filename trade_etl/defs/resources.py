@@ -4,6 +4,7 @@ One DuckDB file has one writer, so every run uses the in-process executor: asset
 the other in the run's process.
 """
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -13,6 +14,7 @@ import duckdb
 from dagster_duckdb import DuckDBResource
 
 from trade_etl import publish
+from trade_etl.errors import EXIT_BUSY, UserError, explain
 from trade_etl.settings import (
     RAW_DIR_ENV,
     WAREHOUSE_ENV,
@@ -46,20 +48,49 @@ class WarehouseResource(DuckDBResource):
         try:
             publish.acquire(Path(self.database))
         except publish.BuildRunning as err:
-            raise dg.Failure(str(err)) from None
-        publish.prepare(Path(self.database))
+            raise as_failure(UserError(str(err), EXIT_BUSY)) from None
+        with user_errors("preparing the working copy"):
+            freed = publish.prepare(Path(self.database))
+        if freed[0]:
+            message = (f"removed {freed[0]} temporary file(s) ({freed[1] / 1e6:.1f} MB) left by "
+                       "builds that did not finish")
+            context.log.info(message)
+            logging.getLogger("trade_etl.progress").warning(message)  # shown even with --quiet
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
         publish.release(Path(self.database))
 
     @contextmanager
     def get_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        conn = duckdb.connect(str(publish.work_path(Path(self.database))),
-                              config={"custom_user_agent": "trade_etl", **self.connection_config})
-        try:
-            yield conn
-        finally:
-            conn.close()
+        work = publish.work_path(Path(self.database))
+        with user_errors(f"writing {work}"):
+            conn = duckdb.connect(str(work),
+                                  config={"custom_user_agent": "trade_etl",
+                                          **self.connection_config})
+            try:
+                yield conn
+            finally:
+                conn.close()
+
+
+def as_failure(error: UserError) -> dg.Failure:
+    """A Dagster failure whose description is the one line `trade-etl` prints too."""
+    return dg.Failure(description=str(error), metadata={"exit_code": error.exit_code})
+
+
+@contextmanager
+def user_errors(doing: str = "") -> Iterator[None]:
+    """Turn problems a user can fix (disk full, permissions, a lock, a setting) into a failure
+    that says so in one line; anything else stays an error with its traceback."""
+    try:
+        yield
+    except dg.Failure:
+        raise
+    except Exception as exc:
+        explained = explain(exc, doing)
+        if explained is None:
+            raise
+        raise as_failure(explained) from exc
 
 
 @contextmanager

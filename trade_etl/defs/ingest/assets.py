@@ -5,21 +5,21 @@ raw/release_files ─▶ core/trade_facts + audit/releases + audit/quarantine
 """
 
 import logging
-from datetime import datetime
 from pathlib import Path
 
 import dagster as dg
 import polars as pl
 from dagster_duckdb import DuckDBResource
 
+from trade_etl import inventory, settings
 from trade_etl.defs.fetch.assets import ESTAT_DOWNLOADS
 from trade_etl.defs.metadata import markdown_table
-from trade_etl.defs.resources import RawDirectory, warehouse_connection
-from trade_etl.fetch import manifest
+from trade_etl.defs.resources import RawDirectory, as_failure, user_errors, warehouse_connection
+from trade_etl.errors import UserError
 from trade_etl.freshness import forget_in
 from trade_etl.loader import load_sources
 from trade_etl.reference import country_codes
-from trade_etl.releases import SourceFile, discover, printable, sha256_file
+from trade_etl.releases import SourceFile
 from trade_etl.warehouse import sql_text, transaction
 
 # Plain progress lines for the terminal; `trade-etl build` shows them (the UI has context.log).
@@ -30,15 +30,11 @@ TRADE_FACTS = dg.AssetKey(["core", "trade_facts"])
 AUDIT_RELEASES = dg.AssetKey(["audit", "releases"])
 AUDIT_QUARANTINE = dg.AssetKey(["audit", "quarantine"])
 RELEASE_MONTHS = dg.AssetKey(["audit", "release_months"])
-RELEASE_MONTHS_SCHEMA = {
-    "release_id": pl.String, "file_name": pl.String, "flow": pl.Int8, "year": pl.Int16,
-    "month": pl.Int8, "stage": pl.String, "stat_inf_id": pl.String, "update_date": pl.Date,
-    "title": pl.String}
 
 
-def _hashable(source: SourceFile) -> bool:
-    return source.path.is_file() and not (source.problem or "").startswith(
-        ("symbolic link", "cannot stat"))
+class InventoryConfig(dg.Config):
+    prune: bool = False  # remove what files no longer in the raw folder contributed
+    rehash: bool = False  # hash every file again, whatever its size and times say
 
 
 @dg.multi_asset(
@@ -47,7 +43,8 @@ def _hashable(source: SourceFile) -> bool:
             RELEASE_FILES, group_name="raw", kinds={"python", "duckdb"}, deps=[ESTAT_DOWNLOADS],
             description="Inventory of the files in the raw directory: one row per file in each "
             "<YYYY-MM-DD>_<stage> release folder, with its sha256 and any problem found "
-            "without reading it."),
+            "without reading it. Waits for files still being written; refuses to drop what "
+            "files no longer there contributed unless run with prune: true."),
         dg.AssetSpec(
             RELEASE_MONTHS, group_name="audit", kinds={"duckdb"}, deps=[ESTAT_DOWNLOADS],
             description="The stage of each month of each fetched file (preliminary, detailed, "
@@ -55,57 +52,58 @@ def _hashable(source: SourceFile) -> bool:
             ".manifest.json. Files dropped by hand have no rows here."),
     ],
 )
-def release_files(context: dg.AssetExecutionContext, warehouse: DuckDBResource,
-                  raw_dir: RawDirectory):
-    sources = discover(raw_dir.root)
-    month_rows, manifest_problems = manifest.release_month_rows(raw_dir.root)
-    for problem in manifest_problems:
-        context.log.warning(f"manifest skipped: {problem}")
-        PROGRESS_LOG.warning(f"warning: manifest skipped: {problem}")
-    months = pl.DataFrame(month_rows, schema=RELEASE_MONTHS_SCHEMA)
-    now = datetime.now()
+def release_files(context: dg.AssetExecutionContext, config: InventoryConfig,
+                  warehouse: DuckDBResource, raw_dir: RawDirectory):
+    def say(message: str) -> None:
+        context.log.info(message)
+        PROGRESS_LOG.info(message)
+
+    with user_errors("reading the raw folder"):
+        try:
+            sources = inventory.wait_until_settled(raw_dir.root, settings.quiet_seconds(),
+                                                   settings.settle_timeout(), say)
+        except UserError as err:
+            raise as_failure(err) from None
+    for source in sources:
+        if source.in_progress:
+            say(f"still downloading, not read: {source.release_id}/{source.file_name}")
     with warehouse_connection(warehouse) as conn:
-        known = {
-            (r, f, p, size, mtime): sha
-            for r, f, p, size, mtime, sha in conn.sql(
-                "select release_id, file_name, path, size_bytes, mtime_ns, sha256 "
-                "from raw.release_files").fetchall()
-        }
+        taken = inventory.take(conn, raw_dir.root, sources, rehash=config.rehash)
+        for problem in taken.manifest_problems:
+            context.log.warning(f"manifest skipped: {problem}")
+            PROGRESS_LOG.warning(f"warning: manifest skipped: {problem}")
+        gone = inventory.gone(conn, taken.files)
+        try:
+            inventory.refuse_unless_pruning(gone, config.prune)
+        except UserError as err:
+            raise as_failure(err) from None
         forget_in(conn)  # a run is under way: the CLI's "up to date" fingerprint no longer holds
-        rows = []
-        for s in sources:
-            path = printable(str(s.path.absolute()))
-            key = (s.release_id, s.file_name, path, s.size_bytes, s.mtime_ns)
-            # An unchanged size and modification time reuse the hash: rebuilds stay cheap.
-            sha = known.get(key) or (sha256_file(s.path) if _hashable(s) else None)
-            rows.append({"release_id": s.release_id, "published_on": s.published_on,
-                         "stage": s.stage, "file_name": s.file_name, "path": path,
-                         "size_bytes": s.size_bytes, "mtime_ns": s.mtime_ns, "sha256": sha,
-                         "problem": s.problem, "discovered_at": now})
-        inventory = pl.DataFrame(rows, schema={
-            "release_id": pl.String, "published_on": pl.Date, "stage": pl.String,
-            "file_name": pl.String, "path": pl.String, "size_bytes": pl.Int64,
-            "mtime_ns": pl.Int64, "sha256": pl.String, "problem": pl.String,
-            "discovered_at": pl.Datetime("us")})
+        inventory_frame, months = taken.files, taken.months
         with transaction(conn):
+            if not gone.is_empty():
+                inventory.remove(conn, gone)
             conn.execute("delete from raw.release_files")
-            conn.register("inventory", inventory)
-            conn.execute("insert into raw.release_files select * from inventory")
+            conn.register("inventory", inventory_frame)
+            conn.execute("insert into raw.release_files by name select * from inventory")
             conn.unregister("inventory")
             conn.execute("delete from audit.release_months")
             conn.register("months", months)
             conn.execute("insert into audit.release_months select * from months")
             conn.unregister("months")
+        if not gone.is_empty():
+            say(f"removed what {gone.height} file(s) no longer in the raw folder contributed: "
+                f"{inventory.describe_gone(gone)}")
         pending = conn.sql(sql_text("raw/pending_files")).pl()
     summary = (
-        inventory.group_by("release_id", maintain_order=True)
+        inventory_frame.group_by("release_id", maintain_order=True)
         .agg(files=pl.len(), megabytes=(pl.col("size_bytes").sum() / 1e6).round(1),
              problems=pl.col("problem").drop_nulls().first())
         .join(pending.group_by("release_id").agg(to_load=pl.len()), on="release_id", how="left")
         .with_columns(pl.col("to_load").fill_null(0))
     )
     yield dg.MaterializeResult(asset_key=RELEASE_FILES, metadata={
-        "dagster/row_count": inventory.height,
+        "dagster/row_count": inventory_frame.height,
+        "files_removed": gone.height,
         "releases": summary.height,
         "files_to_load": pending.height,
         "preview": dg.MetadataValue.md(markdown_table(summary, 40)),
@@ -115,7 +113,7 @@ def release_files(context: dg.AssetExecutionContext, warehouse: DuckDBResource,
               .sort("release_id", "flow", "year", "stage"))
     yield dg.MaterializeResult(asset_key=RELEASE_MONTHS, metadata={
         "dagster/row_count": months.height,
-        "manifests_skipped": len(manifest_problems),
+        "manifests_skipped": len(taken.manifest_problems),
         "preview": dg.MetadataValue.md(markdown_table(stages, 40)),
     })
 

@@ -8,10 +8,16 @@ from pathlib import Path
 
 import dagster as dg
 
-from trade_etl import freshness, publish
+from trade_etl import freshness, inventory, publish
 from trade_etl.defs.core.assets import HS_CODE_SECTORS, TRADE_LATEST
 from trade_etl.defs.ingest.assets import AUDIT_QUARANTINE, AUDIT_RELEASES, TRADE_FACTS
-from trade_etl.defs.resources import WarehouseResource, warehouse_connection
+from trade_etl.defs.resources import (
+    WarehouseResource,
+    as_failure,
+    user_errors,
+    warehouse_connection,
+)
+from trade_etl.errors import EXIT_FAILED, UserError
 from trade_etl.warehouse import MARTS
 
 
@@ -28,10 +34,17 @@ class PublishConfig(dg.Config):
     "everything upstream and every blocking check has passed.",
 )
 def published(config: PublishConfig, warehouse: WarehouseResource) -> dg.MaterializeResult:
-    if config.fingerprint:
-        with warehouse_connection(warehouse) as conn:
+    with warehouse_connection(warehouse) as conn:
+        changed = inventory.changed_on_disk(conn)
+        if changed:  # what was read may be half of what is there now: readers keep the last
+            raise as_failure(UserError(
+                f"{len(changed)} file(s) changed while the build was reading them ("
+                f"{', '.join(changed[:3])}{' …' if len(changed) > 3 else ''}); the warehouse "
+                "was not published: build again once they are complete", EXIT_FAILED))
+        if config.fingerprint:
             freshness.record_in(conn, config.fingerprint)
-    info = publish.publish(Path(warehouse.database))
+    with user_errors("publishing the warehouse"):
+        info = publish.publish(Path(warehouse.database))
     return dg.MaterializeResult(metadata={
         "path": dg.MetadataValue.path(str(Path(warehouse.database).absolute())),
         "megabytes": round(info["bytes"] / 1e6, 1),
