@@ -14,8 +14,7 @@ from dagster_duckdb import DuckDBResource
 from trade_etl import inventory, settings
 from trade_etl.defs.fetch.assets import ESTAT_DOWNLOADS
 from trade_etl.defs.metadata import markdown_table
-from trade_etl.defs.resources import RawDirectory, as_failure, user_errors, warehouse_connection
-from trade_etl.errors import UserError
+from trade_etl.defs.resources import RawDirectory, user_errors, warehouse_connection
 from trade_etl.freshness import forget_in
 from trade_etl.loader import load_sources
 from trade_etl.reference import country_codes
@@ -58,12 +57,9 @@ def release_files(context: dg.AssetExecutionContext, config: InventoryConfig,
         context.log.info(message)
         PROGRESS_LOG.info(message)
 
-    with user_errors("reading the raw folder"):
-        try:
-            sources = inventory.wait_until_settled(raw_dir.root, settings.quiet_seconds(),
-                                                   settings.settle_timeout(), say)
-        except UserError as err:
-            raise as_failure(err) from None
+    with user_errors("reading the raw folder"):  # a UserError becomes a one-line failure
+        sources = inventory.wait_until_settled(raw_dir.root, settings.quiet_seconds(),
+                                               settings.settle_timeout(), say)
     for source in sources:
         if source.in_progress:
             say(f"still downloading, not read: {source.release_id}/{source.file_name}")
@@ -73,10 +69,7 @@ def release_files(context: dg.AssetExecutionContext, config: InventoryConfig,
             context.log.warning(f"manifest skipped: {problem}")
             PROGRESS_LOG.warning(f"warning: manifest skipped: {problem}")
         gone = inventory.gone(conn, taken.files)
-        try:
-            inventory.refuse_unless_pruning(gone, config.prune)
-        except UserError as err:
-            raise as_failure(err) from None
+        inventory.refuse_unless_pruning(gone, config.prune)  # before anything is written
         forget_in(conn)  # a run is under way: the CLI's "up to date" fingerprint no longer holds
         inventory_frame, months = taken.files, taken.months
         with transaction(conn):
