@@ -11,8 +11,7 @@ import time
 from pathlib import Path
 
 from trade_etl import settings
-
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_BUSY = 0, 1, 2, 3  # the rest: trade_etl/errors.py
+from trade_etl.errors import EXIT_BUSY, EXIT_FAILED, EXIT_USAGE, explain
 
 
 def _paths(args: argparse.Namespace) -> tuple[Path, Path]:
@@ -92,9 +91,10 @@ def _build_locked(raw: Path, warehouse: Path, quiet: bool, timings: Path | None,
 
     started = time.perf_counter()
     _progress_logger(quiet)
-    inventory.wait_until_settled(raw, settings.quiet_seconds(), settings.settle_timeout(),
-                                 lambda line: print(line, file=sys.stderr, flush=True))
-    fingerprint = freshness.inputs_fingerprint(raw)
+    sources = inventory.wait_until_settled(
+        raw, settings.quiet_seconds(), settings.settle_timeout(),
+        lambda line: print(line, file=sys.stderr, flush=True))
+    fingerprint = freshness.inputs_fingerprint(raw, sources)
     if not force and freshness.is_up_to_date(warehouse, fingerprint):
         print(f"{warehouse} is up to date: nothing in {raw}, the reference data, the settings "
               "or the code changed since the last build (--force runs it anyway)",
@@ -193,23 +193,17 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 def cmd_fetch(args: argparse.Namespace) -> int:
     from trade_etl.fetch import fetcher, manifest
-    from trade_etl.fetch.http import Manners
 
     raw = Path(args.raw_dir or settings.raw_dir())
     try:
-        years = fetcher.parse_years(args.years) if args.years else fetcher.default_years()
-        flows = fetcher.parse_flows(args.flows)
-        pause = settings.fetch_pause() if args.pause is None else args.pause
-        if not 0 <= pause <= 60:
-            raise ValueError(f"--pause must be 0-60 seconds, not {pause}")
-        manners = Manners(pause_s=pause, backoff_s=settings.fetch_backoff())
+        options = fetcher.make_options(raw, args.years, args.flows, base_url=args.base_url,
+                                       pause=args.pause, dry_run=args.dry_run)
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
-        return 2
-    base_url = (args.base_url or settings.estat_base_url()).rstrip("/")
-    options = fetcher.FetchOptions(raw, years, flows, base_url, args.dry_run, manners)
-    years_text = ", ".join(str(y) for y in years)
-    print(f"fetching {' and '.join(flows)} for {years_text} from {base_url} into {raw}"
+        return EXIT_USAGE
+    base_url = options.base_url
+    years_text = ", ".join(str(y) for y in options.years)
+    print(f"fetching {' and '.join(options.flows)} for {years_text} from {base_url} into {raw}"
           + (" (dry run)" if args.dry_run else ""), file=sys.stderr)
 
     def progress(line: str) -> None:
@@ -222,10 +216,7 @@ def cmd_fetch(args: argparse.Namespace) -> int:
         return fetcher.EXIT_STRUCTURE
     except fetcher.FetchBusy as err:
         print(f"error: {err}", file=sys.stderr)
-        return fetcher.EXIT_BUSY
-    except OSError as err:
-        print(f"error: cannot write to {raw}: {err.strerror} ({err.filename})", file=sys.stderr)
-        return fetcher.EXIT_FAILED
+        return EXIT_BUSY
     print(fetcher.render_summary(report, raw, base_url),
           file=sys.stderr if report.structure_error else sys.stdout)
     return report.exit_code
@@ -448,8 +439,6 @@ def main(argv: list[str] | None = None) -> int:
         print("interrupted", file=sys.stderr)
         return 130
     except Exception as exc:
-        from trade_etl.errors import explain
-
         if settings.debug():
             raise
         explained = explain(exc)

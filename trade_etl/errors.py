@@ -12,8 +12,6 @@ from __future__ import annotations
 import errno
 import re
 
-import duckdb
-
 from trade_etl.settings import SettingError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_BUSY, EXIT_PRUNE, EXIT_SYSTEM = 0, 1, 2, 3, 4, 5
@@ -60,6 +58,8 @@ def explain(exc: BaseException, doing: str = "", depth: int = 0) -> UserError | 
     if isinstance(exc, OSError) and exc.errno in _USAGE:
         path = f" {exc.filename}" if exc.filename else ""
         return UserError(f"cannot use{path}{where}: {_USAGE[exc.errno]}", EXIT_USAGE)
+    import duckdb  # here, not at the top: `trade-etl --help` need not load it
+
     if isinstance(exc, duckdb.Error):
         text = str(exc)
         lock = _LOCK.search(text)

@@ -21,7 +21,7 @@ import duckdb
 from trade_etl.fetch.manifest import MANIFEST_NAME
 from trade_etl.fetch.manifest import manifests as manifest_folders
 from trade_etl.incremental import combine, record_token, stored_token
-from trade_etl.releases import discover
+from trade_etl.releases import SourceFile, discover
 from trade_etl.settings import PROJECT_ROOT, REF_DATA_DIR, duckdb_memory_limit, fiscal_start_month
 
 STATE_KEY = "build:inputs"
@@ -31,10 +31,12 @@ def _digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def inputs_fingerprint(raw_dir: Path) -> str:
-    """A hash of everything a build reads; it changes when any of it changes."""
+def inputs_fingerprint(raw_dir: Path, sources: list[SourceFile] | None = None) -> str:
+    """A hash of everything a build reads; it changes when any of it changes. `sources`: the
+    raw folder as just discovered, if the caller has it."""
+    sources = discover(raw_dir) if sources is None else sources
     files = [(s.release_id, s.file_name, str(s.path.absolute()), s.size_bytes, s.mtime_ns,
-              s.ctime_ns, s.inode, s.problem) for s in discover(raw_dir)]
+              s.ctime_ns, s.inode, s.problem) for s in sources]
     manifests = [(p.name, _digest(p / MANIFEST_NAME)) for p in manifest_folders(raw_dir)]
     refs = [(p.name, _digest(p)) for p in sorted(REF_DATA_DIR.glob("*.csv"))]
     code = [(str(p.relative_to(PROJECT_ROOT)), _digest(p))

@@ -66,18 +66,6 @@ def _hashable(source: SourceFile) -> bool:
         ("symbolic link", "cannot stat"))
 
 
-def _manifest_entries(raw_dir: Path) -> tuple[dict[tuple[str, str], dict], list[dict], list[str]]:
-    entries: dict[tuple[str, str], dict] = {}
-    for folder in manifest.manifests(raw_dir):
-        try:
-            for entry in manifest.read(folder)["files"]:
-                entries[(folder.name, entry["file_name"])] = entry
-        except manifest.ManifestError:
-            pass  # reported by release_month_rows
-    months, problems = manifest.release_month_rows(raw_dir)
-    return entries, months, problems
-
-
 def _against_manifest(entry: dict, size: int, sha256: str | None) -> str | None:
     if isinstance(entry.get("bytes"), int) and entry["bytes"] != size:
         return (f"differs from its .manifest.json: {size:,} bytes, the fetch recorded "
@@ -103,7 +91,7 @@ def take(conn: duckdb.DuckDBPyConnection, raw_dir: Path, sources: list[SourceFil
         for r, f, p, size, mtime, ctime, inode, sha in conn.sql(
             "select release_id, file_name, path, size_bytes, mtime_ns, ctime_ns, inode, sha256 "
             "from raw.release_files").fetchall()}
-    entries, months, problems = _manifest_entries(raw_dir)
+    entries, months, problems = manifest.read_all(raw_dir)
     now = datetime.now()
     rows = []
     for s in sources:

@@ -21,10 +21,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 
+from trade_etl import settings
+from trade_etl.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from trade_etl.fetch import estat_pages as pages
 from trade_etl.fetch import manifest
 from trade_etl.fetch.http import FetchFailed, Manners, PoliteClient, Retryable
-from trade_etl.raw_csv import UTF8_BOM, FileProblem, resolve_header
+from trade_etl.raw_csv import FileProblem, decode, resolve_header
 
 PARTIAL_DIR = ".partial"
 LOCK_NAME = ".fetch.lock"
@@ -32,7 +34,7 @@ DEFAULT_MAX_BYTES = 512 * 1024**2  # a whole year of one flow is ~60 MB; one sec
 MAX_PAGES = 100  # per year page; a guard against a site that pages forever
 
 JST = timezone(timedelta(hours=9), "JST")
-EXIT_OK, EXIT_FAILED, EXIT_STRUCTURE, EXIT_BUSY = 0, 1, 2, 3
+EXIT_STRUCTURE = EXIT_USAGE  # the site's pages were not recognised: nothing was written
 
 
 class FetchBusy(Exception):
@@ -64,15 +66,19 @@ class TablePlan:
     reason: str = ""
     bytes: int = 0
 
-    @property
-    def label(self) -> str:
-        part = ""
+    def parts(self) -> list[str]:
+        """flow, year, `s16`, `ch84-85` (the last two when the title says), statInfId."""
+        parts = [self.flow, str(self.year)]
         if self.info and self.info.section:
-            part = f" s{self.info.section:02d}"
+            parts.append(f"s{self.info.section:02d}")
         if self.info and self.info.chapters:
             first, last = self.info.chapters
-            part += f" ch{first:02d}" + (f"-{last:02d}" if last != first else "")
-        return f"{self.flow} {self.year}{part} {self.entry.stat_inf_id}"
+            parts.append(f"ch{first:02d}" + (f"-{last:02d}" if last != first else ""))
+        return [*parts, self.entry.stat_inf_id]
+
+    @property
+    def label(self) -> str:
+        return " ".join(self.parts())
 
 
 @dataclass
@@ -135,15 +141,21 @@ def parse_flows(spec: str) -> list[str]:
     return list(dict.fromkeys(flows))
 
 
+def make_options(raw_dir: Path, years: str | None, flows: str, *, base_url: str | None = None,
+                 pause: float | None = None, dry_run: bool = False) -> FetchOptions:
+    """Options from the user's words and the settings (ValueError saying what is wrong)."""
+    pause = settings.fetch_pause() if pause is None else pause
+    if not 0 <= pause <= 60:
+        raise ValueError(f"--pause must be 0-60 seconds, not {pause}")
+    return FetchOptions(
+        raw_dir, parse_years(years) if years else default_years(), parse_flows(flows),
+        (base_url or settings.estat_base_url()).rstrip("/"), dry_run,
+        Manners(pause_s=pause, backoff_s=settings.fetch_backoff()))
+
+
 def file_name_for(plan: TablePlan, suffix: str = ".csv") -> str:
     """`export_2025_s16_ch84-85_000040212345.csv`: readable, and unique by statInfId."""
-    parts = [plan.flow, str(plan.year)]
-    if plan.info and plan.info.section:
-        parts.append(f"s{plan.info.section:02d}")
-    if plan.info and plan.info.chapters:
-        first, last = plan.info.chapters
-        parts.append(f"ch{first:02d}" + (f"-{last:02d}" if last != first else ""))
-    return "_".join([*parts, plan.entry.stat_inf_id]) + suffix
+    return "_".join(plan.parts()) + suffix
 
 
 def _describe(plan: TablePlan) -> TablePlan:
@@ -257,18 +269,8 @@ def check_content(path: Path) -> str:
 
 
 def _check_header(head: bytes) -> None:
-    head = head.removeprefix(UTF8_BOM)
-    if b"\x00" in head:
-        raise FileProblem("binary content (NUL bytes), not a CSV file")
-    first = head.split(b"\n", 1)[0].rstrip(b"\r")
-    for encoding in ("utf-8", "cp932"):
-        try:
-            line = first.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:
-        raise FileProblem("the first line is neither UTF-8 nor CP932 text")
+    """The first line is a header the build will accept (decoded as the build decodes)."""
+    line, _ = decode(head.split(b"\n", 1)[0].rstrip(b"\r"))
     if line.lstrip().lower().startswith(("<!doctype", "<html", "<?xml")):
         raise FileProblem(f"an HTML page, not a CSV: {line[:80]!r}")
     resolve_header(line)

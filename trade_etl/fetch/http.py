@@ -68,7 +68,6 @@ class PoliteClient:
         self._client = httpx.Client(timeout=timeout, follow_redirects=True,
                                     headers={"User-Agent": USER_AGENT})
         self._last_request = 0.0
-        self.requests = 0
 
     def close(self) -> None:
         self._client.close()
@@ -134,7 +133,6 @@ class PoliteClient:
     @contextmanager
     def _stream(self, url: str) -> Iterator[httpx.Response]:
         self._wait_turn()
-        self.requests += 1
         try:
             with self._client.stream("GET", url) as response:
                 yield response

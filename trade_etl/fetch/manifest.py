@@ -97,14 +97,17 @@ def sync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-def release_month_rows(raw_dir: Path) -> tuple[list[dict], list[str]]:
-    """Rows of audit.release_months from every manifest, and the manifests that could not be
-    read (reported, not fatal: the files themselves still load)."""
+def read_all(raw_dir: Path) -> tuple[dict[tuple[str, str], dict], list[dict], list[str]]:
+    """Every manifest of the raw folder, read once, for a build: the entries by (release,
+    file name), the rows of audit.release_months, and the manifests that could not be read
+    (reported, not fatal: the files themselves still load)."""
+    entries: dict[tuple[str, str], dict] = {}
     rows, problems = [], []
     for folder in manifests(raw_dir):
         found = []
         try:
-            for entry in read(folder)["files"]:
+            files = read(folder)["files"]
+            for entry in files:
                 for month in entry.get("months", []):
                     found.append({
                         "release_id": folder.name, "file_name": entry["file_name"],
@@ -117,8 +120,9 @@ def release_month_rows(raw_dir: Path) -> tuple[list[dict], list[str]]:
                         "title": entry.get("title"),
                     })
             rows.extend(found)
+            entries.update(((folder.name, entry["file_name"]), entry) for entry in files)
         except ManifestError as err:
             problems.append(str(err))
         except (KeyError, TypeError, ValueError) as err:
             problems.append(f"{folder / MANIFEST_NAME}: entry without {err}")
-    return rows, problems
+    return entries, rows, problems

@@ -12,8 +12,8 @@ import polars as pl
 from trade_etl import settings
 from trade_etl.defs.metadata import markdown_table
 from trade_etl.defs.resources import RawDirectory
+from trade_etl.errors import EXIT_OK
 from trade_etl.fetch import fetcher, manifest
-from trade_etl.fetch.http import Manners
 
 ESTAT_DOWNLOADS = dg.AssetKey(["raw", "estat_downloads"])
 
@@ -34,11 +34,7 @@ class FetchConfig(dg.Config):
 def estat_downloads(context: dg.AssetExecutionContext, config: FetchConfig,
                     raw_dir: RawDirectory) -> dg.MaterializeResult:
     try:
-        years = fetcher.parse_years(config.years) if config.years else fetcher.default_years()
-        options = fetcher.FetchOptions(
-            raw_dir.root, years, fetcher.parse_flows(config.flows),
-            settings.estat_base_url().rstrip("/"), manners=Manners(pause_s=settings.fetch_pause(),
-                                                   backoff_s=settings.fetch_backoff()))
+        options = fetcher.make_options(raw_dir.root, config.years, config.flows)
         report = fetcher.fetch(options, context.log.info)
     except (ValueError, manifest.ManifestError, fetcher.FetchBusy) as err:
         raise dg.Failure(description=str(err)) from None
@@ -57,7 +53,7 @@ def estat_downloads(context: dg.AssetExecutionContext, config: FetchConfig,
         "source": options.base_url,
         "preview": dg.MetadataValue.md(markdown_table(tables, 60)),
     }
-    if report.exit_code != fetcher.EXIT_OK:
+    if report.exit_code != EXIT_OK:
         failures = report.structure_error or "; ".join(
             [*report.page_failures, *(f"{t.label}: {t.reason}" for t in report.tables
                                      if t.status == "failed")][:10])
