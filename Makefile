@@ -1,47 +1,50 @@
-# Each target bootstraps .venv itself from pyproject.toml, so a fresh clone needs nothing else.
+# Each target bootstraps .venv itself from pyproject.toml and uv.lock (the exact versions every
+# machine installs), so a fresh clone needs nothing else. After changing dependencies in
+# pyproject.toml, run `.venv/bin/uv lock` and commit uv.lock.
 PYTHON ?= python3
+UV_VERSION := 0.13.8
 VENV := .venv
 BIN := $(VENV)/bin
+UV := $(BIN)/uv
 RUNTIME := $(VENV)/.installed-runtime
 TESTDEPS := $(VENV)/.installed-test
-export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
+export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
+# `trade-etl build` and `make ui` share this instance, so builds from the terminal show in the UI.
+export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
 
 .PHONY: demo test ui bench lint clean
 
-$(BIN)/python:
+$(UV):
 	$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "trade_etl needs Python 3.11"'
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet uv==$(UV_VERSION)
 
-$(RUNTIME): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e .
+# --locked: fail if uv.lock no longer matches pyproject.toml; --inexact: keep uv and pip.
+$(RUNTIME): pyproject.toml uv.lock | $(UV)
+	$(UV) sync --quiet --locked --inexact
 	touch $@
 
-$(TESTDEPS): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[test]'
+$(TESTDEPS): pyproject.toml uv.lock | $(UV)
+	$(UV) sync --quiet --locked --inexact --extra test
 	touch $(RUNTIME) $@
 
-# Created once; an existing instance configuration is left alone.
-$(DAGSTER_HOME)/dagster.yaml:
-	mkdir -p $(DAGSTER_HOME)
-	cp dagster.yaml $@
-
-demo: $(RUNTIME) $(DAGSTER_HOME)/dagster.yaml
+demo: $(RUNTIME)
 	$(BIN)/trade-etl demo
 
 # Two workers, one per core; a test file's tests stay on one worker (module fixtures are shared).
 test: $(TESTDEPS)
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile
 
-ui: $(RUNTIME) $(DAGSTER_HOME)/dagster.yaml
+ui: $(RUNTIME)
+	$(BIN)/trade-etl instance
 	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
 
 # Times the pipeline against bench/baseline.sql; e.g. make bench BENCH_ARGS="--sizes small --rounds 1"
-bench: $(RUNTIME) $(DAGSTER_HOME)/dagster.yaml
+bench: $(RUNTIME)
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 lint: $(TESTDEPS)
 	$(BIN)/ruff check trade_etl tests bench
 
 clean:
-	rm -rf data/warehouse $(DAGSTER_HOME)
+	rm -rf data/warehouse data/dagster_home .dagster_home

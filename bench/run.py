@@ -174,11 +174,21 @@ def _link(src: str, dst: str) -> None:
 # --- data -----------------------------------------------------------------------------------
 
 
+def generator_sha256() -> str:
+    """One hash of the sample generator: every .py and .csv under trade_etl/sample/, sorted."""
+    package = ROOT / "trade_etl" / "sample"
+    digest = hashlib.sha256()
+    for path in sorted(p for p in package.rglob("*") if p.suffix in (".py", ".csv")):
+        digest.update(path.relative_to(package).as_posix().encode() + b"\0")
+        digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
 def generate(work: Path, name: str) -> Path:
     """The size's raw release folders, generated unless the marker matches."""
     years, scale = SIZES[name]
     folder, raw = work / "data" / name, work / "data" / name / "raw"
-    generator = hashlib.sha256((ROOT / "trade_etl" / "sample.py").read_bytes()).hexdigest()
+    generator = generator_sha256()
     marker = {"years": years, "scale": scale, "generator_sha256": generator[:16]}
     marker_path = folder / "sample.json"
     if raw.is_dir() and marker_path.exists() and json.loads(marker_path.read_text()) == marker:

@@ -8,7 +8,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from trade_etl import cli, settings
+from trade_etl import settings
+from trade_etl.serve import cli
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED_REFERENCE = REPO.parent / "shared" / "reference"

@@ -30,8 +30,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import MONTHS, REPO, build, header, query, row, write_release
-from trade_etl.raw_csv import read_table
-from trade_etl.validation import validate
+from trade_etl.ingest.raw_csv import read_table
+from trade_etl.ingest.validation import validate
 
 US, CN, KR = "304", "105", "103"
 HS_CODES = ("870323915", "870324915", "271111000", "854231000", "300490000", "100630000")

@@ -202,7 +202,7 @@ def test_a_crash_inside_a_file_transaction_keeps_the_previous_state(tmp_path):
     release_b(raw)
     for point in ("store_release:after_delete", "store_release:before_commit"):
         proc = subprocess.run(
-            [sys.executable, "-m", "trade_etl.cli", "build", "--raw-dir", str(raw),
+            [sys.executable, "-m", "trade_etl", "build", "--raw-dir", str(raw),
              "--warehouse", str(wh), "--quiet"],
             env={**__import__("os").environ, "TRADE_ETL_FAILPOINT": point},
             capture_output=True, text=True, timeout=300)

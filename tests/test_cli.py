@@ -6,7 +6,7 @@ import sys
 import pytest
 
 from tests.conftest import build, csv_text, row, write_release
-from trade_etl import cli
+from trade_etl.serve import cli
 
 
 @pytest.fixture
@@ -60,7 +60,7 @@ def test_sql_errors_are_clear(tmp_path, capsys):
 
 
 def test_console_script_runs(warehouse):
-    out = subprocess.run([sys.executable, "-m", "trade_etl.cli", "sql", "--warehouse",
+    out = subprocess.run([sys.executable, "-m", "trade_etl", "sql", "--warehouse",
                           str(warehouse), "select count(*) as n from audit.releases"],
                          capture_output=True, text=True, timeout=60)
     assert out.returncode == 0 and out.stdout.splitlines()[2].strip() == "1"

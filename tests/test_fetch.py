@@ -21,9 +21,9 @@ import pytest
 
 from tests.conftest import REPO, STATE_TABLES, build, query, snapshot
 from tests.estat_site import FakeEstat
-from trade_etl import cli
 from trade_etl.fetch import manifest
 from trade_etl.fetch.estat_pages import parse_title
+from trade_etl.serve import cli
 
 EN_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
@@ -374,7 +374,7 @@ def test_a_killed_fetch_leaves_no_partial_file_in_a_release_folder(site, tmp_pat
     site.fail(slow.stat_inf_id, ("slow", 30))
     env = {**os.environ, "TRADE_ETL_FETCH_BACKOFF": "0.05"}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "trade_etl.cli", "fetch", "--base-url", site.base_url,
+        [sys.executable, "-m", "trade_etl", "fetch", "--base-url", site.base_url,
          "--raw-dir", str(raw), "--years", "2024", "--pause", "0"],
         cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:

@@ -21,7 +21,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import REPO, build, csv_text, query, row, snapshot, write_release
-from trade_etl import cli, publish
+from trade_etl.serve import cli
+from trade_etl.store import publish
 
 # Every table a build writes; core.hs_code_sectors and the marts included.
 TABLES = ("raw.release_files", "audit.releases", "audit.quarantine", "core.trade_facts",
@@ -217,7 +218,7 @@ def test_a_file_being_written_is_waited_for_and_never_published_half(tmp_path):
     stop = tmp_path / "stop-reading"
     reader = subprocess.Popen([sys.executable, "-c", READER, str(wh), str(stop)],
                               stdout=subprocess.PIPE, text=True)
-    built = subprocess.run([sys.executable, "-m", "trade_etl.cli", "build", "--raw-dir", str(raw),
+    built = subprocess.run([sys.executable, "-m", "trade_etl", "build", "--raw-dir", str(raw),
                             "--warehouse", str(wh)], cwd=REPO, env=env, capture_output=True,
                            text=True, timeout=300)
     writer.wait(60)
@@ -234,7 +235,7 @@ def test_a_file_changed_while_the_build_reads_it_is_not_published(tmp_path):
     write_release(raw, "2024-02-20_preliminary", {"a.csv": file_a({1: 100})})
     env = {**os.environ, "TRADE_ETL_PAUSEPOINT": "store_release:before_commit",
            "TRADE_ETL_PAUSE_SECONDS": "2"}
-    proc = subprocess.Popen([sys.executable, "-m", "trade_etl.cli", "build", "--raw-dir",
+    proc = subprocess.Popen([sys.executable, "-m", "trade_etl", "build", "--raw-dir",
                              str(raw), "--warehouse", str(wh)], cwd=REPO, env=env,
                             stderr=subprocess.PIPE, text=True)
     for line in proc.stderr:
@@ -286,14 +287,14 @@ def test_crash_leftovers_are_swept_by_the_next_build(tmp_path):
     raw, wh = tmp_path / "raw", tmp_path / "wh" / "trade.duckdb"
     two_releases(raw)
     env = {**os.environ, "TRADE_ETL_FAILPOINT": "publish:after_copy"}
-    killed = subprocess.run([sys.executable, "-m", "trade_etl.cli", "build", "--raw-dir",
+    killed = subprocess.run([sys.executable, "-m", "trade_etl", "build", "--raw-dir",
                              str(raw), "--warehouse", str(wh)], cwd=REPO, env=env,
                             capture_output=True, timeout=300)
     assert killed.returncode == -9
     left = publish.leftovers(wh)
     assert len(left) == 1 and left[0].stat().st_size > 0
     size = left[0].stat().st_size
-    done = subprocess.run([sys.executable, "-m", "trade_etl.cli", "build", "--raw-dir",
+    done = subprocess.run([sys.executable, "-m", "trade_etl", "build", "--raw-dir",
                            str(raw), "--warehouse", str(wh)], cwd=REPO, capture_output=True,
                           text=True, timeout=300)
     assert done.returncode == 0, done.stderr
@@ -306,7 +307,7 @@ def test_crash_leftovers_are_swept_by_the_next_build(tmp_path):
 # --- one-line errors ----------------------------------------------------------------------------
 
 def run_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "trade_etl.cli", *args], cwd=REPO,
+    return subprocess.run([sys.executable, "-m", "trade_etl", *args], cwd=REPO,
                           env={**os.environ, **(env or {})}, capture_output=True, text=True,
                           timeout=300)
 

@@ -4,7 +4,7 @@ import polars as pl
 import pytest
 
 from tests.conftest import csv_text, header, row
-from trade_etl.raw_csv import FileProblem, canonical_column, read_table
+from trade_etl.ingest.raw_csv import FileProblem, canonical_column, read_table
 
 US, CN = "304", "105"
 
@@ -127,7 +127,7 @@ def test_utf16_files_are_decoded_and_named(encoding, named):
 
 
 def test_an_overlong_line_is_quarantined_with_its_start_only():
-    from trade_etl.raw_csv import MAX_LINE_CHARS, RAW_LINE_KEEP
+    from trade_etl.ingest.raw_csv import MAX_LINE_CHARS, RAW_LINE_KEEP
 
     good = row(1, 2024, "870323915", "304", {1: 5})
     huge = "1," + "9" * (2 * MAX_LINE_CHARS)

@@ -21,8 +21,8 @@ import duckdb
 import pytest
 
 from tests.conftest import REPO, build, csv_text, row, snapshot, write_release
-from trade_etl import publish
 from trade_etl.sample import write_sample
+from trade_etl.store import publish
 
 TRADE_ETL = [str(Path(sys.executable).with_name("trade-etl"))]
 TRIALS = 20

@@ -25,7 +25,7 @@ from trade_etl.sample import build_profile, parse_years, write_sample
 ROOT = Path(__file__).resolve().parents[1]
 COUNTRIES_CSV = ROOT / "data" / "ref" / "countries.csv"
 REFERENCE = ROOT.parent / "shared" / "reference"
-PROFILE_CSV = ROOT / "trade_etl" / "sample_profile.csv"
+PROFILE_CSV = ROOT / "trade_etl" / "sample" / "profile.csv"
 
 # Published figures (thousand yen), Ministry of Finance releases as reported by the press.
 FY2024 = {

@@ -1,8 +1,8 @@
 """pandera validation: every failing row is quarantined with its reasons; the rest loads."""
 
 from tests.conftest import csv_text, row
-from trade_etl.raw_csv import read_table
-from trade_etl.validation import validate
+from trade_etl.ingest.raw_csv import read_table
+from trade_etl.ingest.validation import validate
 
 CODES = ["103", "105", "137", "304"]
 US = "304"

@@ -9,6 +9,7 @@ builds is `TRADE_ETL_DUCKDB_MEMORY_LIMIT` (default 1GB; larger work spills to di
 
 from __future__ import annotations
 
+import importlib.resources
 import os
 import re
 from pathlib import Path
@@ -37,9 +38,22 @@ SETTLE_TIMEOUT_ENV = "TRADE_ETL_SETTLE_TIMEOUT"  # give up waiting for files aft
 DEFAULT_SETTLE_TIMEOUT_S = 600.0
 DEBUG_ENV = "TRADE_ETL_DEBUG"  # 1: show tracebacks instead of one-line errors
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-SQL_DIR = PROJECT_ROOT / "sql"
-REF_DATA_DIR = PROJECT_ROOT / "data" / "ref"
+PROJECT_ROOT = Path(__file__).resolve().parent.parent  # the checkout, when run from one
+
+
+def package_data(inside: str, in_checkout: str) -> Path:
+    """A folder of the project's data: the repository's own (`sql/`, `data/ref/`) when trade_etl
+    runs from a checkout (an editable install), else the copy the wheel carries inside the
+    package (`trade_etl/_data/...`, mapped there when the wheel is built; pyproject.toml)."""
+    checkout = PROJECT_ROOT / in_checkout
+    if (PROJECT_ROOT / "pyproject.toml").is_file() and checkout.is_dir():
+        return checkout
+    return Path(str(importlib.resources.files("trade_etl") / "_data" / inside))
+
+
+SQL_DIR = package_data("sql", "sql")
+REF_DATA_DIR = package_data("ref", "data/ref")
+DAGSTER_YAML = package_data("", ".") / "dagster.yaml"  # the instance settings runs use
 
 
 def apply_env_defaults() -> None:

@@ -13,7 +13,6 @@ import dagster as dg
 import duckdb
 from dagster_duckdb import DuckDBResource
 
-from trade_etl import publish
 from trade_etl.errors import EXIT_BUSY, UserError, explain
 from trade_etl.settings import (
     RAW_DIR_ENV,
@@ -21,7 +20,8 @@ from trade_etl.settings import (
     apply_env_defaults,
     duckdb_memory_limit,
 )
-from trade_etl.warehouse import ensure_schema
+from trade_etl.store import publish
+from trade_etl.store.warehouse import ensure_schema
 
 apply_env_defaults()
 
@@ -40,7 +40,7 @@ class WarehouseResource(DuckDBResource):
     """The warehouse: `database` is the published file readers open; runs write its working copy.
 
     A run holds the build lock from start to end (a second build fails at once, naming this
-    one) and connects to the working copy (trade_etl/publish.py); the asset
+    one) and connects to the working copy (trade_etl/store/publish.py); the asset
     warehouse/published swaps the finished copy in.
     """
 

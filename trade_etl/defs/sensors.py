@@ -8,7 +8,7 @@ import dagster as dg
 from trade_etl.defs.jobs import build_warehouse
 from trade_etl.defs.resources import RawDirectory
 from trade_etl.fetch.manifest import MANIFEST_NAME, manifests
-from trade_etl.releases import discover, unsettled
+from trade_etl.ingest.releases import discover, unsettled
 from trade_etl.settings import quiet_seconds
 
 

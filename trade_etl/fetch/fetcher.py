@@ -26,7 +26,7 @@ from trade_etl.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from trade_etl.fetch import estat_pages as pages
 from trade_etl.fetch import manifest
 from trade_etl.fetch.http import FetchFailed, Manners, PoliteClient, Retryable
-from trade_etl.raw_csv import FileProblem, decode, resolve_header
+from trade_etl.ingest.raw_csv import FileProblem, decode, resolve_header
 
 PARTIAL_DIR = ".partial"
 LOCK_NAME = ".fetch.lock"

@@ -11,15 +11,16 @@ import dagster as dg
 import polars as pl
 from dagster_duckdb import DuckDBResource
 
-from trade_etl import inventory, settings
+from trade_etl import settings
 from trade_etl.defs.fetch.assets import ESTAT_DOWNLOADS
 from trade_etl.defs.metadata import markdown_table
 from trade_etl.defs.resources import RawDirectory, user_errors, warehouse_connection
-from trade_etl.freshness import forget_in
-from trade_etl.loader import load_sources
-from trade_etl.reference import country_codes
-from trade_etl.releases import SourceFile
-from trade_etl.warehouse import sql_text, transaction
+from trade_etl.ingest import inventory
+from trade_etl.ingest.loader import load_sources
+from trade_etl.ingest.reference import country_codes
+from trade_etl.ingest.releases import SourceFile
+from trade_etl.store.freshness import forget_in
+from trade_etl.store.warehouse import sql_text, transaction
 
 # Plain progress lines for the terminal; `trade-etl build` shows them (the UI has context.log).
 PROGRESS_LOG = logging.getLogger("trade_etl.progress")

@@ -9,7 +9,7 @@ from dagster_duckdb import DuckDBResource
 
 from trade_etl.defs.ingest.assets import AUDIT_RELEASES, TRADE_FACTS
 from trade_etl.defs.resources import scalar, warehouse_connection
-from trade_etl.incremental import record_checked, unchecked_releases
+from trade_etl.store.incremental import record_checked, unchecked_releases
 
 
 @dg.asset_check(asset=AUDIT_RELEASES, blocking=True,

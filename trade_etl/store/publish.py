@@ -31,7 +31,7 @@ from pathlib import Path
 import duckdb
 
 from trade_etl import failpoints
-from trade_etl.incremental import record_token, stored_token
+from trade_etl.store.incremental import record_token, stored_token
 
 PUBLISH_KEY = "publish:id"
 COMPACT_WHEN_FREE = 1 / 3  # compact when this share of the working file's blocks is free

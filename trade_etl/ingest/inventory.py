@@ -20,7 +20,7 @@ import polars as pl
 
 from trade_etl.errors import EXIT_FAILED, EXIT_PRUNE, UserError
 from trade_etl.fetch import manifest
-from trade_etl.releases import SourceFile, discover, printable, sha256_file, unsettled
+from trade_etl.ingest.releases import SourceFile, discover, printable, sha256_file, unsettled
 
 INVENTORY_SCHEMA = {
     "release_id": pl.String, "published_on": pl.Date, "stage": pl.String,

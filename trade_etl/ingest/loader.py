@@ -20,10 +20,10 @@ import duckdb
 import polars as pl
 
 from trade_etl import failpoints
-from trade_etl.raw_csv import FileProblem, read_table
-from trade_etl.releases import SourceFile, read_members
-from trade_etl.validation import SplitFile, ValidatedFile, validate_files
-from trade_etl.warehouse import transaction
+from trade_etl.ingest.raw_csv import FileProblem, read_table
+from trade_etl.ingest.releases import SourceFile, read_members
+from trade_etl.ingest.validation import SplitFile, ValidatedFile, validate_files
+from trade_etl.store.warehouse import transaction
 
 AUDIT_COLUMNS = ("release_id", "published_on", "stage", "file_name", "sha256", "rows_read",
                  "rows_loaded", "rows_quarantined", "loaded_at", "source_file", "source_sha256",

@@ -47,13 +47,13 @@ def run_build(raw: Path, warehouse: Path, quiet: bool = False,
     """Materialize every asset in-process through the Dagster definitions; print a summary.
 
     Waits for files still being written, then skips the run when nothing the build reads has
-    changed since the last successful build (trade_etl/freshness.py), unless `force` (which
+    changed since the last successful build (trade_etl/store/freshness.py), unless `force` (which
     also hashes every file again). `prune` lets the build remove what files no longer in the
     raw folder contributed. `timings`, when given, receives a JSON breakdown of where the
     time went (`make bench`).
     """
-    from trade_etl import publish
-    from trade_etl.warehouse import check_warehouse_path
+    from trade_etl.store import publish
+    from trade_etl.store.warehouse import check_warehouse_path
 
     if not raw.is_dir():
         print(f"error: raw directory {raw} does not exist: create it, or point --raw-dir "
@@ -86,8 +86,9 @@ def _progress_logger(quiet: bool) -> logging.Logger:
 
 def _build_locked(raw: Path, warehouse: Path, quiet: bool, timings: Path | None,
                   force: bool, prune: bool) -> int:
-    from trade_etl import freshness, inventory
-    from trade_etl.build_report import BuildReport
+    from trade_etl.ingest import inventory
+    from trade_etl.serve.build_report import BuildReport
+    from trade_etl.store import freshness
 
     started = time.perf_counter()
     _progress_logger(quiet)
@@ -246,7 +247,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     code = run_build(raw, warehouse)
     if not warehouse.exists():
         return code
-    from trade_etl.query import open_read_only, print_table
+    from trade_etl.serve.query import open_read_only, print_table
 
     conn = open_read_only(warehouse)
     try:
@@ -279,7 +280,7 @@ def _warehouse_arg(args: argparse.Namespace) -> Path:
 def cmd_sql(args: argparse.Namespace) -> int:
     import duckdb
 
-    from trade_etl.query import (
+    from trade_etl.serve.query import (
         WarehouseUnavailable,
         open_read_only,
         print_csv,
@@ -319,8 +320,8 @@ def cmd_sql(args: argparse.Namespace) -> int:
 def cmd_brief(args: argparse.Namespace) -> int:
     from datetime import date
 
-    from trade_etl.brief import BriefError, write_brief
-    from trade_etl.query import WarehouseUnavailable, open_read_only
+    from trade_etl.serve.brief import BriefError, write_brief
+    from trade_etl.serve.query import WarehouseUnavailable, open_read_only
 
     try:
         as_of = date.fromisoformat(args.as_of) if args.as_of else None

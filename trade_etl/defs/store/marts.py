@@ -5,13 +5,25 @@ date, plus revisions from first publication. These tables and macros are the pub
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from trade_etl.defs.core.assets import PERIOD_MONTHS, RELEASE_COVERAGE, TRADE_RELEASE_MONTHLY
 from trade_etl.defs.metadata import markdown_table
 from trade_etl.defs.resources import warehouse_connection
-from trade_etl.incremental import combine, is_current, record_whole, release_tokens, table_token
-from trade_etl.reference import REF_TABLES
+from trade_etl.defs.store.core import PERIOD_MONTHS, RELEASE_COVERAGE, TRADE_RELEASE_MONTHLY
+from trade_etl.ingest.reference import REF_TABLES
 from trade_etl.settings import SQL_DIR
-from trade_etl.warehouse import MARTS, build_mart, create_table_macro, rebuild_table, transaction
+from trade_etl.store.incremental import (
+    combine,
+    is_current,
+    record_whole,
+    release_tokens,
+    table_token,
+)
+from trade_etl.store.warehouse import (
+    MARTS,
+    build_mart,
+    create_table_macro,
+    rebuild_table,
+    transaction,
+)
 
 REF_DEPS = [dg.AssetKey(["ref", t]) for t in ("countries", "country_groups", "hs_sections",
                                               "hs_chapters", "sectors", "fx_monthly")]

@@ -4,7 +4,7 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from trade_etl.defs.resources import warehouse_connection
-from trade_etl.reference import REF_TABLES, load_ref_table, ref_csv
+from trade_etl.ingest.reference import REF_TABLES, load_ref_table, ref_csv
 
 
 @dg.multi_asset(

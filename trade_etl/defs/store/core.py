@@ -11,9 +11,9 @@ from dagster_duckdb import DuckDBResource
 from trade_etl.defs.ingest.assets import TRADE_FACTS
 from trade_etl.defs.metadata import markdown_table
 from trade_etl.defs.resources import warehouse_connection
-from trade_etl.incremental import combine, refresh_latest, refresh_per_release, table_token
 from trade_etl.settings import fiscal_start_month
-from trade_etl.warehouse import create_table_macro, rebuild_table
+from trade_etl.store.incremental import combine, refresh_latest, refresh_per_release, table_token
+from trade_etl.store.warehouse import create_table_macro, rebuild_table
 
 RELEASE_COVERAGE = dg.AssetKey(["core", "release_coverage"])
 TRADE_LATEST = dg.AssetKey(["core", "trade_latest"])

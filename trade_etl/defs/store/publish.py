@@ -1,15 +1,13 @@
 """Publish: swap the finished working copy in as the warehouse readers see.
 
 Every other asset is upstream, so a failed step or a failed blocking check leaves the published
-warehouse as the last complete build left it (trade_etl/publish.py).
+warehouse as the last complete build left it (trade_etl/store/publish.py).
 """
 
 from pathlib import Path
 
 import dagster as dg
 
-from trade_etl import freshness, inventory, publish
-from trade_etl.defs.core.assets import HS_CODE_SECTORS, TRADE_LATEST
 from trade_etl.defs.ingest.assets import AUDIT_QUARANTINE, AUDIT_RELEASES, TRADE_FACTS
 from trade_etl.defs.resources import (
     WarehouseResource,
@@ -17,8 +15,11 @@ from trade_etl.defs.resources import (
     user_errors,
     warehouse_connection,
 )
+from trade_etl.defs.store.core import HS_CODE_SECTORS, TRADE_LATEST
 from trade_etl.errors import EXIT_FAILED, UserError
-from trade_etl.warehouse import MARTS
+from trade_etl.ingest import inventory
+from trade_etl.store import freshness, publish
+from trade_etl.store.warehouse import MARTS
 
 
 class PublishConfig(dg.Config):

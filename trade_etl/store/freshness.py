@@ -20,9 +20,9 @@ import duckdb
 
 from trade_etl.fetch.manifest import MANIFEST_NAME
 from trade_etl.fetch.manifest import manifests as manifest_folders
-from trade_etl.incremental import combine, record_token, stored_token
-from trade_etl.releases import SourceFile, discover
+from trade_etl.ingest.releases import SourceFile, discover
 from trade_etl.settings import PROJECT_ROOT, REF_DATA_DIR, duckdb_memory_limit, fiscal_start_month
+from trade_etl.store.incremental import combine, record_token, stored_token
 
 STATE_KEY = "build:inputs"
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import duckdb
 
-from trade_etl.warehouse import sql_text, table_exists, transaction
+from trade_etl.store.warehouse import sql_text, table_exists, transaction
 
 RELEASE_TOKENS = """
 select

@@ -17,7 +17,7 @@ from typing import TextIO
 
 import duckdb
 
-from trade_etl.warehouse import is_duckdb_file
+from trade_etl.store.warehouse import is_duckdb_file
 
 
 class WarehouseUnavailable(Exception):

@@ -4,7 +4,7 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from trade_etl.defs.resources import scalar
-from trade_etl.warehouse import sql_text
+from trade_etl.store.warehouse import sql_text
 
 
 def _mismatches(warehouse: DuckDBResource, check: str, params: dict | None = None) -> int:

@@ -3,9 +3,9 @@
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from trade_etl.defs.core.assets import HS_CODE_SECTORS, TRADE_LATEST
 from trade_etl.defs.resources import scalar, warehouse_connection
-from trade_etl.incremental import combine, passed_with, record_passed, release_tokens
+from trade_etl.defs.store.core import HS_CODE_SECTORS, TRADE_LATEST
+from trade_etl.store.incremental import combine, passed_with, record_passed, release_tokens
 
 
 @dg.asset_check(asset=TRADE_LATEST, blocking=True,

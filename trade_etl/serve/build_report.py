@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from trade_etl.warehouse import connect
+from trade_etl.store.warehouse import connect
 
 
 @dataclass

@@ -1,0 +1,7 @@
+"""`python -m trade_etl ...` is `trade-etl ...`."""
+
+import sys
+
+from trade_etl.serve.cli import main
+
+sys.exit(main())
