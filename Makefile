@@ -9,8 +9,6 @@ UV := $(BIN)/uv
 RUNTIME := $(VENV)/.installed-runtime
 TESTDEPS := $(VENV)/.installed-test
 export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
-# `trade-etl build` and `make ui` share this instance, so builds from the terminal show in the UI.
-export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
 
 .PHONY: demo test ui bench lint clean
 
@@ -36,8 +34,7 @@ test: $(TESTDEPS)
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile
 
 ui: $(RUNTIME)
-	$(BIN)/trade-etl instance
-	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+	$(BIN)/trade-etl ui
 
 # Times the pipeline against bench/baseline.sql; e.g. make bench BENCH_ARGS="--sizes small --rounds 1"
 bench: $(RUNTIME)
@@ -47,4 +44,4 @@ lint: $(TESTDEPS)
 	$(BIN)/ruff check trade_etl tests bench
 
 clean:
-	rm -rf data/warehouse data/dagster_home .dagster_home
+	rm -rf data/warehouse

@@ -104,12 +104,36 @@ def snapshot(warehouse: Path, tables: tuple[str, ...] = STATE_TABLES,
         conn.close()
 
 
+def run_job(raw: Path, releases: list[str] | None = None, run_config: dict | None = None):
+    """The build job as the UI or the sensor runs it: on a fresh Dagster instance holding a
+    `releases` partition per release folder of `raw`, over the partitions of `releases` (all,
+    by default; none: the unpartitioned assets only). Paths come from the environment."""
+    import dagster as dg
+
+    from trade_etl.definitions import defs
+    from trade_etl.ingest.releases import discover
+
+    on_disk = sorted({s.release_id for s in discover(raw)})
+    chosen = on_disk if releases is None else sorted(releases)
+    instance = dg.DagsterInstance.ephemeral()
+    instance.add_dynamic_partitions("releases", on_disk)
+    job = defs.resolve_job_def("build_warehouse")
+    options = {"instance": instance, "raise_on_error": False, "run_config": run_config or {}}
+    if not chosen:
+        graph = job.asset_layer.asset_graph
+        return job.execute_in_process(**options, asset_selection=[
+            k for k in job.asset_layer.selected_asset_keys if graph.get(k).partitions_def is None])
+    return job.execute_in_process(**options, tags={
+        "dagster/asset_partition_range_start": chosen[0],
+        "dagster/asset_partition_range_end": chosen[-1]})
+
+
 @pytest.fixture(autouse=True)
 def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
     """Every test gets its own raw dir and warehouse paths, never the user's."""
     monkeypatch.setenv(settings.RAW_DIR_ENV, str(tmp_path / "raw"))
     monkeypatch.setenv(settings.WAREHOUSE_ENV, str(tmp_path / "warehouse" / "trade.duckdb"))
-    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))  # builds record runs there
     monkeypatch.delenv("TRADE_ETL_FAILPOINT", raising=False)
     # Tests write a file and build at once; the quiet period has tests of its own.
     monkeypatch.setenv(settings.QUIET_ENV, "0")

@@ -8,7 +8,7 @@ import sys
 import zipfile
 from pathlib import Path
 
-from tests.conftest import build, csv_text, query, row, snapshot, write_release
+from tests.conftest import build, csv_text, query, row, run_job, snapshot, write_release
 
 US, CN, KR = "304", "105", "103"
 CAR, LNG = "870323915", "271111000"  # chapters 87 and 27
@@ -89,20 +89,30 @@ def test_an_unchanged_folder_skips_the_run_until_something_changes(tmp_path, cap
     assert (2, CAR, US, 90, "2024-03-21_preliminary") in latest(wh)
 
 
-def test_a_run_started_elsewhere_clears_the_up_to_date_mark(tmp_path, capsys):
-    """A run from the UI or the sensor may change the warehouse: the next CLI build runs."""
-    import dagster as dg
-
-    from trade_etl.definitions import defs
-
+def test_a_run_started_elsewhere_keeps_the_up_to_date_mark_honest(tmp_path, capsys,
+                                                                  monkeypatch):
+    """A run from the UI or the sensor changes the warehouse too: the next CLI build skips only
+    if that run left the warehouse equal to the raw folder, and builds what it left otherwise."""
     raw, wh = tmp_path / "raw", tmp_path / "wh.duckdb"
+    monkeypatch.setenv("TRADE_ETL_RAW_DIR", str(raw))
+    monkeypatch.setenv("TRADE_ETL_WAREHOUSE", str(wh))
     release_a(raw)
     assert build(raw, wh) == 0
-    job = defs.resolve_job_def("build_warehouse")
-    assert job.execute_in_process(instance=dg.DagsterInstance.ephemeral()).success
+    release_b(raw)  # the sensor's run of the new release loads it: nothing is left to do
+    assert run_job(raw, ["2024-03-21_preliminary"]).success
+    capsys.readouterr()
+    assert build(raw, wh) == 0
+    assert "is up to date" in capsys.readouterr().err
+    assert (2, CAR, US, 90, "2024-03-21_preliminary") in latest(wh)
+    # A run of one release while another is waiting to be loaded leaves the mark unset.
+    write_release(raw, "2024-04-18_preliminary",
+                  {"exp_2024.csv": csv_text([row(1, 2024, CAR, US, {3: 70})])})
+    assert run_job(raw, ["2024-02-20_preliminary"]).success
+    assert (3, CAR, US, 70, "2024-04-18_preliminary") not in latest(wh)
     capsys.readouterr()
     assert build(raw, wh) == 0
     assert "is up to date" not in capsys.readouterr().err
+    assert (3, CAR, US, 70, "2024-04-18_preliminary") in latest(wh)
 
 
 def test_adding_a_release_equals_building_everything_at_once(tmp_path):

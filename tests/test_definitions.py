@@ -1,13 +1,14 @@
 """The Dagster code location: loads without warnings, and its asset graph is what we expect."""
 
 import json
+import os
 import subprocess
 import sys
 import warnings
 
 import dagster as dg
 
-from tests.conftest import REPO, csv_text, row, write_release
+from tests.conftest import REPO, build, csv_text, row, write_release
 from trade_etl.defs.sensors import raw_release_sensor
 
 EXPECTED_ASSETS = {
@@ -29,6 +30,55 @@ def test_definitions_load_without_warnings():
     assert out.returncode == 0, out.stderr[-3000:]
     assert "Warning" not in out.stderr, out.stderr[-3000:]
     assert set(json.loads(out.stdout.strip().splitlines()[-1])) >= EXPECTED_ASSETS
+
+
+SNAPSHOT = REPO / "tests" / "snapshots" / "asset_graph.json"
+
+
+def graph_snapshot(defs) -> dict:
+    """Everything about the asset graph a user sees: keys, groups, kinds, partitions, deps and
+    checks (with blocking), and the jobs, sensors and schedules."""
+    graph = defs.resolve_asset_graph()
+    checks: dict[str, dict] = {}
+    for key in graph.asset_check_keys:
+        spec = graph.get_check_spec(key)
+        checks.setdefault(key.asset_key.to_user_string(), {})[key.name] = {
+            "blocking": spec.blocking, "partitioned": spec.partitions_def is not None}
+    assets = {}
+    for key in sorted(graph.get_all_asset_keys()):
+        node = graph.get(key)
+        assets[key.to_user_string()] = {
+            "group": node.group_name,
+            "kinds": sorted(node.kinds),
+            "partitions": getattr(node.partitions_def, "name", None),
+            "backfill_policy": str(node.backfill_policy.policy_type.value)
+            if node.backfill_policy else None,
+            "deps": sorted(k.to_user_string() for k in node.parent_keys),
+            "checks": dict(sorted(checks.get(key.to_user_string(), {}).items())),
+            "columns": [c.name for c in node.metadata["dagster/column_schema"].columns]
+            if "dagster/column_schema" in node.metadata else None,
+        }
+    return {
+        "assets": assets,
+        "jobs": sorted(j.name for j in defs.resolve_all_job_defs() if not j.name.startswith("__")),
+        "sensors": sorted(s.name for s in defs.sensors or []),
+        "schedules": sorted(s.name for s in defs.schedules or []),
+    }
+
+
+def test_the_whole_asset_graph_matches_its_reviewed_snapshot():
+    """A rename, a lost check or a changed dependency shows up in review as a diff of
+    tests/snapshots/asset_graph.json (TRADE_ETL_UPDATE_SNAPSHOT=1 rewrites it)."""
+    from trade_etl.definitions import defs
+
+    current = json.dumps(graph_snapshot(defs), indent=1, sort_keys=True) + "\n"
+    if os.environ.get("TRADE_ETL_UPDATE_SNAPSHOT") == "1":
+        SNAPSHOT.parent.mkdir(exist_ok=True)
+        SNAPSHOT.write_text(current)
+    assert SNAPSHOT.exists(), "no snapshot yet: run with TRADE_ETL_UPDATE_SNAPSHOT=1"
+    assert current == SNAPSHOT.read_text(), (
+        "the asset graph changed: if that is intended, run TRADE_ETL_UPDATE_SNAPSHOT=1 "
+        "pytest tests/test_definitions.py and commit tests/snapshots/asset_graph.json")
 
 
 def test_asset_graph_snapshot():
@@ -59,42 +109,51 @@ def test_asset_graph_snapshot():
         assert defs.resolve_sensor_def("raw_release_sensor") is not None
 
 
-def test_sensor_requests_a_run_for_new_and_changed_folders(tmp_path):
-    raw = tmp_path / "raw"
-    raw.mkdir()
+def _tick(raw, instance):
     from trade_etl.defs.resources import RawDirectory
 
-    resources = {"raw_dir": RawDirectory(path=str(raw))}
-    with dg.build_sensor_context(resources=resources) as ctx:
-        assert isinstance(raw_release_sensor(ctx), dg.SkipReason)
+    with dg.build_sensor_context(instance=instance,
+                                 resources={"raw_dir": RawDirectory(path=str(raw))}) as ctx:
+        result = raw_release_sensor(ctx)
+    for request in result.dynamic_partitions_requests:  # as the daemon would
+        instance.add_dynamic_partitions(request.partitions_def_name, request.partition_keys)
+    return result
+
+
+def test_sensor_requests_a_run_for_new_and_changed_folders(tmp_path, monkeypatch):
+    raw, wh = tmp_path / "raw", tmp_path / "wh.duckdb"
+    raw.mkdir()
+    monkeypatch.setenv("TRADE_ETL_WAREHOUSE", str(wh))
+    instance = dg.DagsterInstance.ephemeral()
+    empty = _tick(raw, instance)
+    assert not empty.run_requests and "among 0" in empty.skip_reason.skip_message
     write_release(raw, "2024-02-20_preliminary",
                   {"a.csv": csv_text([row(1, 2024, "870323915", "304", {1: 1})])})
-    with dg.build_sensor_context(resources=resources) as ctx:
-        first = raw_release_sensor(ctx)
-        cursor = ctx.cursor
-    assert isinstance(first, dg.RunRequest) and "2024-02-20_preliminary" in first.run_key
-    with dg.build_sensor_context(cursor=cursor, resources=resources) as ctx:
-        assert isinstance(raw_release_sensor(ctx), dg.SkipReason)  # nothing new
+    first = _tick(raw, instance)
+    [request] = first.run_requests
+    assert request.partition_key == "2024-02-20_preliminary"
+    assert request.run_key.startswith("2024-02-20_preliminary:")
+    assert instance.get_dynamic_partitions("releases") == ["2024-02-20_preliminary"]
+    # Until a build loads it the release is asked for again, under the same run key: the
+    # daemon starts one run per key.
+    assert [r.run_key for r in _tick(raw, instance).run_requests] == [request.run_key]
+    assert build(raw, wh) == 0
+    assert not _tick(raw, instance).run_requests  # loaded: nothing new
     write_release(raw, "2024-02-20_preliminary",
                   {"b.csv": csv_text([row(2, 2024, "270900000", "137", {1: 1})])})
-    with dg.build_sensor_context(cursor=cursor, resources=resources) as ctx:
-        changed = raw_release_sensor(ctx)
-    assert isinstance(changed, dg.RunRequest) and changed.run_key != first.run_key
+    [changed] = _tick(raw, instance).run_requests
+    assert changed.partition_key == request.partition_key and changed.run_key != request.run_key
 
 
 def test_the_sensor_defers_a_folder_still_being_written(tmp_path, monkeypatch):
-    from trade_etl.defs.resources import RawDirectory
-
     raw = tmp_path / "raw"
     monkeypatch.setenv("TRADE_ETL_QUIET_SECONDS", "60")
     write_release(raw, "2024-02-20_preliminary",
-                           {"a.csv": csv_text([row(1, 2024, "870323915", "304", {1: 1})])})
-    resources = {"raw_dir": RawDirectory(path=str(raw))}
-    with dg.build_sensor_context(resources=resources) as ctx:
-        deferred = raw_release_sensor(ctx)
-    assert isinstance(deferred, dg.SkipReason) and "1 still being written" in str(
-        deferred.skip_message)
+                  {"a.csv": csv_text([row(1, 2024, "870323915", "304", {1: 1})])})
+    instance = dg.DagsterInstance.ephemeral()
+    deferred = _tick(raw, instance)
+    assert not deferred.run_requests
+    assert "1 still being written" in deferred.skip_reason.skip_message
     # Once the quiet period has passed (0 s here: ctime cannot be set back), the run comes.
     monkeypatch.setenv("TRADE_ETL_QUIET_SECONDS", "0")
-    with dg.build_sensor_context(resources=resources) as ctx:
-        assert isinstance(raw_release_sensor(ctx), dg.RunRequest)
+    assert len(_tick(raw, instance).run_requests) == 1

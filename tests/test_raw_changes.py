@@ -20,7 +20,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import REPO, build, csv_text, query, row, snapshot, write_release
+from tests.conftest import REPO, build, csv_text, query, row, run_job, snapshot, write_release
 from trade_etl.serve import cli
 from trade_etl.store import publish
 
@@ -422,21 +422,17 @@ def test_a_full_disk_is_one_line_and_the_warehouse_survives(tmp_path, small_disk
 
 
 def test_a_dagster_run_fails_with_the_same_one_line(tmp_path):
-    from trade_etl.definitions import defs
-
     raw, wh = tmp_path / "raw", tmp_path / "wh.duckdb"
     two_releases(raw)
     assert build(raw, wh) == 0
     shutil.rmtree(raw / "2024-03-21_preliminary")
     os.environ["TRADE_ETL_RAW_DIR"], os.environ["TRADE_ETL_WAREHOUSE"] = str(raw), str(wh)
-    job = defs.resolve_job_def("build_warehouse")
-    result = job.execute_in_process(raise_on_error=False)
+    result = run_job(raw)
     failure = [e for e in result.all_events if e.is_step_failure][0]
     description = failure.step_failure_data.user_failure_data.description
     assert description.startswith("1 loaded file(s) are no longer in the raw folder: "
                                   "2024-03-21_preliminary/a.csv (3 rows)")
     assert "prune: true" in description
-    pruned = job.execute_in_process(
-        raise_on_error=False, run_config={"ops": {"release_files": {"config": {"prune": True}}}})
+    pruned = run_job(raw, run_config={"ops": {"release_files": {"config": {"prune": True}}}})
     assert pruned.success
     assert snapshot(wh, TABLES) == clean_build(raw, tmp_path)

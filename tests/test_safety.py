@@ -16,11 +16,10 @@ import sys
 import time
 from pathlib import Path
 
-import dagster as dg
 import duckdb
 import pytest
 
-from tests.conftest import REPO, build, csv_text, row, snapshot, write_release
+from tests.conftest import REPO, build, csv_text, row, run_job, snapshot, write_release
 from trade_etl.sample import write_sample
 from trade_etl.store import publish
 
@@ -29,8 +28,8 @@ TRIALS = 20
 
 
 def _env(**extra: str) -> dict[str, str]:
+    # DAGSTER_HOME stays: the test's own instance (conftest), as a user's builds share one.
     env = {k: v for k, v in os.environ.items() if not k.startswith("TRADE_ETL_")}
-    env.pop("DAGSTER_HOME", None)  # an ephemeral Dagster instance per process
     return {**env, "PYTHONPATH": str(REPO), **extra}
 
 
@@ -150,10 +149,7 @@ def test_a_second_build_fails_fast_naming_the_running_one(crash_setup, monkeypat
         # A Dagster run (UI, sensor) meets the same lock and fails with the same message.
         monkeypatch.setenv("TRADE_ETL_WAREHOUSE", str(wh))
         monkeypatch.setenv("TRADE_ETL_RAW_DIR", str(raw))
-        from trade_etl.definitions import defs
-
-        result = defs.resolve_job_def("build_warehouse").execute_in_process(
-            instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
+        result = run_job(raw)
         assert not result.success
         failures = [event.event_specific_data.error.message for event in result.all_events
                     if event.event_type_value == "RESOURCE_INIT_FAILURE"]

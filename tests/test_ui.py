@@ -35,8 +35,9 @@ def graphql(port: int, document: str, variables: dict | None = None) -> dict:
     return body["data"]
 
 
-@pytest.fixture
-def dagster_dev(tmp_path):
+@pytest.fixture(scope="module")
+def dagster_dev(tmp_path_factory):
+    tmp_path = tmp_path_factory.mktemp("ui")
     home = tmp_path / "dagster_home"
     home.mkdir()
     shutil.copy(REPO / "dagster.yaml", home / "dagster.yaml")
@@ -63,7 +64,7 @@ def dagster_dev(tmp_path):
                 pass
             assert time.monotonic() < deadline, "dagster dev did not come up in 180 s"
             time.sleep(1)
-        yield port
+        yield port, env
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         try:
@@ -85,18 +86,18 @@ mutation Launch($params: ExecutionParams!) {
 }"""
 
 
-def test_webserver_lists_assets_and_runs_a_materialization(dagster_dev):
-    port = dagster_dev
-    nodes = graphql(port, "{ assetNodes { assetKey { path } groupName } }")["assetNodes"]
-    keys = {"/".join(n["assetKey"]["path"]) for n in nodes}
-    assert {"raw/release_files", "core/trade_facts", "audit/releases", "audit/quarantine",
-            "core/trade_latest", "ref/countries"} <= keys
-    params = {"selector": {"repositoryLocationName": "trade_etl",
-                           "repositoryName": "__repository__", "jobName": "build_warehouse"},
-              "runConfigData": {}}
-    launched = graphql(port, LAUNCH, {"params": params})["launchRun"]
-    assert launched["__typename"] == "LaunchRunSuccess", launched
-    run_id = launched["run"]["runId"]
+ADD_PARTITION = """
+mutation Add($repo: RepositorySelector!, $name: String!, $key: String!) {
+  addDynamicPartition(repositorySelector: $repo, partitionsDefName: $name, partitionKey: $key) {
+    __typename
+    ... on PythonError { message }
+  }
+}"""
+REPO_SELECTOR = {"repositoryLocationName": "trade_etl", "repositoryName": "__repository__"}
+RELEASE = "2024-02-20_preliminary"
+
+
+def wait_for_run(port: int, run_id: str) -> str:
     deadline = time.monotonic() + 240
     status = None
     while time.monotonic() < deadline:
@@ -105,7 +106,25 @@ def test_webserver_lists_assets_and_runs_a_materialization(dagster_dev):
         if status in ("SUCCESS", "FAILURE", "CANCELED"):
             break
         time.sleep(2)
-    assert status == "SUCCESS"
+    return status
+
+
+def test_webserver_lists_assets_and_runs_a_materialization(dagster_dev, tmp_path):
+    port, env = dagster_dev
+    nodes = graphql(port, "{ assetNodes { assetKey { path } groupName } }")["assetNodes"]
+    keys = {"/".join(n["assetKey"]["path"]) for n in nodes}
+    assert {"raw/release_files", "core/trade_facts", "audit/releases", "audit/quarantine",
+            "core/trade_latest", "ref/countries"} <= keys
+    added = graphql(port, ADD_PARTITION, {"repo": REPO_SELECTOR, "name": "releases",
+                                          "key": RELEASE})["addDynamicPartition"]
+    assert added["__typename"] in ("AddDynamicPartitionSuccess", "DuplicateDynamicPartitionError")
+    params = {"selector": {**REPO_SELECTOR, "jobName": "build_warehouse"},
+              "runConfigData": {},
+              "executionMetadata": {"tags": [{"key": "dagster/partition", "value": RELEASE}]}}
+    launched = graphql(port, LAUNCH, {"params": params})["launchRun"]
+    assert launched["__typename"] == "LaunchRunSuccess", launched
+    run_id = launched["run"]["runId"]
+    assert wait_for_run(port, run_id) == "SUCCESS"
     # The run materialized the latest figures: one month cell, as its metadata says. (The
     # warehouse itself is not opened here: a sensor-launched run may be writing it.)
     asset = graphql(port, """query A($key: AssetKeyInput!) { assetOrError(assetKey: $key) {
@@ -116,3 +135,35 @@ def test_webserver_lists_assets_and_runs_a_materialization(dagster_dev):
     assert ours, asset
     counts = {e["label"]: e.get("intValue") for e in ours[0]["metadataEntries"]}
     assert counts["dagster/row_count"] == 1
+    # The partitions view: one row per release, materialized, with its checks.
+    facts = graphql(port, """query P($key: AssetKeyInput!) { assetNodeOrError(assetKey: $key) {
+        ... on AssetNode { partitionKeys assetPartitionStatuses {
+            ... on DefaultPartitionStatuses { materializedPartitions } }
+          assetChecksOrError { ... on AssetChecks { checks { name
+            executionForLatestMaterialization { status } } } } } } }""",
+                    {"key": {"path": ["core", "trade_facts"]}})["assetNodeOrError"]
+    assert facts["partitionKeys"] == [RELEASE]
+    assert facts["assetPartitionStatuses"]["materializedPartitions"] == [RELEASE]
+    checks = {c["name"]: c["executionForLatestMaterialization"]
+              for c in facts["assetChecksOrError"]["checks"]}
+    assert set(checks) == {"fact_grain_unique", "facts_valid_and_audited"}
+    assert all(c and c["status"] == "SUCCEEDED" for c in checks.values()), checks
+
+
+def test_a_build_from_the_terminal_shows_in_the_ui(dagster_dev, tmp_path):
+    """`trade-etl build` runs on the instance the UI reads: its run is listed there."""
+    port, env = dagster_dev
+    trade_etl = shutil.which("trade-etl", path=str(BIN)) or "trade-etl"
+    for _attempt in range(20):  # the sensor's own run of the release may hold the build lock
+        built = subprocess.run([trade_etl, "build", "--force"], env=env, cwd=tmp_path,
+                               capture_output=True, text=True, timeout=300)
+        if built.returncode != 3:
+            break
+        time.sleep(3)
+    assert built.returncode == 0, built.stderr
+    run_id = next(line.split()[1] for line in built.stderr.splitlines()
+                  if line.startswith("run "))
+    runs = graphql(port, "{ runsOrError { ... on Runs { results { runId status jobName } } } }"
+                   )["runsOrError"]["results"]
+    ours = [r for r in runs if r["runId"] == run_id]
+    assert ours and ours[0]["status"] == "SUCCESS" and ours[0]["jobName"] == "build_warehouse"

@@ -37,6 +37,8 @@ DEFAULT_QUIET_S = 3.0
 SETTLE_TIMEOUT_ENV = "TRADE_ETL_SETTLE_TIMEOUT"  # give up waiting for files after this long
 DEFAULT_SETTLE_TIMEOUT_S = 600.0
 DEBUG_ENV = "TRADE_ETL_DEBUG"  # 1: show tracebacks instead of one-line errors
+DAGSTER_HOME_ENV = "DAGSTER_HOME"  # the Dagster instance: run history, partitions, the UI's
+DEFAULT_DAGSTER_HOME = "data/dagster_home"
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent  # the checkout, when run from one
 
@@ -68,6 +70,12 @@ def raw_dir() -> Path:
 
 def warehouse_path() -> Path:
     return Path(os.environ.get(WAREHOUSE_ENV, DEFAULT_WAREHOUSE))
+
+
+def dagster_home() -> Path:
+    """The Dagster instance that `trade-etl build`, `trade-etl ui` and the sensor share:
+    `$DAGSTER_HOME`, or `data/dagster_home` beside the default raw folder and warehouse."""
+    return Path(os.environ.get(DAGSTER_HOME_ENV) or DEFAULT_DAGSTER_HOME)
 
 
 class SettingError(ValueError):

@@ -44,15 +44,15 @@ def step_timings(result, run_seconds: float) -> dict:
 
 def run_build(raw: Path, warehouse: Path, quiet: bool = False,
               timings: Path | None = None, force: bool = False, prune: bool = False) -> int:
-    """Materialize every asset in-process through the Dagster definitions; print a summary.
+    """Run the build job on the warehouse's Dagster instance (trade_etl/serve/runs.py), for the
+    releases that need loading; print a summary.
 
-    Waits for files still being written, then skips the run when nothing the build reads has
-    changed since the last successful build (trade_etl/store/freshness.py), unless `force` (which
-    also hashes every file again). `prune` lets the build remove what files no longer in the
-    raw folder contributed. `timings`, when given, receives a JSON breakdown of where the
-    time went (`make bench`).
+    Waits for files still being written, then starts no run when nothing the build reads has
+    changed since the last complete build (trade_etl/store/freshness.py), unless `force` (which
+    also loads every release's partition and hashes every file again). `prune` lets the build
+    remove what files no longer in the raw folder contributed. `timings`, when given, receives
+    a JSON breakdown of where the time went (`make bench`).
     """
-    from trade_etl.store import publish
     from trade_etl.store.warehouse import check_warehouse_path
 
     if not raw.is_dir():
@@ -61,15 +61,7 @@ def run_build(raw: Path, warehouse: Path, quiet: bool = False,
         return EXIT_USAGE
     settings.check_all()
     check_warehouse_path(warehouse)
-    try:
-        publish.acquire(warehouse)  # held for the whole build; the run's resource re-enters it
-    except publish.BuildRunning as err:
-        print(f"error: {err}", file=sys.stderr)
-        return EXIT_BUSY
-    try:
-        return _build_locked(raw, warehouse, quiet, timings, force, prune)
-    finally:
-        publish.release(warehouse)
+    return _build(raw, warehouse, quiet, timings, force, prune)
 
 
 def _progress_logger(quiet: bool) -> logging.Logger:
@@ -84,8 +76,8 @@ def _progress_logger(quiet: bool) -> logging.Logger:
     return progress
 
 
-def _build_locked(raw: Path, warehouse: Path, quiet: bool, timings: Path | None,
-                  force: bool, prune: bool) -> int:
+def _build(raw: Path, warehouse: Path, quiet: bool, timings: Path | None,
+           force: bool, prune: bool) -> int:
     from trade_etl.ingest import inventory
     from trade_etl.serve.build_report import BuildReport
     from trade_etl.store import freshness
@@ -107,29 +99,22 @@ def _build_locked(raw: Path, warehouse: Path, quiet: bool, timings: Path | None,
                                            "skipped": True}, indent=2) + "\n")
         return _report_file_errors(report)
     import_started = time.perf_counter()
-    import dagster as dg
+    from trade_etl.serve.runs import launch_build, prepare_instance
 
-    from trade_etl.definitions import defs
-
+    home = prepare_instance()
+    to_load = freshness.releases_to_build(warehouse, sources)
+    on_disk = sorted({s.release_id for s in sources})
     import_seconds = time.perf_counter() - import_started
-    print(f"building {warehouse} from {raw}", file=sys.stderr)
-    job = defs.resolve_job_def("build_warehouse")
-    # With DAGSTER_HOME set (make demo, make ui) the run is recorded where the UI shows it.
-    home = os.environ.get("DAGSTER_HOME")
-    if home:
-        Path(home).mkdir(parents=True, exist_ok=True)
-    instance = dg.DagsterInstance.get() if home else dg.DagsterInstance.ephemeral()
+    print(f"building {warehouse} from {raw}: {len(on_disk if force else to_load)} of "
+          f"{len(on_disk)} release(s) to load", file=sys.stderr)
     run_started = time.perf_counter()
     # Dagster's console log repeats failures with their tracebacks; the CLI prints one line
     # per problem instead, unless --debug.
     log_level = "DEBUG" if settings.debug() else "CRITICAL"
-    result = job.execute_in_process(
-        instance=instance,
-        raise_on_error=False,
+    result = launch_build(
+        sorted(to_load), on_disk, force=force,
         run_config={"loggers": {"console": {"config": {"log_level": log_level}}},
-                    "ops": {"warehouse__published": {"config": {"fingerprint": fingerprint}},
-                            "release_files": {"config": {"prune": prune, "rehash": force}}}},
-    )
+                    "ops": {"release_files": {"config": {"prune": prune, "rehash": force}}}})
     run_seconds = time.perf_counter() - run_started
     report = BuildReport.read(warehouse)
     if timings is not None:
@@ -140,6 +125,9 @@ def _build_locked(raw: Path, warehouse: Path, quiet: bool, timings: Path | None,
     if explained is not None:
         print(f"error: {explained[0]}", file=sys.stderr)
         return explained[1]
+    if not quiet:
+        print(f"run {result.run_id} on the Dagster instance {home} (trade-etl ui shows it)",
+              file=sys.stderr)
     print(report.render(time.perf_counter() - started))
     failures = [
         event.step_key for event in result.all_events if event.is_step_failure
@@ -162,6 +150,14 @@ def _explained_failure(result) -> tuple[str, int] | None:
     """The one-line message and exit code of the first step that failed for a reason the user
     can fix (a `dg.Failure` raised with a description), or None."""
     for event in result.all_events:
+        if event.event_type_value == "RESOURCE_INIT_FAILURE":
+            error = event.event_specific_data.error
+            while error is not None and error.cls_name != "Failure":
+                error = error.cause
+            if error is not None:  # as_failure's description, e.g. the build lock is held
+                busy = "is running (pid" in error.message
+                return (error.message.removeprefix("dagster._core.definitions.events.Failure: ")
+                        .strip(), EXIT_BUSY if busy else EXIT_FAILED)
         if not event.is_step_failure:
             continue
         data = event.step_failure_data
@@ -190,6 +186,24 @@ def cmd_build(args: argparse.Namespace) -> int:
     raw, warehouse = _paths(args)
     return run_build(raw, warehouse, quiet=args.quiet, timings=args.timings, force=args.force,
                      prune=args.prune)
+
+
+def cmd_ui(args: argparse.Namespace) -> int:
+    """The Dagster UI (webserver and daemon) on the instance `trade-etl build` records its runs
+    in, for the warehouse and raw folder given."""
+    from trade_etl.serve.runs import prepare_instance
+
+    _paths(args)
+    home = prepare_instance()
+    print(f"Dagster UI on http://{args.host}:{args.port} (instance {home}; Ctrl-C stops it)",
+          file=sys.stderr, flush=True)
+    workspace = home / "workspace.yaml"  # as the repository's: code location `trade_etl`
+    workspace.write_text("load_from:\n  - python_module:\n      module_name: "
+                         "trade_etl.definitions\n      location_name: trade_etl\n"
+                         f"      working_directory: {json.dumps(str(Path.cwd()))}\n")
+    command = [sys.executable, "-m", "dagster", "dev", "-w", str(workspace),
+               "-h", args.host, "-p", str(args.port)]
+    os.execv(sys.executable, command)  # the UI's process from now on; it does not return
 
 
 def cmd_fetch(args: argparse.Namespace) -> int:
@@ -378,6 +392,13 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("--timings", type=Path, metavar="FILE",
                        help="write a JSON breakdown of where the build's time went")
     build.set_defaults(func=cmd_build)
+
+    ui = add("ui", help="the Dagster UI on the instance builds record their runs in")
+    paths(ui)
+    ui.add_argument("--host", default="127.0.0.1", help="address to listen on (default "
+                    "127.0.0.1: open-source Dagster has no login; see README)")
+    ui.add_argument("--port", type=int, default=3000)
+    ui.set_defaults(func=cmd_ui)
 
     fetch = add(
         "fetch", help="download new HS x country releases from e-Stat into the raw folder",

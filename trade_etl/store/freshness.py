@@ -1,14 +1,15 @@
-"""Is the warehouse already up to date with the raw folder? (`trade-etl build` asks first.)
+"""What does a build have to do? (`trade-etl build` and the raw-folder sensor ask first.)
 
-A build's inputs are the files in the raw folder (name, size, modification and change
-times, inode), the
-fetcher's manifests, the reference
-CSVs, the fiscal-year setting and the project's own code and SQL. `trade-etl build` hands their
-fingerprint to the run, which records it in audit.derived_state just before it publishes; every
-run clears it when it starts (raw/release_files), so a run from the UI or the sensor, or one
-that failed, never leaves a stale "up to date" behind. When the fingerprint matches,
-`trade-etl build` says so and skips the Dagster run, as the sensor does for an unchanged folder;
-`--force` runs anyway.
+Two questions, from files and the published warehouse only (no Dagster):
+- *Anything at all?* A build's inputs are the files in the raw folder (name, size, modification
+  and change times, inode), the fetcher's manifests, the reference CSVs, the fiscal-year setting
+  and the project's own code and SQL. Every run records their fingerprint as it takes the
+  inventory and clears the "up to date" mark; the publish step sets the mark from it when the
+  run leaves no file unloaded. When the mark matches, `trade-etl build` says so and starts no
+  run (`--force` runs anyway).
+- *Which releases?* A release needs loading when its files' names, sizes, times or inodes differ
+  from what the published warehouse's inventory last saw, or when files of it are still
+  unloaded there. Those become the partitions of the run (trade_etl/defs/partitions.py).
 """
 
 from __future__ import annotations
@@ -23,8 +24,10 @@ from trade_etl.fetch.manifest import manifests as manifest_folders
 from trade_etl.ingest.releases import SourceFile, discover
 from trade_etl.settings import PROJECT_ROOT, REF_DATA_DIR, duckdb_memory_limit, fiscal_start_month
 from trade_etl.store.incremental import combine, record_token, stored_token
+from trade_etl.store.warehouse import sql_text, table_exists
 
-STATE_KEY = "build:inputs"
+STATE_KEY = "build:inputs"  # the inputs of the last complete build
+SEEN_KEY = "build:inputs-seen"  # the inputs the current (or last) run saw
 
 
 def _digest(path: Path) -> str:
@@ -49,11 +52,53 @@ def is_up_to_date(warehouse: Path, fingerprint: str) -> bool:
     return stored_token(warehouse, STATE_KEY) == fingerprint
 
 
-def record_in(conn: duckdb.DuckDBPyConnection, fingerprint: str) -> None:
-    """Remember, in the working copy about to be published, the inputs this build saw."""
-    record_token(conn, STATE_KEY, fingerprint)
-
-
-def forget_in(conn: duckdb.DuckDBPyConnection) -> None:
-    """Drop the recorded fingerprint (every run does this first)."""
+def forget_in(conn: duckdb.DuckDBPyConnection, seen: str) -> None:
+    """Drop the "up to date" mark and remember the inputs this run saw (every run, first)."""
     conn.execute("delete from audit.derived_state where table_name = $k", {"k": STATE_KEY})
+    record_token(conn, SEEN_KEY, seen)
+
+
+def mark_up_to_date(conn: duckdb.DuckDBPyConnection) -> bool:
+    """Set the "up to date" mark from what this run saw, unless files are still unloaded (a run
+    of some releases only); call just before publishing. Returns whether it was set."""
+    pending = conn.sql(f"select count(*) from ({sql_text('raw/pending_files')})"
+                       ).fetchall()[0][0]
+    seen = dict(conn.execute("select table_name, token from audit.derived_state "
+                             "where table_name = $k", {"k": SEEN_KEY}).fetchall()).get(SEEN_KEY)
+    if pending or seen is None:
+        return False
+    record_token(conn, STATE_KEY, seen)
+    return True
+
+
+def release_fingerprints(files) -> dict[str, str]:
+    """release -> a hash of its files' names, sizes, times and inodes. `files`: SourceFiles, or
+    rows of raw.release_files as dicts (the same fields)."""
+    lines: dict[str, list[str]] = {}
+    for f in files:
+        get = f.get if isinstance(f, dict) else lambda name, f=f: getattr(f, name)
+        lines.setdefault(get("release_id"), []).append(
+            f"{get('file_name')}:{get('size_bytes')}:{get('mtime_ns')}:{get('ctime_ns') or 0}:"
+            f"{get('inode') or 0}")
+    return {release: hashlib.sha256("\n".join(sorted(rows)).encode()).hexdigest()[:16]
+            for release, rows in lines.items()}
+
+
+def releases_to_build(warehouse: Path, sources: list[SourceFile]) -> dict[str, str]:
+    """The releases on disk that a build must load (release -> fingerprint): new ones, ones
+    whose files changed since the published warehouse took its inventory, and ones with files
+    it has not loaded. Read from the published file, which readers and builds never lock."""
+    current = release_fingerprints(sources)
+    if not warehouse.exists():
+        return current
+    conn = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        if not table_exists(conn, "raw.release_files"):
+            return current
+        rows = conn.sql("select * from raw.release_files").pl().to_dicts()
+        unloaded = {r[0] for r in conn.sql(
+            f"select distinct release_id from ({sql_text('raw/pending_files')})").fetchall()}
+    finally:
+        conn.close()
+    recorded = release_fingerprints(rows)
+    return {r: fp for r, fp in current.items() if recorded.get(r) != fp or r in unloaded}

@@ -12,14 +12,16 @@ import polars as pl
 from dagster_duckdb import DuckDBResource
 
 from trade_etl import settings
+from trade_etl.defs.columns import columns_of
 from trade_etl.defs.fetch.assets import ESTAT_DOWNLOADS
-from trade_etl.defs.metadata import markdown_table
+from trade_etl.defs.metadata import code_version, markdown_table
+from trade_etl.defs.partitions import RELEASES, SINGLE_RUN
 from trade_etl.defs.resources import RawDirectory, user_errors, warehouse_connection
 from trade_etl.ingest import inventory
 from trade_etl.ingest.loader import load_sources
 from trade_etl.ingest.reference import country_codes
 from trade_etl.ingest.releases import SourceFile
-from trade_etl.store.freshness import forget_in
+from trade_etl.store import freshness
 from trade_etl.store.warehouse import sql_text, transaction
 
 # Plain progress lines for the terminal; `trade-etl build` shows them (the UI has context.log).
@@ -40,13 +42,15 @@ class InventoryConfig(dg.Config):
 @dg.multi_asset(
     specs=[
         dg.AssetSpec(
-            RELEASE_FILES, group_name="raw", kinds={"python", "duckdb"}, deps=[ESTAT_DOWNLOADS],
+            RELEASE_FILES, metadata=columns_of(RELEASE_FILES),
+            group_name="raw", kinds={"python", "duckdb"}, deps=[ESTAT_DOWNLOADS],
             description="Inventory of the files in the raw directory: one row per file in each "
             "<YYYY-MM-DD>_<stage> release folder, with its sha256 and any problem found "
             "without reading it. Waits for files still being written; refuses to drop what "
             "files no longer there contributed unless run with prune: true."),
         dg.AssetSpec(
-            RELEASE_MONTHS, group_name="audit", kinds={"duckdb"}, deps=[ESTAT_DOWNLOADS],
+            RELEASE_MONTHS, metadata=columns_of(RELEASE_MONTHS),
+            group_name="audit", kinds={"duckdb"}, deps=[ESTAT_DOWNLOADS],
             description="The stage of each month of each fetched file (preliminary, detailed, "
             "revised, fixed), read from the titles on e-Stat and kept in the release folders' "
             ".manifest.json. Files dropped by hand have no rows here."),
@@ -71,7 +75,9 @@ def release_files(context: dg.AssetExecutionContext, config: InventoryConfig,
             PROGRESS_LOG.warning(f"warning: manifest skipped: {problem}")
         gone = inventory.gone(conn, taken.files)
         inventory.refuse_unless_pruning(gone, config.prune)  # before anything is written
-        forget_in(conn)  # a run is under way: the CLI's "up to date" fingerprint no longer holds
+        # A run is under way: the "up to date" mark no longer holds; the publish step sets it
+        # again from what this run saw, if the run leaves nothing unloaded.
+        freshness.forget_in(conn, freshness.inputs_fingerprint(raw_dir.root, sources))
         inventory_frame, months = taken.files, taken.months
         with transaction(conn):
             if not gone.is_empty():
@@ -112,70 +118,164 @@ def release_files(context: dg.AssetExecutionContext, config: InventoryConfig,
     })
 
 
+IN_RELEASES = "release_id in (select unnest($releases::varchar[]))"
+
+
+def _check(name: str, asset: dg.AssetKey, description: str, blocking: bool = True):
+    return dg.AssetCheckSpec(name, asset=asset, description=description, blocking=blocking,
+                             partitions_def=RELEASES)
+
+
+LOAD_CHECKS = [
+    _check("rows_reconcile", AUDIT_RELEASES,
+           "For every file of the release, rows read = rows loaded + rows quarantined."),
+    _check("files_readable", AUDIT_RELEASES,
+           "Every file of the release now in the raw directory could be read.", blocking=False),
+    _check("value_year_matches_months", AUDIT_RELEASES,
+           "Value-Year equals the sum of the monthly values (the months are authoritative; a "
+           "mismatch is a warning, not a rejection).", blocking=False),
+    _check("fact_grain_unique", TRADE_FACTS,
+           "No two fact rows of the release share file, flow, year, month, HS code and "
+           "country."),
+    _check("facts_valid_and_audited", TRADE_FACTS,
+           "Every stored quantity and value of the release is non-negative and every stored "
+           "row belongs to a file recorded as loaded in audit.releases."),
+]
+
+
 @dg.multi_asset(
     specs=[
         dg.AssetSpec(
-            TRADE_FACTS, group_name="core", kinds={"duckdb", "polars", "pandera"},
+            TRADE_FACTS, metadata=columns_of(TRADE_FACTS),
+            group_name="core", kinds={"duckdb", "polars", "pandera"},
             deps=[RELEASE_FILES, dg.AssetKey(["ref", "countries"])],
             description="The fact store: every release's validated month cells (flow, year, "
             "month, 9-digit HS code, customs country code, quantities, value in thousand yen), "
             "append-only by release, each row tagged with its release and file.",
         ),
         dg.AssetSpec(
-            AUDIT_RELEASES, group_name="audit", kinds={"duckdb"}, deps=[RELEASE_FILES],
+            AUDIT_RELEASES, metadata=columns_of(AUDIT_RELEASES),
+            group_name="audit", kinds={"duckdb"}, deps=[RELEASE_FILES],
             description="One row per file read (zip members separately) or per file that could "
             "not be read: rows read, loaded and quarantined, hashes, status and error.",
         ),
         dg.AssetSpec(
-            AUDIT_QUARANTINE, group_name="audit", kinds={"duckdb"}, deps=[RELEASE_FILES],
+            AUDIT_QUARANTINE, metadata=columns_of(AUDIT_QUARANTINE),
+            group_name="audit", kinds={"duckdb"}, deps=[RELEASE_FILES],
             description="Every line that failed validation, with its file, line number, reason "
             "and the raw line as read.",
         ),
     ],
+    partitions_def=RELEASES,
+    backfill_policy=SINGLE_RUN,
+    check_specs=LOAD_CHECKS,
+    code_version=code_version("raw/pending_files", "ddl"),
 )
 def load_releases(context: dg.AssetExecutionContext, warehouse: DuckDBResource):
-    """Parse and validate each new or changed file (pandera), then store it in one transaction."""
+    """Parse and validate each new or changed file of the run's releases (pandera), store each
+    release in one transaction, then check what the releases now hold."""
+    releases = sorted(context.partition_keys)
     with warehouse_connection(warehouse) as conn:
-        pending = conn.sql(sql_text("raw/pending_files")).pl()
+        params = {"releases": releases}
+        pending = conn.sql(f"select * from ({sql_text('raw/pending_files')}) where {IN_RELEASES}",
+                           params=params).pl()
         sources = [
             (SourceFile(r["release_id"], r["published_on"], r["stage"], r["file_name"],
                         Path(r["path"]), r["size_bytes"], r["mtime_ns"], r["problem"]),
              r["sha256"])
             for r in pending.iter_rows(named=True)
         ]
+
         def progress(message: str) -> None:
             context.log.info(message)
             PROGRESS_LOG.info(message)
 
         summary = load_sources(conn, sources, country_codes(conn), progress=progress,
                                detail=context.log.debug)
-        facts = conn.sql("select count(*) from core.trade_facts").fetchall()[0][0]
         by_release = conn.sql(
             "select release_id, count(*) as files, sum(rows_read) as rows_read, "
             "sum(rows_loaded) as rows_loaded, sum(rows_quarantined) as rows_quarantined, "
             "count(*) filter (where status = 'error') as files_in_error "
-            "from audit.releases group by release_id order by release_id").pl()
+            "from audit.releases where release_id in (select unnest($releases::varchar[])) "
+            "group by release_id order by release_id", params=params).pl()
+        facts = conn.execute("select count(*) from core.trade_facts where release_id in "
+                             "(select unnest($releases::varchar[]))", params).fetchall()[0][0]
         reasons = conn.sql(
             "select regexp_replace(reason, ': .*', '') as reason, count(*) as lines "
-            "from audit.quarantine group by 1 order by 2 desc, 1").pl()
-        quarantined = conn.sql("select count(*) from audit.quarantine").fetchall()[0][0]
+            "from audit.quarantine where release_id in (select unnest($releases::varchar[])) "
+            "group by 1 order by 2 desc, 1", params=params).pl()
+        checks = list(load_checks(conn, releases))
     for message in summary.errors:
         context.log.warning(message)
+    scope = {"releases_in_run": len(releases)}
     yield dg.MaterializeResult(asset_key=TRADE_FACTS, metadata={
-        "dagster/row_count": facts,
+        "dagster/row_count": facts, **scope,
         "files_loaded_this_run": summary.files_loaded,
         "cells_loaded_this_run": summary.cells_loaded,
         **{f"seconds_{stage}": round(seconds, 3) for stage, seconds in summary.seconds.items()},
         "preview": dg.MetadataValue.md(markdown_table(by_release, 40)),
     })
     yield dg.MaterializeResult(asset_key=AUDIT_RELEASES, metadata={
-        "dagster/row_count": int(by_release["files"].sum() or 0),
+        "dagster/row_count": int(by_release["files"].sum() or 0), **scope,
+        "rows_read": int(by_release["rows_read"].sum() or 0),
+        "rows_quarantined": int(by_release["rows_quarantined"].sum() or 0),
         "rows_read_this_run": summary.rows_read,
         "rows_quarantined_this_run": summary.rows_quarantined,
         "files_in_error_this_run": len(summary.errors),
         "errors": dg.MetadataValue.md("\n".join(f"- {e}" for e in summary.errors) or "_none_"),
     })
     yield dg.MaterializeResult(asset_key=AUDIT_QUARANTINE, metadata={
-        "dagster/row_count": quarantined,
+        "dagster/row_count": int(reasons["lines"].sum() or 0), **scope,
         "preview": dg.MetadataValue.md(markdown_table(reasons)),
     })
+    yield from checks
+
+
+def load_checks(conn, releases: list[str]):
+    """The checks of LOAD_CHECKS on the given releases, on the loader's own connection."""
+    params = {"releases": releases}
+
+    def count(query: str) -> int:
+        return conn.execute(query, params).fetchall()[0][0]
+
+    bad = count(f"select count(*) from audit.releases where {IN_RELEASES} "
+                "and rows_read <> rows_loaded + rows_quarantined")
+    yield dg.AssetCheckResult(asset_key=AUDIT_RELEASES, check_name="rows_reconcile",
+                              passed=bad == 0, metadata={"files_not_reconciling": bad})
+    errors = conn.execute(
+        "select a.release_id || '/' || a.file_name || ': ' || a.error "
+        "from audit.releases a join raw.release_files f "
+        "on f.release_id = a.release_id and f.file_name = a.source_file "
+        f"where a.status = 'error' and a.{IN_RELEASES} order by 1", params).fetchall()
+    yield dg.AssetCheckResult(
+        asset_key=AUDIT_RELEASES, check_name="files_readable", passed=not errors,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={"files_in_error": len(errors),
+                  "errors": dg.MetadataValue.md("\n".join(f"- {e[0]}" for e in errors[:50])
+                                                or "_none_")})
+    mismatches = count("select coalesce(sum(value_year_mismatches), 0)::bigint "
+                       f"from audit.releases where {IN_RELEASES}")
+    yield dg.AssetCheckResult(asset_key=AUDIT_RELEASES, check_name="value_year_matches_months",
+                              passed=mismatches == 0, severity=dg.AssetCheckSeverity.WARN,
+                              metadata={"rows_with_mismatch": mismatches})
+    dupes = 0
+    for release in releases:  # one release at a time: a small hash table, little memory
+        dupes += conn.execute(
+            "select count(*) from (select 1 from core.trade_facts "
+            "where release_id = $release group by "
+            "file_name, flow, year, month, hs_code, country_code "
+            "having count(*) > 1)", {"release": release}).fetchall()[0][0]
+    yield dg.AssetCheckResult(asset_key=TRADE_FACTS, check_name="fact_grain_unique",
+                              passed=dupes == 0, metadata={"duplicate_keys": dupes,
+                                                           "releases_checked": len(releases)})
+    negative = count(f"select count(*) from core.trade_facts where {IN_RELEASES} "
+                     "and least(quantity1, quantity2, value_thousand_jpy) < 0")
+    orphans = count(
+        "select count(*) from (select distinct release_id, file_name from core.trade_facts "
+        f"where {IN_RELEASES}) f "
+        "anti join (select * from audit.releases where status = 'loaded') a "
+        "using (release_id, file_name)")
+    yield dg.AssetCheckResult(asset_key=TRADE_FACTS, check_name="facts_valid_and_audited",
+                              passed=negative == 0 and orphans == 0,
+                              metadata={"negative_rows": negative, "unaudited_files": orphans,
+                                        "releases_checked": len(releases)})

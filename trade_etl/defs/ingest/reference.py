@@ -1,8 +1,11 @@
 """Reference tables (schema `ref`) loaded from the CSVs the project ships under `data/ref/`."""
 
+import hashlib
+
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
+from trade_etl.defs.columns import columns_of
 from trade_etl.defs.resources import warehouse_connection
 from trade_etl.ingest.reference import REF_TABLES, load_ref_table, ref_csv
 
@@ -11,6 +14,8 @@ from trade_etl.ingest.reference import REF_TABLES, load_ref_table, ref_csv
     specs=[
         dg.AssetSpec(
             ["ref", table],
+            metadata=columns_of(["ref", table]),
+            code_version=hashlib.sha256(ref_csv(table).read_bytes()).hexdigest()[:12],
             description=f"Reference table loaded from data/ref/{table}.csv "
             "(see docs/reference.md).",
             group_name="reference",

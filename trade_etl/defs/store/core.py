@@ -8,11 +8,21 @@ core/period_months (the fiscal calendar) ─▶ marts
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
+from trade_etl.defs.columns import columns_of
 from trade_etl.defs.ingest.assets import TRADE_FACTS
-from trade_etl.defs.metadata import markdown_table
+from trade_etl.defs.metadata import code_version, markdown_table
+from trade_etl.defs.partitions import RELEASES, SINGLE_RUN
 from trade_etl.defs.resources import warehouse_connection
 from trade_etl.settings import fiscal_start_month
-from trade_etl.store.incremental import combine, refresh_latest, refresh_per_release, table_token
+from trade_etl.store.incremental import (
+    combine,
+    passed_with,
+    record_passed,
+    refresh_latest,
+    refresh_per_release,
+    release_tokens,
+    table_token,
+)
 from trade_etl.store.warehouse import create_table_macro, rebuild_table
 
 RELEASE_COVERAGE = dg.AssetKey(["core", "release_coverage"])
@@ -33,11 +43,15 @@ def sector_mapping_token(conn) -> str:
 
 
 @dg.asset(
-    key=RELEASE_COVERAGE, group_name="core", kinds={"duckdb", "sql"}, deps=[TRADE_FACTS],
+    key=RELEASE_COVERAGE, metadata=columns_of(RELEASE_COVERAGE),
+    group_name="core", kinds={"duckdb", "sql"}, deps=[TRADE_FACTS],
     description="The (flow, year, month, HS chapter) cells each release reports, and the table "
     "macro core.winning_releases(as_of): which release supplies each cell on a given date.",
+    partitions_def=RELEASES, backfill_policy=SINGLE_RUN,
+    code_version=code_version("core/release_coverage", "core/winning_releases"),
 )
 def release_coverage(warehouse: DuckDBResource) -> dg.MaterializeResult:
+    # Recomputes every release whose facts changed (this run's, and any a killed run left).
     with warehouse_connection(warehouse) as conn:
         refresh = refresh_per_release(conn, "core.release_coverage")
         create_table_macro(conn, "core.winning_releases")
@@ -52,12 +66,18 @@ def release_coverage(warehouse: DuckDBResource) -> dg.MaterializeResult:
 
 
 @dg.asset(
-    key=TRADE_LATEST, group_name="core", kinds={"duckdb", "sql"}, deps=[RELEASE_COVERAGE],
+    key=TRADE_LATEST, metadata=columns_of(TRADE_LATEST),
+    group_name="core", kinds={"duckdb", "sql"}, deps=[RELEASE_COVERAGE],
     description="The latest figures: for each (flow, year, month, HS chapter) the most recent "
     "release that reports it supersedes all earlier ones. Grain: flow, year, month, hs_code, "
     "country_code.",
+    code_version=code_version("core/trade_latest", "core/winning_releases"),
+    check_specs=[dg.AssetCheckSpec(
+        "latest_one_release_per_cell", asset=TRADE_LATEST, blocking=True,
+        description="Latest figures are unique per flow, year, month, HS code and country, and "
+        "each month cell comes from exactly one release.")],
 )
-def trade_latest(warehouse: DuckDBResource) -> dg.MaterializeResult:
+def trade_latest(warehouse: DuckDBResource):
     with warehouse_connection(warehouse) as conn:
         refresh = refresh_latest(conn)
         totals = conn.sql(
@@ -65,37 +85,80 @@ def trade_latest(warehouse: DuckDBResource) -> dg.MaterializeResult:
             "sum(value_thousand_jpy) filter (where flow = 1) as exports_thousand_jpy, "
             "sum(value_thousand_jpy) filter (where flow = 2) as imports_thousand_jpy "
             "from core.trade_latest group by year order by year").pl()
-    return dg.MaterializeResult(metadata={"dagster/row_count": refresh.rows,
-                                          "cells_recomputed": refresh.stale,
-                                          "preview": dg.MetadataValue.md(markdown_table(totals))})
+        check = latest_one_release_per_cell(conn)
+    yield dg.MaterializeResult(metadata={"dagster/row_count": refresh.rows,
+                                         "cells_recomputed": refresh.stale,
+                                         "preview": dg.MetadataValue.md(markdown_table(totals))})
+    yield check
+
+
+def latest_one_release_per_cell(conn) -> dg.AssetCheckResult:
+    # core.trade_latest changes only when a release does: skip what already passed.
+    token = combine(sorted(release_tokens(conn).items()))
+    if passed_with(conn, "latest_one_release_per_cell", token):
+        return dg.AssetCheckResult(passed=True, metadata={
+            "duplicate_keys": 0, "cells_from_two_releases": 0,
+            "checked": "unchanged since it last passed"})
+    dupes = conn.sql("select count(*) from (select 1 from core.trade_latest group by "
+                     "flow, year, month, hs_code, country_code having count(*) > 1)"
+                     ).fetchall()[0][0]
+    mixed = conn.sql("select count(*) from (select 1 from core.trade_latest group by "
+                     "flow, year, month, left(hs_code, 2) "
+                     "having count(distinct release_id) > 1)").fetchall()[0][0]
+    if dupes == 0 and mixed == 0:
+        record_passed(conn, "latest_one_release_per_cell", token)
+    return dg.AssetCheckResult(passed=dupes == 0 and mixed == 0,
+                               metadata={"duplicate_keys": dupes, "cells_from_two_releases": mixed,
+                                         "checked": "whole table"})
 
 
 @dg.asset(
-    key=HS_CODE_SECTORS, group_name="core", kinds={"duckdb", "sql"},
+    key=HS_CODE_SECTORS, metadata=columns_of(HS_CODE_SECTORS),
+    group_name="core", kinds={"duckdb", "sql"},
     deps=[TRADE_FACTS, *_ref("sector_map", "sectors", "hs_chapters")],
     description="Every 9-digit HS code in the fact store with its chapter, HS section, top "
     "sector and highlighted sector (longest prefix of ref.sector_map wins, per level).",
+    code_version=code_version("core/hs_code_sectors"),
+    check_specs=[
+        dg.AssetCheckSpec("every_code_has_a_top_sector", asset=HS_CODE_SECTORS, blocking=True,
+                          description="Every HS code falls in exactly one top sector (otherwise "
+                          "the sector marts would not add up to the total)."),
+        dg.AssetCheckSpec("every_code_has_a_section", asset=HS_CODE_SECTORS,
+                          description="Every HS code's chapter is a chapter of the HS "
+                          "nomenclature (codes in unknown chapters are shown as section '?')."),
+    ],
 )
-def hs_code_sectors(warehouse: DuckDBResource) -> dg.MaterializeResult:
+def hs_code_sectors(warehouse: DuckDBResource):
     with warehouse_connection(warehouse) as conn:
         refresh = refresh_per_release(conn, "core.hs_code_sectors",
                                       depends_on=sector_mapping_token(conn), keyed_by="hs_code")
         unmapped = conn.sql("select count(*) from core.hs_code_sectors where top_sector_code is "
                             "null or hs_section is null").fetchall()[0][0]
+        no_sector, no_section = conn.sql(
+            "select count(*) filter (where top_sector_code is null), "
+            "count(*) filter (where hs_section is null) from core.hs_code_sectors").fetchall()[0]
         by_sector = conn.sql("select top_sector_code, highlight_sector_code, count(*) as codes "
                              "from core.hs_code_sectors group by all order by all").pl()
-    return dg.MaterializeResult(metadata={"dagster/row_count": refresh.rows,
-                                          "refresh": refresh.describe(),
-                                          "unmapped_codes": unmapped,
-                                          "preview": dg.MetadataValue.md(
-                                              markdown_table(by_sector, 30))})
+    yield dg.MaterializeResult(metadata={"dagster/row_count": refresh.rows,
+                                         "refresh": refresh.describe(),
+                                         "unmapped_codes": unmapped,
+                                         "preview": dg.MetadataValue.md(
+                                             markdown_table(by_sector, 30))})
+    yield dg.AssetCheckResult(check_name="every_code_has_a_top_sector", passed=no_sector == 0,
+                              metadata={"unmapped_codes": no_sector})
+    yield dg.AssetCheckResult(check_name="every_code_has_a_section", passed=no_section == 0,
+                              severity=dg.AssetCheckSeverity.WARN,
+                              metadata={"codes_in_unknown_chapters": no_section})
 
 
 @dg.asset(
-    key=TRADE_RELEASE_MONTHLY, group_name="core", kinds={"duckdb", "sql"},
+    key=TRADE_RELEASE_MONTHLY, metadata=columns_of(TRADE_RELEASE_MONTHLY),
+    group_name="core", kinds={"duckdb", "sql"},
     deps=[TRADE_FACTS, HS_CODE_SECTORS, RELEASE_COVERAGE],
     description="Each release's values by month, HS chapter, partner and sector, and the table "
     "macro core.trade_monthly_as_of(as_of): the figures known on a date, after supersession.",
+    partitions_def=RELEASES, backfill_policy=SINGLE_RUN,
+    code_version=code_version("core/trade_release_monthly", "core/trade_monthly_as_of"),
 )
 def trade_release_monthly(warehouse: DuckDBResource) -> dg.MaterializeResult:
     with warehouse_connection(warehouse) as conn:
@@ -107,10 +170,12 @@ def trade_release_monthly(warehouse: DuckDBResource) -> dg.MaterializeResult:
 
 
 @dg.asset(
-    key=PERIOD_MONTHS, group_name="core", kinds={"duckdb", "sql"},
+    key=PERIOD_MONTHS, metadata=columns_of(PERIOD_MONTHS),
+    group_name="core", kinds={"duckdb", "sql"},
     description="The calendar: each month's month, fiscal quarter, fiscal half, fiscal year, "
     "calendar quarter and calendar year, with labels and start/end dates. The fiscal year starts "
     "in TRADE_ETL_FISCAL_START_MONTH (default 4, April).",
+    code_version=code_version("core/period_months"),
 )
 def period_months(warehouse: DuckDBResource) -> dg.MaterializeResult:
     start = fiscal_start_month()

@@ -5,7 +5,8 @@ date, plus revisions from first publication. These tables and macros are the pub
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from trade_etl.defs.metadata import markdown_table
+from trade_etl.defs.columns import columns_of
+from trade_etl.defs.metadata import code_version, markdown_table
 from trade_etl.defs.resources import warehouse_connection
 from trade_etl.defs.store.core import PERIOD_MONTHS, RELEASE_COVERAGE, TRADE_RELEASE_MONTHLY
 from trade_etl.ingest.reference import REF_TABLES
@@ -22,6 +23,7 @@ from trade_etl.store.warehouse import (
     build_mart,
     create_table_macro,
     rebuild_table,
+    sql_text,
     transaction,
 )
 
@@ -46,6 +48,38 @@ PREVIEW_COLUMNS = {
     "balance_by_sector": "sector_name || ' (' || sector_level || ')'",
     "balance_by_partner_sector": "partner_iso3 || ' ' || sector_name",
 }
+
+
+def _mart(name: str) -> dg.AssetKey:
+    return dg.AssetKey(["marts", name])
+
+
+# Reconciliation: every mart agrees with the others and with the fact store, to the yen. Each
+# check is (mart, name, SQL file under sql/checks/, its parameters, description); a check reads
+# other marts too, so the multi-asset runs the checks after every selected mart is built.
+RECONCILIATIONS = [
+    ("balance_total", "total_matches_latest", "total_matches_latest", {},
+     "Monthly totals equal core.trade_latest, to the yen."),
+    ("balance_total", "months_sum_to_periods", "months_sum_to_periods", {},
+     "Months sum to fiscal and calendar quarters, halves and years."),
+    ("balance_by_partner", "partners_sum_to_total", "parts_sum_to_total",
+     {"breakdown": "partner"}, "Partners sum to marts.balance_total in every period."),
+    ("balance_by_hs_section", "hs_sections_sum_to_total", "parts_sum_to_total",
+     {"breakdown": "hs_section"}, "HS sections sum to marts.balance_total in every period."),
+    ("balance_by_sector", "sectors_sum_to_total", "parts_sum_to_total",
+     {"breakdown": "sector"}, "The nine top sectors sum to marts.balance_total in every period."),
+    ("balance_by_region", "areas_sum_to_total", "parts_sum_to_total",
+     {"breakdown": "area"}, "Customs areas sum to marts.balance_total in every period."),
+    ("balance_by_partner_sector", "partner_sectors_sum_to_partners",
+     "partner_sectors_sum_to_partners", {},
+     "For every partner, the top sectors sum to the partner's trade."),
+]
+RECONCILIATION_CHECKS = [
+    dg.AssetCheckSpec(name, asset=_mart(mart), blocking=True, description=description,
+                      additional_deps=[_mart("balance_total")] if mart != "balance_total"
+                      else [])
+    for mart, name, _sql, _params, description in RECONCILIATIONS
+]
 
 
 def inputs_token(conn) -> str:
@@ -73,14 +107,18 @@ def _rebuild_unless_current(conn, table: str, token: str, build) -> tuple[int, b
 @dg.multi_asset(
     specs=[
         dg.AssetSpec(
-            ["marts", mart], group_name="marts", kinds={"duckdb", "sql"},
+            ["marts", mart], metadata=columns_of(["marts", mart]),
+            group_name="marts", kinds={"duckdb", "sql"},
             deps=[TRADE_RELEASE_MONTHLY, PERIOD_MONTHS, RELEASE_COVERAGE, *REF_DEPS],
             description=f"{DESCRIPTIONS[mart]}, by month, fiscal quarter, half and year, and "
             f"calendar quarter and year, in yen and dollars. Same columns as of any date: "
             f"marts.{mart}_as_of(DATE 'YYYY-MM-DD').",
+            code_version=code_version(f"marts/{mart}_as_of", "core/balance_as_of"),
+            skippable=True,
         )
         for mart in MARTS
     ],
+    check_specs=RECONCILIATION_CHECKS,
     can_subset=True,
 )
 def balance_marts(context: dg.AssetExecutionContext, warehouse: DuckDBResource):
@@ -112,13 +150,24 @@ def balance_marts(context: dg.AssetExecutionContext, warehouse: DuckDBResource):
                     f"**{fiscal_year or 'no complete fiscal year'}**, largest balances\n\n"
                     + markdown_table(preview)),
             })
+        selected = context.selected_asset_check_keys
+        for mart, name, sql, params, _description in RECONCILIATIONS:
+            if dg.AssetCheckKey(_mart(mart), name) not in selected:
+                continue
+            mismatches = conn.execute(f"select count(*) from ({sql_text(f'checks/{sql}')})",
+                                      params).fetchall()[0][0]
+            yield dg.AssetCheckResult(asset_key=_mart(mart), check_name=name,
+                                      passed=mismatches == 0,
+                                      metadata={"mismatches": mismatches})
 
 
 @dg.asset(
-    key=["marts", "revisions"], group_name="marts", kinds={"duckdb", "sql"},
+    key=["marts", "revisions"], metadata=columns_of(["marts", "revisions"]),
+    group_name="marts", kinds={"duckdb", "sql"},
     deps=[TRADE_RELEASE_MONTHLY, RELEASE_COVERAGE, dg.AssetKey(["ref", "countries"])],
     description="Per flow, month and partner: the first published value, the latest value, the "
     "revision and the releases they came from.",
+    code_version=code_version("marts/revisions"),
 )
 def revisions(warehouse: DuckDBResource) -> dg.MaterializeResult:
     with warehouse_connection(warehouse) as conn:

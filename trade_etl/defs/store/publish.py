@@ -8,6 +8,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from trade_etl.defs.fetch.assets import ESTAT_DOWNLOADS
 from trade_etl.defs.ingest.assets import AUDIT_QUARANTINE, AUDIT_RELEASES, TRADE_FACTS
 from trade_etl.defs.resources import (
     WarehouseResource,
@@ -18,12 +19,8 @@ from trade_etl.defs.resources import (
 from trade_etl.defs.store.core import HS_CODE_SECTORS, TRADE_LATEST
 from trade_etl.errors import EXIT_FAILED, UserError
 from trade_etl.ingest import inventory
-from trade_etl.store import freshness, publish
-from trade_etl.store.warehouse import MARTS
-
-
-class PublishConfig(dg.Config):
-    fingerprint: str = ""  # set by `trade-etl build`: the inputs this build saw (freshness.py)
+from trade_etl.store import freshness, publish, schema
+from trade_etl.store.warehouse import MARTS, transaction
 
 
 @dg.asset(
@@ -34,7 +31,8 @@ class PublishConfig(dg.Config):
     "checkpointed, compacted when a third of it is free space, and swapped in atomically once "
     "everything upstream and every blocking check has passed.",
 )
-def published(config: PublishConfig, warehouse: WarehouseResource) -> dg.MaterializeResult:
+def published(context: dg.AssetExecutionContext,
+              warehouse: WarehouseResource) -> dg.MaterializeResult:
     with warehouse_connection(warehouse) as conn:
         changed = inventory.changed_on_disk(conn)
         if changed:  # what was read may be half of what is there now: readers keep the last
@@ -42,8 +40,15 @@ def published(config: PublishConfig, warehouse: WarehouseResource) -> dg.Materia
                 f"{len(changed)} file(s) changed while the build was reading them ("
                 f"{', '.join(changed[:3])}{' …' if len(changed) > 3 else ''}); the warehouse "
                 "was not published: build again once they are complete", EXIT_FAILED))
-        if config.fingerprint:
-            freshness.record_in(conn, config.fingerprint)
+        # "Up to date" only after a run that built everything cross-release and left no file
+        # unloaded (a run of some releases, or of a few assets, does not count).
+        selection = context.run.asset_selection  # empty or None: the whole job
+        whole = not selection or cross_release(context) <= set(selection)
+        marked = whole and freshness.mark_up_to_date(conn)
+        # Tables rebuilt with `create or replace` lost their comments: write them all again,
+        # so duckdb_columns() and any SQL client describe every public column.
+        with transaction(conn):
+            comments = schema.apply_comments(conn)
     with user_errors("publishing the warehouse"):
         info = publish.publish(Path(warehouse.database))
     return dg.MaterializeResult(metadata={
@@ -51,4 +56,13 @@ def published(config: PublishConfig, warehouse: WarehouseResource) -> dg.Materia
         "megabytes": round(info["bytes"] / 1e6, 1),
         "compacted": info["compacted"],
         "free_share_before": info["free_share_before"],
+        "up_to_date_with_raw_folder": marked,
+        "comments_written": comments,
     })
+
+
+def cross_release(context: dg.AssetExecutionContext) -> set[dg.AssetKey]:
+    """The unpartitioned assets of the run's job: what every complete build brings up to date."""
+    graph = context.job_def.asset_layer.asset_graph
+    return {key for key in graph.executable_asset_keys
+            if graph.get(key).partitions_def is None and key != ESTAT_DOWNLOADS}

@@ -1,0 +1,65 @@
+"""Run the build job on the Dagster instance the UI shows (`trade-etl build`, `trade-etl ui`).
+
+The CLI starts no orchestrator of its own: it adds the `releases` partitions the raw folder
+holds, picks the releases to load (trade_etl/store/freshness.py, as the sensor does) and runs
+`build_warehouse` in-process on the persistent instance, so the run, its logs, its
+materializations and its checks appear in the UI like a run launched there.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+from trade_etl import settings
+
+JOB = "build_warehouse"
+PARTITIONS = "releases"  # trade_etl/defs/partitions.py: RELEASES
+
+
+def prepare_instance() -> Path:
+    """Point DAGSTER_HOME at the shared instance (settings.dagster_home), creating it with the
+    project's dagster.yaml the first time; an existing configuration is left alone."""
+    home = settings.dagster_home().absolute()
+    home.mkdir(parents=True, exist_ok=True)
+    if not (home / "dagster.yaml").exists():
+        shutil.copyfile(settings.DAGSTER_YAML, home / "dagster.yaml")
+    os.environ[settings.DAGSTER_HOME_ENV] = str(home)
+    return home
+
+
+def launch_build(releases: list[str], on_disk: list[str], run_config: dict, force: bool):
+    """Run build_warehouse on the instance for `releases` (the partitions to load), after adding
+    a partition for every release folder `on_disk`. With no release to load (reference data,
+    settings or code changed, or files removed) the run builds the unpartitioned assets only.
+    Returns the job's result."""
+    import dagster as dg
+
+    from trade_etl.definitions import defs
+
+    instance = dg.DagsterInstance.get()
+    known = instance.get_dynamic_partitions(PARTITIONS)
+    missing = [r for r in sorted(on_disk) if r not in set(known)]
+    if missing:
+        instance.add_dynamic_partitions(PARTITIONS, missing)
+        known = [*known, *missing]
+    job = defs.resolve_job_def(JOB)
+    order = {key: i for i, key in enumerate(known)}
+    wanted = sorted(releases if not force else on_disk, key=order.__getitem__)
+    if wanted:
+        # One run over the range of partitions from the first release to load to the last (in
+        # the order they were added); releases in between with nothing new cost nothing.
+        first, last = wanted[0], wanted[-1]
+        if first == last:
+            return job.execute_in_process(instance=instance, raise_on_error=False,
+                                          partition_key=first, run_config=run_config)
+        return job.execute_in_process(
+            instance=instance, raise_on_error=False, run_config=run_config,
+            tags={"dagster/asset_partition_range_start": first,
+                  "dagster/asset_partition_range_end": last})
+    graph = job.asset_layer.asset_graph
+    unpartitioned = [key for key in job.asset_layer.selected_asset_keys
+                     if graph.get(key).partitions_def is None]
+    return job.execute_in_process(instance=instance, raise_on_error=False,
+                                  run_config=run_config, asset_selection=unpartitioned)

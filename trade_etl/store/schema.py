@@ -1,0 +1,607 @@
+"""The columns of every public table, defined once (after PUDL's `src/pudl/metadata/`).
+
+`FIELDS` describes each column name once (DuckDB type, unit, meaning); `TABLES` composes each
+public table or view from those names, with per-table `overrides` where a shared name means
+something specific there. From this spec come the DuckDB comments (`apply_comments`), the
+Dagster column schemas (`trade_etl.defs.columns`) and the column tables of docs/warehouse.md
+(`render_docs`; `python -m trade_etl.store.schema --write-docs` rewrites the page).
+
+Names and types follow the warehouse, never the reverse: public names are a contract, and
+tests/test_schema.py compares this spec with a built warehouse column by column.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+import textwrap
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+# Units by column-name suffix (docs/warehouse.md: "Units are suffixes").
+JPY, THOUSAND_JPY, USD, PCT = "JPY", "thousand JPY", "USD", "percent"
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str  # as DuckDB reports it in duckdb_columns().data_type
+    description: str
+    unit: str | None = None
+
+    @property
+    def comment(self) -> str:
+        """The description with its unit, as written to DuckDB and Dagster."""
+        if not self.unit:
+            return self.description
+        text = self.description.removesuffix(".")
+        return f"{text} (unit: {self.unit}){'.' if text != self.description else ''}"
+
+
+# Each column name once: {"type", "description", optional "unit"}.
+FIELDS: dict[str, dict[str, str]] = {
+    # releases and files
+    "release_id": {"type": "VARCHAR", "description":
+                   "The release: its folder name `<publication-date>_<stage>`, e.g. "
+                   "`2025-04-17_preliminary`."},
+    "published_on": {"type": "DATE", "description":
+                     "Publication date of the release, from its folder name."},
+    "stage": {"type": "VARCHAR", "description":
+              "Stage of the release, from its folder name (`preliminary`, `detailed`, "
+              "`revised`, `fixed`, …; free text)."},
+    "file_name": {"type": "VARCHAR", "description":
+                  "The CSV within the release folder; a zip member is `<zip>/<member>`."},
+    "sha256": {"type": "VARCHAR", "description": "SHA-256 of the CSV's bytes (of the member, "
+               "for a zip member)."},
+    "path": {"type": "VARCHAR", "description": "Absolute path of the file when it was found."},
+    "size_bytes": {"type": "BIGINT", "unit": "bytes", "description": "Size of the file."},
+    "mtime_ns": {"type": "BIGINT", "unit": "ns since the Unix epoch",
+                 "description": "Modification time of the file."},
+    "ctime_ns": {"type": "BIGINT", "unit": "ns since the Unix epoch",
+                 "description": "Status-change time of the file."},
+    "inode": {"type": "BIGINT", "description": "Inode number of the file. With size and both "
+              "times, a stored hash is reused only when all four match."},
+    "problem": {"type": "VARCHAR", "description":
+                "Why the file cannot be loaded as found (not a .csv or .zip, still "
+                "downloading, differs from its .manifest.json, …); empty when none."},
+    "discovered_at": {"type": "TIMESTAMP", "description": "When the discovery ran (local time)."},
+    "rows_read": {"type": "BIGINT", "description":
+                  "Data lines read (blank lines are not rows); rows_read = rows_loaded + "
+                  "rows_quarantined."},
+    "rows_loaded": {"type": "BIGINT", "description": "Lines that passed validation."},
+    "rows_quarantined": {"type": "BIGINT", "description":
+                         "Lines quarantined with a reason (audit.quarantine)."},
+    "loaded_at": {"type": "TIMESTAMP", "description": "When the build stored the file (local "
+                  "time)."},
+    "source_file": {"type": "VARCHAR", "description":
+                    "The file on disk within the release folder (the zip, for a member)."},
+    "source_sha256": {"type": "VARCHAR", "description": "SHA-256 of the file on disk."},
+    "status": {"type": "VARCHAR", "description": "`loaded`, `error` (the file could not be "
+               "read; see error) or `skipped` (not a .csv or .zip, or still downloading)."},
+    "error": {"type": "VARCHAR", "description":
+              "Why the file failed or was skipped; empty when loaded."},
+    "layout": {"type": "VARCHAR", "description": "The file layout: `hs_country`, or "
+               "`hs_country_custom` (with a customs-office column; ports are summed)."},
+    "encoding": {"type": "VARCHAR", "description": "The text encoding read: `utf-8`, "
+                 "`utf-8-sig` (with a BOM), `cp932`, `utf-16-le` or `utf-16-be`."},
+    "cells_loaded": {"type": "BIGINT", "description":
+                     "Non-zero month cells stored in core.trade_facts from the file."},
+    "value_year_mismatches": {"type": "BIGINT", "description":
+                              "Lines whose Value-Year differs from the sum of their months "
+                              "(the months are loaded)."},
+    "line_number": {"type": "BIGINT", "description":
+                    "Physical line number in the CSV (the header is line 1)."},
+    "reason": {"type": "VARCHAR", "description": "Every reason the line failed, separated by "
+               "`; `."},
+    "raw_line": {"type": "VARCHAR", "description": "The line as read (only its first 4,096 "
+                 "characters when it is longer than 65,536)."},
+    "stat_inf_id": {"type": "VARCHAR", "description":
+                    "e-Stat's 12-digit statInfId of the table version."},
+    "update_date": {"type": "DATE", "description": "The table's update date on e-Stat."},
+    "title": {"type": "VARCHAR", "description": "The table's title on e-Stat, from which the "
+              "months and their stages are read."},
+    "release_seq": {"type": "BIGINT", "description":
+                    "Position in supersession order (1 = first): by publication date, then "
+                    "stage (preliminary < detailed < revised < fixed), then name."},
+    # trade cells
+    "flow": {"type": "TINYINT", "description": "1 = export, 2 = import."},
+    "year": {"type": "SMALLINT", "description": "Calendar year."},
+    "month": {"type": "TINYINT", "description": "Calendar month, 1–12."},
+    "hs_code": {"type": "VARCHAR", "description": "The 9-digit statistical code, as text."},
+    "hs_chapter": {"type": "VARCHAR", "description":
+                   "HS chapter: the first two digits of the code (`01` … `97`)."},
+    "hs_section": {"type": "VARCHAR", "description": "HS section, Roman numeral `I` … `XXI`."},
+    "country_code": {"type": "VARCHAR", "description":
+                     "Japan Customs 3-digit country code, as text (`304` United States, "
+                     "`105` China)."},
+    "unit1": {"type": "VARCHAR", "description": "Unit of quantity1 as published (blank when "
+              "none)."},
+    "unit2": {"type": "VARCHAR", "description": "Unit of quantity2 as published (e.g. `KG`, "
+              "`NO`)."},
+    "quantity1": {"type": "BIGINT", "description": "First quantity, in unit1."},
+    "quantity2": {"type": "BIGINT", "description": "Second quantity, in unit2."},
+    "value_thousand_jpy": {"type": "BIGINT", "unit": THOUSAND_JPY,
+                           "description": "Value as published."},
+    "top_sector_code": {"type": "VARCHAR", "description":
+                        "The top-level sector of the code (`ref.sectors`, longest "
+                        "`ref.sector_map` prefix among top-level rows)."},
+    "highlight_sector_code": {"type": "VARCHAR", "description":
+                              "The highlighted sector of the code, if any (longest prefix "
+                              "among highlight rows); empty for most codes."},
+    # periods and balances
+    "period_type": {"type": "VARCHAR", "description":
+                    "`month`, `fiscal_quarter`, `fiscal_half`, `fiscal_year`, "
+                    "`calendar_quarter` or `calendar_year`."},
+    "period": {"type": "VARCHAR", "description":
+               "Period label: `2024-04`, `FY2024Q1`, `FY2024H2`, `FY2024`, `CY2024Q2`, "
+               "`CY2024`."},
+    "period_start": {"type": "DATE", "description": "First day of the period."},
+    "period_end": {"type": "DATE", "description": "Last day of the period."},
+    "months_reported": {"type": "BIGINT", "description":
+                        "Months of the period present in the data (12 for a complete fiscal "
+                        "year; fewer while it is under way); the same for every row of a "
+                        "period."},
+    "exports_jpy": {"type": "BIGINT", "unit": JPY, "description":
+                    "Exports: the published thousand-yen values × 1000, summed exactly."},
+    "imports_jpy": {"type": "BIGINT", "unit": JPY, "description":
+                    "Imports: the published thousand-yen values × 1000, summed exactly."},
+    "balance_jpy": {"type": "BIGINT", "unit": JPY, "description": "Exports − imports."},
+    "exports_usd": {"type": "DOUBLE", "unit": USD, "description":
+                    "Exports, each month converted at its monthly average rate "
+                    "(`ref.fx_monthly`), then summed, to the cent; empty when a month of the "
+                    "period has no rate."},
+    "imports_usd": {"type": "DOUBLE", "unit": USD, "description":
+                    "Imports, each month converted at its monthly average rate "
+                    "(`ref.fx_monthly`), then summed, to the cent; empty when a month of the "
+                    "period has no rate."},
+    "balance_usd": {"type": "DOUBLE", "unit": USD, "description":
+                    "Exports − imports in dollars, to the cent."},
+    "exports_yoy_pct": {"type": "DOUBLE", "unit": PCT, "description":
+                        "Change of exports against the same months a year earlier; empty "
+                        "unless every reported month of the period has its month a year "
+                        "earlier."},
+    "imports_yoy_pct": {"type": "DOUBLE", "unit": PCT, "description":
+                        "Change of imports against the same months a year earlier; empty "
+                        "unless every reported month of the period has its month a year "
+                        "earlier."},
+    # dimensions
+    "partner_code": {"type": "VARCHAR", "description":
+                     "The partner's Japan Customs 3-digit country code (`304` United States, "
+                     "`105` China)."},
+    "partner_name": {"type": "VARCHAR", "description":
+                     "The partner's English name, as Customs spells it (`ref.countries`)."},
+    "partner_iso3": {"type": "VARCHAR", "description": "The partner's ISO 3166-1 alpha-3 code; "
+                     "empty where it has none."},
+    "area": {"type": "VARCHAR", "description":
+             "Customs area: `Asia`, `Middle East`, `Western Europe`, `Central and Eastern "
+             "Europe/Russia`, `North America`, `Latin America`, `Africa`, `Oceania` or "
+             "`Special Area`."},
+    "region": {"type": "VARCHAR", "description":
+               "A customs area (`Asia`, `Western Europe`, …) or a group (`ASEAN`, `EU`); a "
+               "country counts in its area and in each group it belonged to that month."},
+    "region_type": {"type": "VARCHAR", "description": "`area` or `group`."},
+    "section_name": {"type": "VARCHAR", "description": "Short English name of the section."},
+    "section_number": {"type": "INTEGER", "description": "Number of the section, 1 … 21."},
+    "sector_code": {"type": "VARCHAR", "description":
+                    "Sector code (`ref.sectors`), e.g. `machinery`, `motor_vehicles`."},
+    "sector_name": {"type": "VARCHAR", "description": "Sector name, e.g. `Transport equipment`."},
+    "sector_level": {"type": "VARCHAR", "description":
+                     "`top` (the nine principal-commodity groups, which sum to the total) or "
+                     "`highlight` (a group inside one of them)."},
+    "parent_sector_code": {"type": "VARCHAR", "description":
+                           "For a highlight, the top group it lies in; empty for top groups."},
+    # revisions
+    "first_release_id": {"type": "VARCHAR", "description":
+                         "The first release that reported the month (any of its cells)."},
+    "first_published_on": {"type": "DATE", "description": "Publication date of that release."},
+    "first_value_jpy": {"type": "BIGINT", "unit": JPY, "description":
+                        "The value as first published: each (month, HS chapter) cell from the "
+                        "first release that reported it."},
+    "latest_release_id": {"type": "VARCHAR", "description":
+                          "The most recent of the releases that supply the month's latest "
+                          "cells."},
+    "latest_published_on": {"type": "DATE", "description": "Publication date of that release."},
+    "latest_value_jpy": {"type": "BIGINT", "unit": JPY, "description": "The latest value."},
+    "revision_jpy": {"type": "BIGINT", "unit": JPY, "description": "Latest − first."},
+    "revision_pct": {"type": "DOUBLE", "unit": PCT, "description":
+                     "Latest against first, to 3 decimals; empty when the first value is 0."},
+    # reference tables
+    "country_name": {"type": "VARCHAR", "description":
+                     "English name, exactly as Customs spells it."},
+    "iso3": {"type": "VARCHAR", "description":
+             "ISO 3166-1 alpha-3 code; empty where the code is not a country or territory with "
+             "its own ISO code."},
+    "group_code": {"type": "VARCHAR", "description": "`ASEAN` or `EU`."},
+    "group_name": {"type": "VARCHAR", "description": "Full name of the group."},
+    "valid_from": {"type": "DATE", "description":
+                   "First day of the first month of membership."},
+    "valid_to": {"type": "DATE", "description":
+                 "Last day of the last month of membership; empty while still a member."},
+    "chapter_name": {"type": "VARCHAR", "description": "Chapter title (HS 2022 wording)."},
+    "sort_order": {"type": "INTEGER", "description":
+                   "Order for reports (a highlight sorts right after its parent)."},
+    "hs_prefix": {"type": "VARCHAR", "description": "An HS code prefix of 2 to 9 digits."},
+    "note": {"type": "VARCHAR", "description": "Why the prefix maps to that sector."},
+    "date": {"type": "DATE", "description": "A business day with a rate."},
+    "jpy_per_usd": {"type": "DOUBLE", "unit": "JPY per USD", "description":
+                    "Yen per US dollar, monthly average of the daily noon buying rates in "
+                    "New York."},
+}
+
+BALANCE = ["exports_jpy", "imports_jpy", "balance_jpy", "exports_usd", "imports_usd",
+           "balance_usd", "exports_yoy_pct", "imports_yoy_pct"]
+PERIOD = ["period_type", "period", "period_start", "period_end", "months_reported"]
+LATEST_MART = " Latest figures; `{name}_as_of(d)` gives them as known on date d."
+
+
+def _mart(name: str, description: str, dimensions: list[str], grain: list[str],
+          overrides: dict | None = None) -> dict:
+    return {"description": description + LATEST_MART.format(name=name),
+            "columns": PERIOD + dimensions + BALANCE, "grain": ["period_type", "period", *grain],
+            "overrides": overrides or {}}
+
+
+# Each public table or view: description, columns in warehouse order, grain (the columns that
+# identify a row; empty when no column set does), optional kind "view" and per-column overrides.
+TABLES: dict[str, dict] = {
+    "raw.release_files": {
+        "description": "The files found in the raw folder at the last discovery (the "
+                       "inventory).",
+        "columns": ["release_id", "published_on", "stage", "file_name", "path", "size_bytes",
+                    "mtime_ns", "sha256", "problem", "discovered_at", "ctime_ns", "inode"],
+        "grain": ["release_id", "file_name"],
+        "overrides": {
+            "file_name": {"description": "The file's path within its release folder."},
+            "sha256": {"description": "SHA-256 of the file on disk; empty when it could not "
+                                      "be hashed."},
+        },
+    },
+    "audit.releases": {
+        "description": "What was loaded: one row per CSV read (zip members separately) or per "
+                       "file that failed or was skipped.",
+        "columns": ["release_id", "published_on", "stage", "file_name", "sha256", "rows_read",
+                    "rows_loaded", "rows_quarantined", "loaded_at", "source_file",
+                    "source_sha256", "status", "error", "layout", "encoding", "cells_loaded",
+                    "value_year_mismatches"],
+        "grain": ["release_id", "file_name"],
+    },
+    "audit.quarantine": {
+        "description": "What was rejected: every line that failed validation, with its "
+                       "reasons and the line itself.",
+        "columns": ["release_id", "file_name", "line_number", "reason", "raw_line",
+                    "source_file"],
+        "grain": ["release_id", "file_name", "line_number"],
+    },
+    "audit.release_months": {
+        "description": "The stage of every month of every fetched file, from the release "
+                       "folders' .manifest.json (rewritten at each build); files dropped by "
+                       "hand have no rows here.",
+        "columns": ["release_id", "file_name", "flow", "year", "month", "stage",
+                    "stat_inf_id", "update_date", "title"],
+        "grain": ["release_id", "file_name", "flow", "year", "month"],
+        "overrides": {
+            "file_name": {"description": "The fetched file within its release folder."},
+            "stage": {"description": "The month's stage in that file, from its title: "
+                                     "`preliminary`, `detailed`, `revised` or `fixed`."},
+        },
+    },
+    "audit.latest_month_stages": {
+        "kind": "view",
+        "description": "For each month, its stage in the latest loaded release that states it "
+                       "(fetched files only).",
+        "columns": ["flow", "year", "month", "stage", "release_id", "update_date"],
+        "grain": ["flow", "year", "month"],
+        "overrides": {
+            "stage": {"description": "The month's stage in that release (the lower stage when "
+                                     "its files disagree)."},
+            "release_id": {"description": "The latest loaded release that states the month's "
+                                          "stage."},
+        },
+    },
+    "core.trade_facts": {
+        "description": "The fact store: every release's non-zero month cells, as published, "
+                       "append-only by release.",
+        "columns": ["release_id", "file_name", "flow", "year", "month", "hs_code",
+                    "country_code", "unit1", "unit2", "quantity1", "quantity2",
+                    "value_thousand_jpy"],
+        "grain": ["release_id", "file_name", "flow", "year", "month", "hs_code",
+                  "country_code"],
+    },
+    "core.trade_latest": {
+        "description": "The latest figures after supersession: each (flow, year, month, HS "
+                       "chapter) cell from the most recent release that reports it; the files "
+                       "(and ports) of one release are summed.",
+        "columns": ["flow", "year", "month", "hs_code", "country_code", "unit1", "unit2",
+                    "quantity1", "quantity2", "value_thousand_jpy", "release_id"],
+        "grain": ["flow", "year", "month", "hs_code", "country_code"],
+        "overrides": {"release_id": {"description": "The release the figures come from."}},
+    },
+    "core.releases": {
+        "kind": "view",
+        "description": "The loaded releases in publication order; supersession follows "
+                       "release_seq.",
+        "columns": ["release_id", "published_on", "stage", "release_seq"],
+        "grain": ["release_id"],
+    },
+    "core.release_coverage": {
+        "description": "The month cells each release reports (any non-zero figure); a release "
+                       "supersedes earlier ones cell by cell.",
+        "columns": ["release_id", "flow", "year", "month", "hs_chapter"],
+        "grain": ["release_id", "flow", "year", "month", "hs_chapter"],
+    },
+    "core.hs_code_sectors": {
+        "description": "Every 9-digit code in the fact store with its chapter, HS section and "
+                       "sectors (longest prefix of ref.sector_map wins, per level).",
+        "columns": ["hs_code", "hs_chapter", "hs_section", "top_sector_code",
+                    "highlight_sector_code"],
+        "grain": ["hs_code"],
+        "overrides": {"hs_section": {"description": "HS section of the chapter, Roman numeral "
+                                                    "`I` … `XXI`; empty when the chapter is not "
+                                                    "in `ref.hs_chapters`."}},
+    },
+    "core.trade_release_monthly": {
+        "description": "Each release's values summed over the HS codes of a chapter, partner "
+                       "and sector: what the as-of macros and the marts read.",
+        "columns": ["release_id", "flow", "year", "month", "hs_chapter", "country_code",
+                    "top_sector_code", "highlight_sector_code", "value_thousand_jpy"],
+        "grain": ["release_id", "flow", "year", "month", "hs_chapter", "country_code",
+                  "top_sector_code", "highlight_sector_code"],
+    },
+    "core.period_months": {
+        "description": "The calendar: the period of each type that each month of 1950–2100 "
+                       "belongs to; the fiscal year starts in TRADE_ETL_FISCAL_START_MONTH "
+                       "(default 4, April).",
+        "columns": ["year", "month", "period_type", "period", "period_start", "period_end"],
+        "grain": ["year", "month", "period_type"],
+        "overrides": {"year": {"type": "BIGINT"}, "month": {"type": "BIGINT"}},
+    },
+    "marts.balance_total": _mart(
+        "marts.balance_total", "Japan's exports, imports and balance with the world, by "
+        "period.", [], []),
+    "marts.balance_by_partner": _mart(
+        "marts.balance_by_partner", "Trade with each partner country, by period.",
+        ["partner_code", "partner_name", "partner_iso3", "area"], ["partner_code"]),
+    "marts.balance_by_region": _mart(
+        "marts.balance_by_region", "Trade with each customs area and with the groups ASEAN "
+        "and EU (membership month by month), by period; regions overlap, the areas alone sum "
+        "to the total.", ["region", "region_type"], ["region"]),
+    "marts.balance_by_hs_section": _mart(
+        "marts.balance_by_hs_section", "Trade by HS section, by period; sections sum to the "
+        "total.", ["hs_section", "section_name", "section_number"], ["hs_section"],
+        {"hs_section": {"description": "HS section, Roman numeral `I` … `XXI`; `?` for codes "
+                                       "whose chapter is not in `ref.hs_chapters`."},
+         "section_name": {"description": "Short English name of the section; `Unknown HS "
+                                         "chapter` for `?`."},
+         "section_number": {"description": "Number of the section, 1 … 21; empty for `?`."}}),
+    "marts.balance_by_sector": _mart(
+        "marts.balance_by_sector", "Trade by principal-commodity sector, by period: the nine "
+        "top groups (they sum to the total) and the highlighted groups inside them.",
+        ["sector_code", "sector_name", "sector_level", "parent_sector_code"], ["sector_code"]),
+    "marts.balance_by_partner_sector": _mart(
+        "marts.balance_by_partner_sector", "Trade with each partner by sector, by period; "
+        "each partner's top sectors sum to the partner.",
+        ["partner_code", "partner_name", "partner_iso3", "sector_code", "sector_name",
+         "sector_level"], ["partner_code", "sector_code"]),
+    "marts.revisions": {
+        "description": "How each month's figures with each partner changed from first "
+                       "publication to the latest release.",
+        "columns": ["flow", "year", "month", "period", "partner_code", "partner_name",
+                    "partner_iso3", "first_release_id", "first_published_on",
+                    "first_value_jpy", "latest_release_id", "latest_published_on",
+                    "latest_value_jpy", "revision_jpy", "revision_pct"],
+        "grain": ["flow", "year", "month", "partner_code"],
+        "overrides": {
+            "flow": {"type": "VARCHAR", "description": "`export` or `import`."},
+            "period": {"description": "The month as `YYYY-MM`."},
+        },
+    },
+    "ref.countries": {
+        "description": "Japan Customs country codes with their English name, ISO code and "
+                       "customs area (data/ref/countries.csv).",
+        "columns": ["country_code", "country_name", "iso3", "area"],
+        "grain": ["country_code"],
+    },
+    "ref.country_groups": {
+        "description": "Members of ASEAN and the EU, one row per member and membership period, "
+                       "month-aligned (data/ref/country_groups.csv).",
+        "columns": ["group_code", "group_name", "country_code", "valid_from", "valid_to"],
+        "grain": ["group_code", "country_code", "valid_from"],
+        "overrides": {"country_code": {"description": "The member's Japan Customs 3-digit "
+                                                      "country code."}},
+    },
+    "ref.hs_sections": {
+        "description": "The 21 sections of the HS nomenclature (data/ref/hs_sections.csv).",
+        "columns": ["hs_section", "section_number", "section_name"],
+        "grain": ["hs_section"],
+        "overrides": {"section_name": {"description": "Short English name written for this "
+                                                      "project."}},
+    },
+    "ref.hs_chapters": {
+        "description": "The HS chapters 01–97 (77 reserved) and their section "
+                       "(data/ref/hs_chapters.csv).",
+        "columns": ["hs_chapter", "hs_section", "chapter_name"],
+        "grain": ["hs_chapter"],
+        "overrides": {"hs_chapter": {"description": "The two-digit chapter, as text."}},
+    },
+    "ref.sectors": {
+        "description": "Principal-commodity sectors: nine top groups and the highlighted "
+                       "groups inside them (data/ref/sectors.csv).",
+        "columns": ["sector_code", "sector_name", "sector_level", "parent_sector_code",
+                    "sort_order"],
+        "grain": ["sector_code"],
+    },
+    "ref.sector_map": {
+        "description": "HS code prefix to sector; the longest prefix wins, separately for each "
+                       "level (top, highlight); at most one row per prefix and level "
+                       "(data/ref/sector_map.csv, user-editable).",
+        "columns": ["hs_prefix", "sector_code", "note"],
+        "grain": [],
+    },
+    "ref.fx_monthly": {
+        "description": "Monthly average exchange rates: FRED EXJPUS, then means of DEXJPUS "
+                       "(data/ref/fx_monthly.csv).",
+        "columns": ["month", "jpy_per_usd"],
+        "grain": ["month"],
+        "overrides": {"month": {"type": "VARCHAR", "description": "The month, `YYYY-MM`."}},
+    },
+    "ref.fx_daily": {
+        "description": "Daily exchange rates, business days only: FRED DEXJPUS "
+                       "(data/ref/fx_daily.csv).",
+        "columns": ["date", "jpy_per_usd"],
+        "grain": ["date"],
+        "overrides": {"jpy_per_usd": {"description": "Yen per US dollar, noon buying rate in "
+                                                     "New York that day."}},
+    },
+}
+
+# Tables a build writes that are bookkeeping, not for users (docs/ingest.md describes them).
+INTERNAL = ("core.trade_latest_sources", "audit.derived_state")
+
+
+def columns(table: str) -> list[Column]:
+    """The columns of a public table, in warehouse order, overrides applied."""
+    spec = TABLES[table]
+    overrides = spec.get("overrides", {})
+    return [Column(name=name, **{**FIELDS[name], **overrides.get(name, {})})
+            for name in spec["columns"]]
+
+
+def grain(table: str) -> list[str]:
+    return list(TABLES[table]["grain"])
+
+
+def kind(table: str) -> str:
+    """`table` or `view`."""
+    return TABLES[table].get("kind", "table")
+
+
+def table_comment(table: str) -> str:
+    """The table's description and grain, as written to DuckDB and Dagster."""
+    keys = grain(table)
+    suffix = f" Grain: {', '.join(keys)}." if keys else ""
+    return TABLES[table]["description"] + suffix
+
+
+# ---- DuckDB comments ---------------------------------------------------------------------------
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _ident(*names: str) -> str:
+    return ".".join('"' + name.replace('"', '""') + '"' for name in names)
+
+
+def apply_comments(conn: duckdb.DuckDBPyConnection) -> int:
+    """Write `COMMENT ON` for every spec'd table or view and column that exists in the
+    connected database; returns how many comments were written.
+
+    Comments vanish when a table is re-created, so call this at the end of each build (one
+    statement per comment; identifiers come from the spec, values are quoted).
+    """
+    existing: dict[tuple[str, str], set[str]] = {}
+    for schema, name, column in conn.execute(
+            "select schema_name, table_name, column_name from duckdb_columns() "
+            "where database_name = current_database() and not internal").fetchall():
+        existing.setdefault((schema, name), set()).add(column)
+    statements = []
+    for table in TABLES:
+        schema, name = table.split(".")
+        if (schema, name) not in existing:
+            continue
+        on = "VIEW" if kind(table) == "view" else "TABLE"
+        statements.append(f"COMMENT ON {on} {_ident(schema, name)} IS "
+                          f"{_literal(table_comment(table))}")
+        statements += [f"COMMENT ON COLUMN {_ident(schema, name, col.name)} IS "
+                       f"{_literal(col.comment)}"
+                       for col in columns(table) if col.name in existing[(schema, name)]]
+    for statement in statements:
+        conn.execute(statement)
+    return len(statements)
+
+
+# ---- docs/warehouse.md -------------------------------------------------------------------------
+
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "warehouse.md"
+# <!-- columns: TABLE [except OTHER] --> … <!-- /columns -->: the column table only;
+# <!-- table: TABLE [except OTHER] --> … <!-- /table -->: description and grain, then columns.
+# `except OTHER` leaves out the columns TABLE shares with OTHER (the marts' common columns).
+BLOCK = re.compile(r"<!-- (?P<tag>columns|table): (?P<table>[a-z_]+\.[a-z_]+)"
+                   r"(?: except (?P<other>[a-z_]+\.[a-z_]+))? -->\n.*?<!-- /(?P=tag) -->",
+                   re.S)
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def column_table(table: str, leave_out: str | None = None) -> str:
+    """A markdown table (column | type | unit | meaning) of `table`'s columns, without those
+    of `leave_out`."""
+    skip = {c.name for c in columns(leave_out)} if leave_out else set()
+    lines = ["| column | type | unit | meaning |", "|---|---|---|---|"]
+    lines += [f"| `{c.name}` | {c.type} | {_cell(c.unit or '')} | {_cell(c.description)} |"
+              for c in columns(table) if c.name not in skip]
+    return "\n".join(lines)
+
+
+def _render(match: re.Match) -> str:
+    table, other = match["table"], match["other"]
+    for name in (table, other):
+        if name is not None and name not in TABLES:
+            raise ValueError(f"docs marker names {name!r}, which is not in TABLES "
+                             f"(trade_etl/store/schema.py)")
+    body = column_table(table, other)
+    if match["tag"] == "table":
+        keys = grain(table)
+        about = TABLES[table]["description"]
+        if keys:
+            about += " Grain: " + ", ".join(f"`{k}`" for k in keys) + "."
+        if other:
+            about += f" Columns: those of `{other}`, and:"
+        about = textwrap.fill(about, 100, break_long_words=False, break_on_hyphens=False)
+        body = f"{about}\n\n{body}"
+    head = match.group(0).split("\n", 1)[0]
+    return f"{head}\n{body}\n<!-- /{match['tag']} -->"
+
+
+def render_docs(text: str) -> str:
+    """`text` with every marked block replaced by the table generated from the spec."""
+    return BLOCK.sub(_render, text)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m trade_etl.store.schema",
+        description="Regenerate (or check) the column tables of docs/warehouse.md from the spec.")
+    action = parser.add_mutually_exclusive_group(required=True)
+    action.add_argument("--write-docs", action="store_true", help="rewrite the page in place")
+    action.add_argument("--check-docs", action="store_true",
+                        help="exit 1 when the page is not what the spec generates")
+    parser.add_argument("--docs", type=Path, default=DOCS, help=f"the page (default {DOCS})")
+    args = parser.parse_args(argv)
+    try:
+        text = args.docs.read_text(encoding="utf-8")
+    except OSError as error:
+        print(f"cannot read {args.docs}: {error.strerror}; give the page with --docs",
+              file=sys.stderr)
+        return 2
+    rendered = render_docs(text)
+    if args.check_docs:
+        if rendered != text:
+            print(f"{args.docs} is out of date: run python -m trade_etl.store.schema "
+                  f"--write-docs", file=sys.stderr)
+            return 1
+        return 0
+    if rendered != text:
+        args.docs.write_text(rendered, encoding="utf-8")
+    print(f"{args.docs}: {len(BLOCK.findall(text))} generated block(s), "
+          f"{'rewritten' if rendered != text else 'already current'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
