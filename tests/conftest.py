@@ -128,12 +128,19 @@ def run_job(raw: Path, releases: list[str] | None = None, run_config: dict | Non
         "dagster/asset_partition_range_end": chosen[-1]})
 
 
+@pytest.fixture(scope="session")
+def _dagster_home(tmp_path_factory) -> Path:
+    """One Dagster instance per test process, as a user's builds share one: creating its
+    storage costs about 2 s, which every test would pay again with an instance of its own."""
+    return tmp_path_factory.mktemp("dagster_home")
+
+
 @pytest.fixture(autouse=True)
-def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
+def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, _dagster_home: Path):
     """Every test gets its own raw dir and warehouse paths, never the user's."""
     monkeypatch.setenv(settings.RAW_DIR_ENV, str(tmp_path / "raw"))
     monkeypatch.setenv(settings.WAREHOUSE_ENV, str(tmp_path / "warehouse" / "trade.duckdb"))
-    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))  # builds record runs there
+    monkeypatch.setenv("DAGSTER_HOME", str(_dagster_home))  # where builds record their runs
     monkeypatch.delenv("TRADE_ETL_FAILPOINT", raising=False)
     # Tests write a file and build at once; the quiet period has tests of its own.
     monkeypatch.setenv(settings.QUIET_ENV, "0")
@@ -142,7 +149,7 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
 
 
 @pytest.fixture(scope="session")
-def sample_warehouse(tmp_path_factory) -> Path:
+def sample_warehouse(tmp_path_factory, _dagster_home) -> Path:
     """The default synthetic sample (`trade-etl sample`), built once for the session."""
     from trade_etl.sample import write_sample
 
@@ -152,6 +159,7 @@ def sample_warehouse(tmp_path_factory) -> Path:
     mp.setenv(settings.RAW_DIR_ENV, str(tmp / "raw"))
     mp.setenv(settings.WAREHOUSE_ENV, str(tmp / "trade.duckdb"))
     mp.setenv(settings.QUIET_ENV, "0")
+    mp.setenv("DAGSTER_HOME", str(_dagster_home))
     try:
         assert build(tmp / "raw", tmp / "trade.duckdb") == 0
     finally:

@@ -157,3 +157,13 @@ def test_the_sensor_defers_a_folder_still_being_written(tmp_path, monkeypatch):
     # Once the quiet period has passed (0 s here: ctime cannot be set back), the run comes.
     monkeypatch.setenv("TRADE_ETL_QUIET_SECONDS", "0")
     assert len(_tick(raw, instance).run_requests) == 1
+
+
+def test_the_runtime_never_imports_the_sample_generator():
+    """The synthetic generator is for `trade-etl sample`/`demo` and tests only."""
+    code = ("import sys, trade_etl.definitions, trade_etl.serve.cli, trade_etl.serve.runs;"
+            "print(sorted(m for m in sys.modules if m.startswith('trade_etl.sample')))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert out.stdout.strip() == "[]"

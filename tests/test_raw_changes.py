@@ -82,6 +82,50 @@ def test_a_renamed_release_folder_leaves_no_ghost(tmp_path, capsys):
     assert "2024-03-19_preliminary" in latest and "2024-03-21_preliminary" not in latest
 
 
+def test_a_removed_release_folder_leaves_nothing_behind(tmp_path):
+    """No release is left to load, only one to remove: every per-release table forgets it."""
+    raw, wh = tmp_path / "raw", tmp_path / "wh.duckdb"
+    two_releases(raw)
+    assert build(raw, wh) == 0
+    shutil.rmtree(raw / "2024-03-21_preliminary")
+    assert cli.main(["build", "--raw-dir", str(raw), "--warehouse", str(wh), "--quiet",
+                     "--prune"]) == 0
+    assert snapshot(wh, TABLES) == clean_build(raw, tmp_path)
+    for table in ("core.release_coverage", "core.trade_release_monthly", "core.trade_latest"):
+        assert query(wh, f"select distinct release_id from {table}") == [
+            ("2024-02-20_preliminary",)], table
+    shutil.rmtree(raw / "2024-02-20_preliminary")  # the last one: no partition left at all
+    assert cli.main(["build", "--raw-dir", str(raw), "--warehouse", str(wh), "--quiet",
+                     "--prune"]) == 0
+    assert snapshot(wh, TABLES) == clean_build(raw, tmp_path)
+
+
+def test_a_changed_sector_map_recomputes_every_release(tmp_path, monkeypatch):
+    """Nothing to load, the reference data changed: the per-release monthly values follow."""
+    import trade_etl.ingest.reference as reference
+
+    raw, wh = tmp_path / "raw", tmp_path / "wh.duckdb"
+    two_releases(raw)
+    assert build(raw, wh) == 0
+    ref = tmp_path / "ref"
+    shutil.copytree(reference.REF_DATA_DIR, ref)
+    text = (ref / "sector_map.csv").read_text()
+    assert "\n85,electrical_machinery," in text  # chapter 85 holds 851713000 (file_a)
+    monkeypatch.setattr(reference, "REF_DATA_DIR", ref)
+    monkeypatch.setattr("trade_etl.store.freshness.REF_DATA_DIR", ref)
+    monkeypatch.setattr(reference.ref_csv, "__defaults__", (ref,))
+    monkeypatch.setattr(reference.load_ref_table, "__defaults__", (ref,))
+    before = query(wh, "select hs_code, top_sector_code, highlight_sector_code "
+                       "from core.hs_code_sectors where hs_code like '8517%'")
+    (ref / "sector_map.csv").write_text(text.replace("\n85,electrical_machinery,",
+                                                     "\n85,machinery,"))
+    assert build(raw, wh) == 0
+    after = query(wh, "select hs_code, top_sector_code, highlight_sector_code "
+                      "from core.hs_code_sectors where hs_code like '8517%'")
+    assert after != before
+    assert snapshot(wh, TABLES) == clean_build(raw, tmp_path)
+
+
 def test_a_file_replaced_with_its_timestamp_kept_is_read_again(tmp_path):
     raw, wh = tmp_path / "raw", tmp_path / "wh.duckdb"
     two_releases(raw)

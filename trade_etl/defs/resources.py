@@ -46,7 +46,8 @@ class WarehouseResource(DuckDBResource):
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         try:
-            publish.acquire(Path(self.database))
+            with user_errors("taking the build lock"):
+                publish.acquire(Path(self.database))
         except publish.BuildRunning as err:
             raise as_failure(UserError(str(err), EXIT_BUSY)) from None
         with user_errors("preparing the working copy"):

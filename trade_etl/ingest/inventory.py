@@ -21,6 +21,7 @@ import polars as pl
 from trade_etl.errors import EXIT_FAILED, EXIT_PRUNE, UserError
 from trade_etl.fetch import manifest
 from trade_etl.ingest.releases import SourceFile, discover, printable, sha256_file, unsettled
+from trade_etl.store.incremental import drop_releases
 
 INVENTORY_SCHEMA = {
     "release_id": pl.String, "published_on": pl.Date, "stage": pl.String,
@@ -161,6 +162,12 @@ def remove(conn: duckdb.DuckDBPyConnection, gone_files: pl.DataFrame) -> None:
                      "and source_file = $source_file", key)
         conn.execute("delete from audit.releases where release_id = $release_id "
                      "and source_file = $source_file", key)
+    releases = sorted(set(gone_files["release_id"].to_list()))
+    emptied = [r for (r,) in conn.execute(
+        "select unnest($releases::varchar[]) except select release_id from audit.releases",
+        {"releases": releases}).fetchall()]
+    if emptied:
+        drop_releases(conn, emptied)
 
 
 def changed_on_disk(conn: duckdb.DuckDBPyConnection) -> list[str]:

@@ -53,6 +53,7 @@ def run_build(raw: Path, warehouse: Path, quiet: bool = False,
     remove what files no longer in the raw folder contributed. `timings`, when given, receives
     a JSON breakdown of where the time went (`make bench`).
     """
+    from trade_etl.store import publish
     from trade_etl.store.warehouse import check_warehouse_path
 
     if not raw.is_dir():
@@ -61,6 +62,15 @@ def run_build(raw: Path, warehouse: Path, quiet: bool = False,
         return EXIT_USAGE
     settings.check_all()
     check_warehouse_path(warehouse)
+    # A look at the build lock before any run, so that what would stop the run's first step
+    # (another build, a path that cannot be written) is one line with its own exit code. The
+    # run's resource takes the lock for the run; a build that starts in between fails there.
+    try:
+        publish.acquire(warehouse)
+    except publish.BuildRunning as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_BUSY
+    publish.release(warehouse)
     return _build(raw, warehouse, quiet, timings, force, prune)
 
 

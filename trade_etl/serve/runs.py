@@ -31,9 +31,13 @@ def prepare_instance() -> Path:
 
 def launch_build(releases: list[str], on_disk: list[str], run_config: dict, force: bool):
     """Run build_warehouse on the instance for `releases` (the partitions to load), after adding
-    a partition for every release folder `on_disk`. With no release to load (reference data,
-    settings or code changed, or files removed) the run builds the unpartitioned assets only.
-    Returns the job's result."""
+    a partition for every release folder `on_disk`; returns the job's result.
+
+    With nothing to load (reference data, settings or code changed, or files removed) or with
+    `force`, the run covers every release on disk: per-release derived tables depend on the
+    sector mapping and their SQL too, and only a partitioned step recomputes them. With no
+    release folder at all, it builds the unpartitioned assets only.
+    """
     import dagster as dg
 
     from trade_etl.definitions import defs
@@ -46,20 +50,20 @@ def launch_build(releases: list[str], on_disk: list[str], run_config: dict, forc
         known = [*known, *missing]
     job = defs.resolve_job_def(JOB)
     order = {key: i for i, key in enumerate(known)}
-    wanted = sorted(releases if not force else on_disk, key=order.__getitem__)
-    if wanted:
-        # One run over the range of partitions from the first release to load to the last (in
-        # the order they were added); releases in between with nothing new cost nothing.
-        first, last = wanted[0], wanted[-1]
-        if first == last:
-            return job.execute_in_process(instance=instance, raise_on_error=False,
-                                          partition_key=first, run_config=run_config)
-        return job.execute_in_process(
-            instance=instance, raise_on_error=False, run_config=run_config,
-            tags={"dagster/asset_partition_range_start": first,
-                  "dagster/asset_partition_range_end": last})
-    graph = job.asset_layer.asset_graph
-    unpartitioned = [key for key in job.asset_layer.selected_asset_keys
-                     if graph.get(key).partitions_def is None]
-    return job.execute_in_process(instance=instance, raise_on_error=False,
-                                  run_config=run_config, asset_selection=unpartitioned)
+    wanted = sorted(on_disk if force or not releases else releases, key=order.__getitem__)
+    if not wanted:
+        graph = job.asset_layer.asset_graph
+        unpartitioned = [key for key in job.asset_layer.selected_asset_keys
+                         if graph.get(key).partitions_def is None]
+        return job.execute_in_process(instance=instance, raise_on_error=False,
+                                      run_config=run_config, asset_selection=unpartitioned)
+    # One run over the range of partitions from the first release to load to the last (in the
+    # order they were added); releases in between with nothing new cost little.
+    first, last = wanted[0], wanted[-1]
+    if first == last:
+        return job.execute_in_process(instance=instance, raise_on_error=False,
+                                      partition_key=first, run_config=run_config)
+    return job.execute_in_process(
+        instance=instance, raise_on_error=False, run_config=run_config,
+        tags={"dagster/asset_partition_range_start": first,
+              "dagster/asset_partition_range_end": last})

@@ -113,7 +113,7 @@ def refresh_per_release(conn: duckdb.DuckDBPyConnection, table: str,
     recorded = recorded_tokens(conn, table) if table_exists(conn, table) else {}
     stale = sorted(r for r, t in current.items() if recorded.get(r) != t)
     removed = sorted(set(recorded) - set(current))
-    if not stale and not removed:
+    if not stale and not removed and table_exists(conn, table):
         rows = conn.sql(f"select count(*) from {table}").fetchall()[0][0]
         return Refresh(0, 0, rows, full=False)
     full = not recorded or len(stale) == len(current) or bool(keyed_by and removed)
@@ -140,6 +140,34 @@ def refresh_per_release(conn: duckdb.DuckDBPyConnection, table: str,
         conn.execute("drop table stale_releases")
     rows = conn.sql(f"select count(*) from {table}").fetchall()[0][0]
     return Refresh(len(stale), len(removed), rows, full)
+
+
+PER_RELEASE_TABLES = ("core.release_coverage", "core.trade_release_monthly")
+
+
+def ensure_exists(conn: duckdb.DuckDBPyConnection, table: str) -> None:
+    """Create a per-release table empty, with no release recorded, if no run has built it yet
+    (a run that covers no release partition still reads it through the supersession macros);
+    the next refresh then computes every release."""
+    if table_exists(conn, table):
+        return
+    with transaction(conn):
+        conn.execute("create or replace temp table stale_releases (release_id varchar)")
+        conn.execute(f"create table {table} as {sql_text(table.replace('.', '/'))}")
+        conn.execute("drop table stale_releases")
+
+
+def drop_releases(conn: duckdb.DuckDBPyConnection, releases: list[str]) -> None:
+    """Forget releases that no longer exist in the per-release derived tables and their
+    tokens (call in the transaction that removes their facts), so that no run, whichever
+    partitions it covers, sees a removed release's coverage or monthly values."""
+    params = {"releases": releases}
+    for table in PER_RELEASE_TABLES:
+        if table_exists(conn, table):
+            conn.execute(f"delete from {table} where release_id in "
+                         "(select unnest($releases::varchar[]))", params)
+        conn.execute("delete from audit.derived_state where table_name = $t and release_id in "
+                     "(select unnest($releases::varchar[]))", {"t": table, **params})
 
 
 def is_current(conn: duckdb.DuckDBPyConnection, table: str, token: str) -> bool:
@@ -196,23 +224,6 @@ def refresh_latest(conn: duckdb.DuckDBPyConnection) -> Refresh:
             conn.execute(f"drop table {temp}")
     rows = conn.sql("select count(*) from core.trade_latest").fetchall()[0][0]
     return Refresh(changed, 0, rows, full=not incremental)
-
-
-def unchecked_releases(conn: duckdb.DuckDBPyConnection, check: str) -> tuple[list[str], dict]:
-    """Releases whose facts changed since `check` last passed on them, and the current tokens.
-
-    Facts of a release change only when its files are reloaded, which changes its token; a
-    check of the fact store therefore needs to look at these releases only.
-    """
-    current = release_tokens(conn)
-    recorded = recorded_tokens(conn, f"check:{check}")
-    return sorted(r for r, t in current.items() if recorded.get(r) != t), current
-
-
-def record_checked(conn: duckdb.DuckDBPyConnection, check: str, tokens: dict) -> None:
-    """Remember that `check` passed on every release at these tokens."""
-    with transaction(conn):
-        _record(conn, f"check:{check}", tokens)
 
 
 def passed_with(conn: duckdb.DuckDBPyConnection, check: str, token: str) -> bool:

@@ -9,13 +9,15 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from trade_etl.defs.columns import columns_of
-from trade_etl.defs.ingest.assets import TRADE_FACTS
+from trade_etl.defs.ingest.assets import RELEASE_FILES, TRADE_FACTS
 from trade_etl.defs.metadata import code_version, markdown_table
 from trade_etl.defs.partitions import RELEASES, SINGLE_RUN
 from trade_etl.defs.resources import warehouse_connection
 from trade_etl.settings import fiscal_start_month
 from trade_etl.store.incremental import (
+    PER_RELEASE_TABLES,
     combine,
+    ensure_exists,
     passed_with,
     record_passed,
     refresh_latest,
@@ -67,7 +69,8 @@ def release_coverage(warehouse: DuckDBResource) -> dg.MaterializeResult:
 
 @dg.asset(
     key=TRADE_LATEST, metadata=columns_of(TRADE_LATEST),
-    group_name="core", kinds={"duckdb", "sql"}, deps=[RELEASE_COVERAGE],
+    # raw/release_files too: a run of no release (only removals) must still follow the inventory
+    group_name="core", kinds={"duckdb", "sql"}, deps=[RELEASE_COVERAGE, RELEASE_FILES],
     description="The latest figures: for each (flow, year, month, HS chapter) the most recent "
     "release that reports it supersedes all earlier ones. Grain: flow, year, month, hs_code, "
     "country_code.",
@@ -79,6 +82,9 @@ def release_coverage(warehouse: DuckDBResource) -> dg.MaterializeResult:
 )
 def trade_latest(warehouse: DuckDBResource):
     with warehouse_connection(warehouse) as conn:
+        for table in PER_RELEASE_TABLES:  # a run over no release partition reads them too
+            ensure_exists(conn, table)
+        create_table_macro(conn, "core.winning_releases")
         refresh = refresh_latest(conn)
         totals = conn.sql(
             "select year, count(distinct month) as months, "
@@ -115,7 +121,7 @@ def latest_one_release_per_cell(conn) -> dg.AssetCheckResult:
 @dg.asset(
     key=HS_CODE_SECTORS, metadata=columns_of(HS_CODE_SECTORS),
     group_name="core", kinds={"duckdb", "sql"},
-    deps=[TRADE_FACTS, *_ref("sector_map", "sectors", "hs_chapters")],
+    deps=[TRADE_FACTS, RELEASE_FILES, *_ref("sector_map", "sectors", "hs_chapters")],
     description="Every 9-digit HS code in the fact store with its chapter, HS section, top "
     "sector and highlighted sector (longest prefix of ref.sector_map wins, per level).",
     code_version=code_version("core/hs_code_sectors"),

@@ -8,7 +8,13 @@ from dagster_duckdb import DuckDBResource
 from trade_etl.defs.columns import columns_of
 from trade_etl.defs.metadata import code_version, markdown_table
 from trade_etl.defs.resources import warehouse_connection
-from trade_etl.defs.store.core import PERIOD_MONTHS, RELEASE_COVERAGE, TRADE_RELEASE_MONTHLY
+from trade_etl.defs.store.core import (
+    HS_CODE_SECTORS,
+    PERIOD_MONTHS,
+    RELEASE_COVERAGE,
+    TRADE_LATEST,
+    TRADE_RELEASE_MONTHLY,
+)
 from trade_etl.ingest.reference import REF_TABLES
 from trade_etl.settings import SQL_DIR
 from trade_etl.store.incremental import (
@@ -109,7 +115,10 @@ def _rebuild_unless_current(conn, table: str, token: str, build) -> tuple[int, b
         dg.AssetSpec(
             ["marts", mart], metadata=columns_of(["marts", mart]),
             group_name="marts", kinds={"duckdb", "sql"},
-            deps=[TRADE_RELEASE_MONTHLY, PERIOD_MONTHS, RELEASE_COVERAGE, *REF_DEPS],
+            # core/trade_latest: total_matches_latest reads it; core/hs_code_sectors: the
+            # sectors; both keep the order when a run covers no release partition.
+            deps=[TRADE_RELEASE_MONTHLY, PERIOD_MONTHS, RELEASE_COVERAGE, TRADE_LATEST,
+                  HS_CODE_SECTORS, *REF_DEPS],
             description=f"{DESCRIPTIONS[mart]}, by month, fiscal quarter, half and year, and "
             f"calendar quarter and year, in yen and dollars. Same columns as of any date: "
             f"marts.{mart}_as_of(DATE 'YYYY-MM-DD').",
@@ -123,6 +132,7 @@ def _rebuild_unless_current(conn, table: str, token: str, build) -> tuple[int, b
 )
 def balance_marts(context: dg.AssetExecutionContext, warehouse: DuckDBResource):
     with warehouse_connection(warehouse) as conn:
+        create_table_macro(conn, "core.trade_monthly_as_of")  # also when no partition ran
         create_table_macro(conn, "core.balance_as_of")
         token = inputs_token(conn)
         for mart in MARTS:
@@ -164,13 +174,15 @@ def balance_marts(context: dg.AssetExecutionContext, warehouse: DuckDBResource):
 @dg.asset(
     key=["marts", "revisions"], metadata=columns_of(["marts", "revisions"]),
     group_name="marts", kinds={"duckdb", "sql"},
-    deps=[TRADE_RELEASE_MONTHLY, RELEASE_COVERAGE, dg.AssetKey(["ref", "countries"])],
+    deps=[TRADE_RELEASE_MONTHLY, RELEASE_COVERAGE, TRADE_LATEST,
+          dg.AssetKey(["ref", "countries"])],
     description="Per flow, month and partner: the first published value, the latest value, the "
     "revision and the releases they came from.",
     code_version=code_version("marts/revisions"),
 )
 def revisions(warehouse: DuckDBResource) -> dg.MaterializeResult:
     with warehouse_connection(warehouse) as conn:
+        create_table_macro(conn, "core.trade_monthly_as_of")
         rows, rebuilt = _rebuild_unless_current(
             conn, "marts.revisions", inputs_token(conn),
             lambda: rebuild_table(conn, "marts.revisions"))
