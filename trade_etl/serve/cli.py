@@ -1,4 +1,4 @@
-"""The `trade-etl` command: fetch, build, sample, demo, sql, brief."""
+"""The `trade-etl` command: fetch, build, ui, sample, demo, sql, brief."""
 
 from __future__ import annotations
 

@@ -22,10 +22,11 @@ import duckdb
 from trade_etl.fetch.manifest import MANIFEST_NAME
 from trade_etl.fetch.manifest import manifests as manifest_folders
 from trade_etl.ingest.releases import SourceFile, discover
-from trade_etl.settings import PROJECT_ROOT, REF_DATA_DIR, duckdb_memory_limit, fiscal_start_month
+from trade_etl.settings import REF_DATA_DIR, SQL_DIR, duckdb_memory_limit, fiscal_start_month
 from trade_etl.store.incremental import combine, record_token, stored_token
 from trade_etl.store.warehouse import sql_text, table_exists
 
+PACKAGE_DIR = Path(__file__).resolve().parent.parent  # trade_etl/
 STATE_KEY = "build:inputs"  # the inputs of the last complete build
 SEEN_KEY = "build:inputs-seen"  # the inputs the current (or last) run saw
 
@@ -42,8 +43,9 @@ def inputs_fingerprint(raw_dir: Path, sources: list[SourceFile] | None = None) -
               s.ctime_ns, s.inode, s.problem) for s in sources]
     manifests = [(p.name, _digest(p / MANIFEST_NAME)) for p in manifest_folders(raw_dir)]
     refs = [(p.name, _digest(p)) for p in sorted(REF_DATA_DIR.glob("*.csv"))]
-    code = [(str(p.relative_to(PROJECT_ROOT)), _digest(p))
-            for folder in ("sql", "trade_etl") for p in sorted((PROJECT_ROOT / folder).rglob("*"))
+    # The package and its SQL wherever they are: a checkout, or an installed wheel.
+    code = [(str(p.relative_to(folder)), _digest(p))
+            for folder in (SQL_DIR, PACKAGE_DIR) for p in sorted(folder.rglob("*"))
             if p.suffix in (".sql", ".py")]
     return combine(files, manifests, refs, code, fiscal_start_month(), duckdb_memory_limit())
 
