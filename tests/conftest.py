@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
@@ -128,8 +129,8 @@ def run_job(raw: Path, releases: list[str] | None = None, run_config: dict | Non
         "dagster/asset_partition_range_end": chosen[-1]})
 
 
-@pytest.fixture(scope="session")
-def _dagster_home(tmp_path_factory) -> Path:
+@pytest.fixture(scope="session", autouse=True)
+def _dagster_home(tmp_path_factory) -> Iterator[Path]:
     """One Dagster instance per test process, as a user's builds share one (creating its
     storage costs about 2 s a test otherwise). Its event log is kept in memory: SQLite's costs
     about 20 ms per run event, 3-5 s per small build, and hundreds of builds run here. The
@@ -140,7 +141,14 @@ def _dagster_home(tmp_path_factory) -> Path:
         (REPO / "dagster.yaml").read_text()
         + "event_log_storage:\n  module: dagster._core.storage.event_log\n"
         "  class: InMemoryEventLogStorage\n")
-    return home
+    # Set for the whole session: module fixtures that build run before any test's own setup.
+    previous = os.environ.get("DAGSTER_HOME")
+    os.environ["DAGSTER_HOME"] = str(home)
+    yield home
+    if previous is None:
+        os.environ.pop("DAGSTER_HOME", None)
+    else:
+        os.environ["DAGSTER_HOME"] = previous
 
 
 @pytest.fixture(autouse=True)
