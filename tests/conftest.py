@@ -132,15 +132,16 @@ def run_job(raw: Path, releases: list[str] | None = None, run_config: dict | Non
 @pytest.fixture(scope="session", autouse=True)
 def _dagster_home(tmp_path_factory) -> Iterator[Path]:
     """One Dagster instance per test process, as a user's builds share one (creating its
-    storage costs about 2 s a test otherwise). Its event log is kept in memory: SQLite's costs
-    about 20 ms per run event, 3-5 s per small build, and hundreds of builds run here. The
-    project's own dagster.yaml, with its SQLite event log, is what tests/test_ui.py (a
-    terminal build listed by the webserver) and tests/test_install.py run on."""
+    storage costs about 2 s a test otherwise). Its event log is kept in memory: even the pooled
+    SQLite one costs a few ms per run event, and hundreds of builds run here. The project's own
+    dagster.yaml, with its SQLite event log, is what tests/test_ui.py (a terminal build listed
+    by the webserver), tests/test_event_log.py and tests/test_install.py run on."""
     home = tmp_path_factory.mktemp("dagster_home")
-    (home / "dagster.yaml").write_text(
-        (REPO / "dagster.yaml").read_text()
-        + "event_log_storage:\n  module: dagster._core.storage.event_log\n"
-        "  class: InMemoryEventLogStorage\n")
+    project = (REPO / "dagster.yaml").read_text()
+    pooled = "  module: trade_etl.defs.event_log\n  class: PooledSqliteEventLogStorage\n"
+    assert pooled in project, "dagster.yaml no longer names the event log this replaces"
+    (home / "dagster.yaml").write_text(project.replace(
+        pooled, "  module: dagster._core.storage.event_log\n  class: InMemoryEventLogStorage\n"))
     # Set for the whole session: module fixtures that build run before any test's own setup.
     previous = os.environ.get("DAGSTER_HOME")
     os.environ["DAGSTER_HOME"] = str(home)

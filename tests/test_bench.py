@@ -1,4 +1,5 @@
-"""The benchmark harness (bench/run.py) runs end to end at a tiny size; no speed is asserted."""
+"""The benchmark harness (bench/run.py) runs end to end at a tiny size against the yardstick
+(../shared/bench/reference_build.py); no speed is asserted."""
 
 from __future__ import annotations
 
@@ -18,9 +19,10 @@ def test_bench_harness_tiny(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr[-3000:]
     text = out.read_text()
     assert done.stdout.strip() == text.strip()
-    for scenario in ("full", "baseline", "new release", "unchanged", "forced"):
+    for scenario in ("full", "yardstick", "new release", "unchanged", "forced"):
         assert f"\n| {scenario} | " in text
-    assert "| totals agree | yes |" in text
+    assert "| marts equal the yardstick's to the yen | yes |" in text
     assert "## Targets" in text
-    assert "| tiny | full ≤ 1.2 × baseline |" in text
+    assert "| tiny | full ≤ 1.0 × yardstick |" in text
+    assert "| tiny | peak RSS ≤ 1.5 × yardstick |" in text
     assert "## Per-stage breakdown" in text
