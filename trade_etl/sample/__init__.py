@@ -8,10 +8,11 @@ API
 ---
 ``write_sample(out_dir, years=(2023, 2024, 2025), scale=1.0, seed=0, bad_rows=True, cp932=True)``
 writes one folder per release, ``<out_dir>/<YYYY-MM-DD>_<stage>/``, and returns them sorted
-(ValueError if ``out_dir`` already holds release folders).  ``parse_years("2023-2025" | "2023,2024")`` parses a
-year spec.  ``release_schedule(year)`` lists a year's releases.  ``header(...)`` gives a release
-file's column names.  ``build_profile(reference_dir)`` is a developer tool that re-derives the
-package's ``profile.csv`` from the shared reference files; at run time the package reads only that
+(ValueError if ``out_dir`` already holds release folders).
+``parse_years("2023-2025" | "2023,2024")`` parses a year spec.  ``release_schedule(year)`` lists
+a year's releases.  ``header(...)`` gives a release file's column names.
+``build_profile(reference_dir)`` is a developer tool that re-derives the package's
+``profile.csv`` from the shared reference files; at run time the package reads only that
 file and the project's ``data/ref/countries.csv`` (``settings.REF_DATA_DIR``).  CLI:
 ``python -m trade_etl.sample OUT --years 2023-2025 [--scale 1] [--seed 0] [--no-bad-rows]
 [--no-cp932]`` (``cp932=False``: the Japanese download is written in UTF-8 with the English header,
