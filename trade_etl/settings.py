@@ -4,7 +4,7 @@ Both paths come from the environment so that the CLI, the Dagster UI and the sen
 `TRADE_ETL_RAW_DIR` (default `data/raw`) and `TRADE_ETL_WAREHOUSE` (default
 `data/warehouse/trade.duckdb`), relative to the working directory. The fiscal year's first month
 is `TRADE_ETL_FISCAL_START_MONTH` (default 4, April, as in Japan). DuckDB's memory limit for
-builds is `TRADE_ETL_DUCKDB_MEMORY_LIMIT` (default 1GB; larger work spills to disk).
+builds is `TRADE_ETL_DUCKDB_MEMORY_LIMIT` (default 512MB; larger work spills to disk).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ FISCAL_START_ENV = "TRADE_ETL_FISCAL_START_MONTH"
 DEFAULT_FISCAL_START_MONTH = 4  # Japan's fiscal year starts in April
 
 MEMORY_LIMIT_ENV = "TRADE_ETL_DUCKDB_MEMORY_LIMIT"
-DEFAULT_MEMORY_LIMIT = "1GB"  # keeps a ten-year build under 2 GiB resident (bench/results.md)
+DEFAULT_MEMORY_LIMIT = "512MB"  # the run keeps one connection: this bounds its cache too
 
 ESTAT_BASE_URL_ENV = "TRADE_ETL_ESTAT_BASE_URL"  # the fetcher's site; tests point it at a local one
 DEFAULT_ESTAT_BASE_URL = "https://www.e-stat.go.jp"

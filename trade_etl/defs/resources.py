@@ -1,7 +1,7 @@
 """Resources and executor shared by every asset.
 
 One DuckDB file has one writer, so every run uses the in-process executor: assets run one after
-the other in the run's process.
+the other in the run's process, on one connection to the working copy.
 """
 
 import logging
@@ -12,6 +12,7 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 from dagster_duckdb import DuckDBResource
+from pydantic import PrivateAttr
 
 from trade_etl.errors import EXIT_BUSY, UserError, explain
 from trade_etl.settings import (
@@ -42,7 +43,14 @@ class WarehouseResource(DuckDBResource):
     A run holds the build lock from start to end (a second build fails at once, naming this
     one) and connects to the working copy (trade_etl/store/publish.py); the asset
     warehouse/published swaps the finished copy in.
+
+    The connection is opened by the first step that asks for it and kept for the next ones:
+    closing a DuckDB file checkpoints it, which cost 0.1-0.2 s per step. It is closed at the
+    end of the run, before publishing (`close_connection`), and after a step that raised, so
+    a later step starts from a fresh connection.
     """
+
+    _conn: duckdb.DuckDBPyConnection | None = PrivateAttr(default=None)
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         try:
@@ -59,19 +67,36 @@ class WarehouseResource(DuckDBResource):
             logging.getLogger("trade_etl.progress").warning(message)  # shown even with --quiet
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
-        publish.release(Path(self.database))
+        try:
+            self.close_connection()
+        finally:
+            publish.release(Path(self.database))
 
     @contextmanager
     def get_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
         work = publish.work_path(Path(self.database))
         with user_errors(f"writing {work}"):
-            conn = duckdb.connect(str(work),
-                                  config={"custom_user_agent": "trade_etl",
-                                          **self.connection_config})
+            if self._conn is None:
+                conn = duckdb.connect(str(work),
+                                      config={"custom_user_agent": "trade_etl",
+                                              **self.connection_config})
+                try:
+                    ensure_schema(conn)
+                except BaseException:
+                    conn.close()
+                    raise
+                self._conn = conn
             try:
-                yield conn
-            finally:
-                conn.close()
+                yield self._conn
+            except BaseException:
+                self.close_connection()
+                raise
+
+    def close_connection(self) -> None:
+        """Close the run's connection (checkpointing the working copy), if one is open."""
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            conn.close()
 
 
 def as_failure(error: UserError) -> dg.Failure:
@@ -96,14 +121,10 @@ def user_errors(doing: str = "") -> Iterator[None]:
 
 @contextmanager
 def warehouse_connection(warehouse: DuckDBResource) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A read-write connection with the schema in place, closed even when the body raises."""
+    """The run's read-write connection, with the schema in place (WarehouseResource)."""
     Path(warehouse.database).parent.mkdir(parents=True, exist_ok=True)
     with warehouse.get_connection() as conn:
-        try:
-            ensure_schema(conn)
-            yield conn
-        finally:
-            conn.close()
+        yield conn
 
 
 @dg.definitions
@@ -112,7 +133,10 @@ def resources() -> dg.Definitions:
         resources={
             "warehouse": WarehouseResource(
                 database=dg.EnvVar(WAREHOUSE_ENV),
-                connection_config={"memory_limit": duckdb_memory_limit()},
+                # Results are always ordered explicitly; not keeping insertion order lets DuckDB
+                # load in parallel and skip a copy (a release's facts load ~2x faster).
+                connection_config={"memory_limit": duckdb_memory_limit(),
+                                   "preserve_insertion_order": False},
             ),
             "raw_dir": RawDirectory(path=dg.EnvVar(RAW_DIR_ENV)),
         },

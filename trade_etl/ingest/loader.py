@@ -1,9 +1,10 @@
 """Load release files into the fact store, one transaction per release.
 
-Release by release, for the files that are new or whose content changed: read each (zip members
-one by one), validate them together (one pandera pass), then in a single transaction replace
-whatever those files contributed before (facts, quarantined lines, audit rows) with the new
-result. A crash leaves the previous state intact: never half a file, never half a release.
+Release by release, for the files that are new or whose content changed, in one transaction:
+delete whatever those files contributed before (facts, quarantined lines, audit rows), then, a
+batch of files at a time (about BATCH_BYTES of CSV, zip members one by one), read them,
+validate them together (one pandera pass) and insert the result. A crash leaves the previous
+state intact: never half a file, never half a release. Memory holds one batch, not a release.
 Files whose content hash matches what is already recorded are skipped, so a rebuild over the
 same folder changes nothing.
 """
@@ -25,6 +26,9 @@ from trade_etl.ingest.releases import SourceFile, read_members
 from trade_etl.ingest.validation import SplitFile, ValidatedFile, validate_files
 from trade_etl.store.warehouse import transaction
 
+# A pandera pass costs ~25 ms whatever its size, and a batch's frames take ~15x its CSV bytes.
+BATCH_BYTES = 8_000_000
+
 AUDIT_COLUMNS = ("release_id", "published_on", "stage", "file_name", "sha256", "rows_read",
                  "rows_loaded", "rows_quarantined", "loaded_at", "source_file", "source_sha256",
                  "status", "error", "layout", "encoding", "cells_loaded", "value_year_mismatches")
@@ -42,17 +46,12 @@ class FileResult:
     encoding: str | None = None
     rows_read: int = 0
     rows_loaded: int = 0
+    rows_quarantined: int = 0
+    cells_loaded: int = 0
     value_year_mismatches: int = 0
+    # the frames, from reading until the batch is stored
     validated: ValidatedFile | None = field(default=None, repr=False)
     split: SplitFile | None = field(default=None, repr=False)
-
-    @property
-    def rows_quarantined(self) -> int:
-        return 0 if self.validated is None else self.validated.quarantine.height
-
-    @property
-    def cells_loaded(self) -> int:
-        return 0 if self.validated is None else self.validated.facts.height
 
 
 def read_source(source: SourceFile) -> list[FileResult]:
@@ -87,21 +86,47 @@ def validate_results(results: list[FileResult], country_codes: Iterable[str],
     for result, validated in zip(pending, checked, strict=True):
         result.validated, result.split = validated, None
         result.rows_loaded = validated.rows_loaded
+        result.rows_quarantined = validated.quarantine.height
+        result.cells_loaded = validated.facts.height
         result.value_year_mismatches = validated.value_year_mismatches
         if result.rows_loaded + result.rows_quarantined != result.rows_read:
             raise AssertionError(f"{result.file_name}: rows read do not reconcile")  # a bug
 
 
-def store_release(conn: duckdb.DuckDBPyConnection,
-                  parsed: list[tuple[SourceFile, str | None, list[FileResult]]]) -> None:
-    """Replace what each source file of one release contributed before, in one transaction.
+Parsed = list[tuple[SourceFile, str | None, list[FileResult]]]
 
-    `parsed` holds (source, its sha256, the results of its CSVs) for the files of a release
-    that are new or changed. A crash at any point leaves the previous state: never half a file,
-    never half a release. The facts of all files go in with one insert (large appends are
-    written straight to the database file instead of through the write-ahead log).
-    """
-    loaded_at = datetime.now()
+
+def batches(files: list[tuple[SourceFile, str | None]],
+            size: int = BATCH_BYTES) -> list[list[tuple[SourceFile, str | None]]]:
+    """Consecutive groups of files of about `size` bytes on disk (a larger file alone)."""
+    groups: list[list[tuple[SourceFile, str | None]]] = []
+    total = size
+    for item in files:
+        if total >= size:
+            groups.append([])
+            total = 0
+        groups[-1].append(item)
+        total += max(item[0].size_bytes, 1)
+    return groups
+
+
+def delete_previous(conn: duckdb.DuckDBPyConnection, sources: Iterable[SourceFile]) -> None:
+    """Delete what these source files contributed before (inside the release's transaction)."""
+    for source in sources:
+        key = {"release_id": source.release_id, "source_file": source.file_name}
+        conn.execute("delete from core.trade_facts where release_id = $release_id and "
+                     "(file_name = $source_file or starts_with(file_name, $source_file || "
+                     "'/'))", key)
+        conn.execute("delete from audit.quarantine where release_id = $release_id "
+                     "and source_file = $source_file", key)
+        conn.execute("delete from audit.releases where release_id = $release_id "
+                     "and source_file = $source_file", key)
+
+
+def store_batch(conn: duckdb.DuckDBPyConnection, parsed: Parsed, loaded_at: datetime) -> None:
+    """Insert a batch's facts, quarantined lines and audit rows (inside the release's
+    transaction). The facts of all its files go in with one insert (large appends are written
+    straight to the database file instead of through the write-ahead log)."""
     facts, quarantine, audit = [], [], []
     for source, source_sha256, results in parsed:
         for result in results:
@@ -122,35 +147,24 @@ def store_release(conn: duckdb.DuckDBPyConnection,
                 "encoding": result.encoding, "cells_loaded": result.cells_loaded,
                 "value_year_mismatches": result.value_year_mismatches,
             })
-    with transaction(conn):
-        for source, _, _ in parsed:
-            key = {"release_id": source.release_id, "source_file": source.file_name}
-            conn.execute("delete from core.trade_facts where release_id = $release_id and "
-                         "(file_name = $source_file or starts_with(file_name, $source_file || "
-                         "'/'))", key)
-            conn.execute("delete from audit.quarantine where release_id = $release_id "
-                         "and source_file = $source_file", key)
-            conn.execute("delete from audit.releases where release_id = $release_id "
-                         "and source_file = $source_file", key)
-        failpoints.hit("store_release:after_delete")
-        release = {"release_id": parsed[0][0].release_id}
-        if facts:
-            conn.register("staged_facts", pl.concat(facts))
-            conn.execute(
-                "insert into core.trade_facts select $release_id, file_name, flow, year, "
-                "month, hs_code, country_code, unit1, unit2, quantity1, quantity2, "
-                "value_thousand_jpy from staged_facts", release)
-            conn.unregister("staged_facts")
-        if quarantine:
-            conn.register("staged_quarantine", pl.concat(quarantine))
-            conn.execute(
-                "insert into audit.quarantine select $release_id, file_name, line_number, "
-                "reason, raw_line, source_file from staged_quarantine", release)
-            conn.unregister("staged_quarantine")
-        conn.executemany(
-            f"insert into audit.releases ({', '.join(AUDIT_COLUMNS)}) values "
-            f"({', '.join('$' + c for c in AUDIT_COLUMNS)})", audit)
-        failpoints.hit("store_release:before_commit")
+    release = {"release_id": parsed[0][0].release_id}
+    if facts:
+        conn.register("staged_facts", pl.concat(facts, rechunk=False))
+        del facts
+        conn.execute(
+            "insert into core.trade_facts select $release_id, file_name, flow, year, "
+            "month, hs_code, country_code, unit1, unit2, quantity1, quantity2, "
+            "value_thousand_jpy from staged_facts", release)
+        conn.unregister("staged_facts")
+    if quarantine:
+        conn.register("staged_quarantine", pl.concat(quarantine))
+        conn.execute(
+            "insert into audit.quarantine select $release_id, file_name, line_number, "
+            "reason, raw_line, source_file from staged_quarantine", release)
+        conn.unregister("staged_quarantine")
+    conn.executemany(
+        f"insert into audit.releases ({', '.join(AUDIT_COLUMNS)}) values "
+        f"({', '.join('$' + c for c in AUDIT_COLUMNS)})", audit)
 
 
 @dataclass
@@ -186,15 +200,27 @@ def load_sources(
         files = [(s, d) for s, d in sources if s.release_id == release]
         read = bad = 0
         errors = []
-        clock = time.perf_counter()
-        parsed = [(source, digest, read_source(source)) for source, digest in files]
-        summary.seconds["read"] += time.perf_counter() - clock
-        validate_results([r for _, _, results in parsed for r in results], codes,
-                         summary.seconds)
-        clock = time.perf_counter()
-        store_release(conn, parsed)
-        summary.seconds["store"] += time.perf_counter() - clock
-        for _, _, results in parsed:
+        loaded_at = datetime.now()
+        results_of: list[tuple[str, list[FileResult]]] = []
+        with transaction(conn):
+            delete_previous(conn, (source for source, _ in files))
+            failpoints.hit("store_release:after_delete")
+            for batch in batches(files):
+                clock = time.perf_counter()
+                parsed = [(source, digest, read_source(source)) for source, digest in batch]
+                summary.seconds["read"] += time.perf_counter() - clock
+                validate_results([r for _, _, results in parsed for r in results], codes,
+                                 summary.seconds)
+                clock = time.perf_counter()
+                store_batch(conn, parsed, loaded_at)
+                summary.seconds["store"] += time.perf_counter() - clock
+                for _, _, results in parsed:  # keep the counts, not the frames
+                    for r in results:
+                        r.validated = None
+                results_of += [(source.file_name, results) for source, _, results in parsed]
+                del parsed
+            failpoints.hit("store_release:before_commit")
+        for _, results in results_of:
             summary.files_loaded += 1
             summary.releases.add(release)
             for r in results:

@@ -235,7 +235,7 @@ def _validate_layout(
             .group_by(line, maintain_order=True)
             .agg(pl.col("reason").str.join("; "))
         )
-    valid = typed.join(reasons, on=line, how="anti")
+    valid = typed.join(reasons, on=line, how="anti") if reasons.height else typed
 
     keys = ["flow", "year", *(["custom"] if layout == "hs_country_custom" else []), "hs", "country"]
     same = ", ".join(HEADER_NAMES[k] for k in keys)
@@ -244,7 +244,8 @@ def _validate_layout(
         .filter(pl.col("line_number") != pl.col("first_line"))
         .select(*line, reason=pl.format(f"duplicate of line {{}} (same {same})", "first_line"))
     )
-    valid = valid.join(duplicates, on=line, how="anti")
+    if duplicates.height:
+        valid = valid.join(duplicates, on=line, how="anti")
 
     quarantine = pl.concat(
         [

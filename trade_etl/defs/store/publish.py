@@ -49,6 +49,7 @@ def published(context: dg.AssetExecutionContext,
         # so duckdb_columns() and any SQL client describe every public column.
         with transaction(conn):
             comments = schema.apply_comments(conn)
+    warehouse.close_connection()  # publish.publish checkpoints and copies the file
     with user_errors("publishing the warehouse"):
         info = publish.publish(Path(warehouse.database))
     return dg.MaterializeResult(metadata={
