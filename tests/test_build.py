@@ -2,6 +2,7 @@
 = full, bad files, zips and per-file transactions."""
 
 import io
+import os
 import shutil
 import subprocess
 import sys
@@ -9,6 +10,7 @@ import zipfile
 from pathlib import Path
 
 from tests.conftest import build, csv_text, query, row, run_job, snapshot, write_release
+from trade_etl.store.publish import work_path
 
 US, CN, KR = "304", "105", "103"
 CAR, LNG = "870323915", "271111000"  # chapters 87 and 27
@@ -208,13 +210,17 @@ def test_a_crash_inside_a_file_transaction_keeps_the_previous_state(tmp_path):
     assert build(raw, wh) == 0
     before = snapshot(wh)
     write_release(raw, "2024-02-20_preliminary",
-                  {"exp_2024.csv": csv_text([row(1, 2024, CAR, US, {1: 999})])})
+                  {"exp_2024.csv": csv_text([row(1, 2024, CAR, US, {1: 999})]),
+                   "imp_2024.csv": csv_text([row(2, 2024, CAR, US, {1: 7})])})
     release_b(raw)
-    for point in ("store_release:after_delete", "store_release:before_commit"):
+    # A batch of one file (TRADE_ETL_LOAD_BATCH_MB): the release's two files are two inserts,
+    # and after_batch kills the build between them, inside the release's transaction.
+    for point in ("store_release:after_delete", "store_release:after_batch",
+                  "store_release:before_commit"):
         proc = subprocess.run(
             [sys.executable, "-m", "trade_etl", "build", "--raw-dir", str(raw),
              "--warehouse", str(wh), "--quiet"],
-            env={**__import__("os").environ, "TRADE_ETL_FAILPOINT": point},
+            env={**os.environ, "TRADE_ETL_FAILPOINT": point, "TRADE_ETL_LOAD_BATCH_MB": "1e-6"},
             capture_output=True, text=True, timeout=300)
         assert proc.returncode == -9, proc.stderr[-2000:]
         after = snapshot(wh)
@@ -222,6 +228,10 @@ def test_a_crash_inside_a_file_transaction_keeps_the_previous_state(tmp_path):
         for table in ("audit.releases", "audit.quarantine", "core.trade_facts",
                       "core.trade_latest"):
             assert after[table] == before[table], (point, table)
+        # Nor did its working copy, which the next build carries on from: the killed release
+        # (2024-02-20, its first in this build) still holds its previous file only.
+        loaded = ("audit.releases", "audit.quarantine", "core.trade_facts")
+        assert snapshot(work_path(wh), loaded) == {t: before[t] for t in loaded}, point
     assert build(raw, wh) == 0
     clean = tmp_path / "clean.duckdb"
     assert build(raw, clean) == 0

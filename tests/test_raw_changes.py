@@ -365,7 +365,7 @@ def one_line(done: subprocess.CompletedProcess) -> str:
 @pytest.mark.parametrize("name, value", [
     ("TRADE_ETL_FISCAL_START_MONTH", "13"), ("TRADE_ETL_FISCAL_START_MONTH", "0"),
     ("TRADE_ETL_FISCAL_START_MONTH", "abc"), ("TRADE_ETL_DUCKDB_MEMORY_LIMIT", "lots"),
-    ("TRADE_ETL_QUIET_SECONDS", "-1"),
+    ("TRADE_ETL_QUIET_SECONDS", "-1"), ("TRADE_ETL_LOAD_BATCH_MB", "0"),
 ])
 def test_a_bad_setting_is_one_line_naming_it(tmp_path, name, value):
     raw = tmp_path / "raw"

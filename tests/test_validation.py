@@ -81,3 +81,20 @@ def test_bare_and_quoted_hs_codes_load_alike():
     _, result = run(csv_text([row(1, 2024, "870323915", US, {1: 1}, quote_hs=False),
                               row(1, 2024, "870324915", US, {1: 1})]))
     assert sorted(result.facts["hs_code"]) == ["870323915", "870324915"]
+
+
+def test_batches_group_files_by_size_in_order():
+    from datetime import date
+    from pathlib import Path
+
+    from trade_etl.ingest.loader import batches
+    from trade_etl.ingest.releases import SourceFile
+
+    def source(name: str, size: int) -> tuple[SourceFile, str]:
+        return SourceFile("2024-02-20_preliminary", date(2024, 2, 20), "preliminary", name,
+                          Path(name), size, 0), name
+
+    files = [source(n, s) for n, s in (("a", 3), ("b", 3), ("c", 9), ("d", 1), ("e", 0))]
+    names = [[f[0].file_name for f in group] for group in batches(files, size=5)]
+    assert names == [["a", "b"], ["c"], ["d", "e"]]
+    assert batches([], size=5) == []

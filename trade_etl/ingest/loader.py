@@ -2,9 +2,10 @@
 
 Release by release, for the files that are new or whose content changed, in one transaction:
 delete whatever those files contributed before (facts, quarantined lines, audit rows), then, a
-batch of files at a time (about BATCH_BYTES of CSV, zip members one by one), read them,
-validate them together (one pandera pass) and insert the result. A crash leaves the previous
-state intact: never half a file, never half a release. Memory holds one batch, not a release.
+batch of files at a time (about `TRADE_ETL_LOAD_BATCH_MB` of CSV, default 8; zip members one
+by one), read them, validate them together (one pandera pass) and insert the result; the next
+batch is read and validated in a second thread meanwhile. A crash leaves the previous state
+intact: never half a file, never half a release. Memory holds two batches, not a release.
 Files whose content hash matches what is already recorded are skipped, so a rebuild over the
 same folder changes nothing.
 """
@@ -13,21 +14,20 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import datetime
 
 import duckdb
 import polars as pl
 
-from trade_etl import failpoints
+from trade_etl import failpoints, settings
 from trade_etl.ingest.raw_csv import FileProblem, read_table
 from trade_etl.ingest.releases import SourceFile, read_members
 from trade_etl.ingest.validation import SplitFile, ValidatedFile, validate_files
 from trade_etl.store.warehouse import transaction
-
-# A pandera pass costs ~25 ms whatever its size, and a batch's frames take ~15x its CSV bytes.
-BATCH_BYTES = 8_000_000
 
 AUDIT_COLUMNS = ("release_id", "published_on", "stage", "file_name", "sha256", "rows_read",
                  "rows_loaded", "rows_quarantined", "loaded_at", "source_file", "source_sha256",
@@ -97,8 +97,10 @@ Parsed = list[tuple[SourceFile, str | None, list[FileResult]]]
 
 
 def batches(files: list[tuple[SourceFile, str | None]],
-            size: int = BATCH_BYTES) -> list[list[tuple[SourceFile, str | None]]]:
-    """Consecutive groups of files of about `size` bytes on disk (a larger file alone)."""
+            size: int | None = None) -> list[list[tuple[SourceFile, str | None]]]:
+    """Consecutive groups of files of about `size` bytes on disk (a larger file alone);
+    `size` defaults to settings.load_batch_bytes()."""
+    size = settings.load_batch_bytes() if size is None else size
     groups: list[list[tuple[SourceFile, str | None]]] = []
     total = size
     for item in files:
@@ -190,53 +192,86 @@ def load_sources(
 ) -> LoadSummary:
     """Parse, validate and store each (source, sha256) pair, in publication order.
 
-    `detail` hears one line per file, `progress` one line per release once its files are in.
+    While one batch is stored, the next is read and validated in a second thread (polars,
+    pandera's checks and DuckDB all release the GIL): the two cores both work, and memory holds
+    two batches at most. `detail` hears one line per file, `progress` one line per release once
+    its files are in.
     """
     codes = sorted(set(country_codes))
     summary = LoadSummary()
     releases = list(dict.fromkeys(source.release_id for source, _ in sources))
-    for number, release in enumerate(releases, start=1):
-        started = time.perf_counter()
-        files = [(s, d) for s, d in sources if s.release_id == release]
-        read = bad = 0
-        errors = []
-        loaded_at = datetime.now()
-        results_of: list[tuple[str, list[FileResult]]] = []
-        with transaction(conn):
-            delete_previous(conn, (source for source, _ in files))
-            failpoints.hit("store_release:after_delete")
-            for batch in batches(files):
-                clock = time.perf_counter()
-                parsed = [(source, digest, read_source(source)) for source, digest in batch]
-                summary.seconds["read"] += time.perf_counter() - clock
-                validate_results([r for _, _, results in parsed for r in results], codes,
-                                 summary.seconds)
-                clock = time.perf_counter()
-                store_batch(conn, parsed, loaded_at)
-                summary.seconds["store"] += time.perf_counter() - clock
-                for _, _, results in parsed:  # keep the counts, not the frames
-                    for r in results:
-                        r.validated = None
-                results_of += [(source.file_name, results) for source, _, results in parsed]
-                del parsed
-            failpoints.hit("store_release:before_commit")
-        for _, results in results_of:
-            summary.files_loaded += 1
-            summary.releases.add(release)
-            for r in results:
-                summary.rows_read += r.rows_read
-                summary.rows_loaded += r.rows_loaded
-                summary.rows_quarantined += r.rows_quarantined
-                summary.cells_loaded += r.cells_loaded
-                read, bad = read + r.rows_read, bad + r.rows_quarantined
-                if r.status == "error":
-                    errors.append(f"{release}/{r.file_name}: {r.error}")
-                detail(f"{release}/{r.file_name}: " + (r.error or (
-                    f"{r.rows_read:,} rows read, {r.rows_loaded:,} loaded, "
-                    f"{r.rows_quarantined:,} quarantined")))
-        summary.errors += errors
-        progress(f"[{number}/{len(releases)}] {release}: {len(files)} file(s), {read:,} rows "
-                 f"read, {read - bad:,} loaded, {bad:,} quarantined"
-                 + (f", {len(errors)} file(s) in error" if errors else "")
-                 + f" ({time.perf_counter() - started:.1f}s)")
+    plan = {release: batches([(s, d) for s, d in sources if s.release_id == release])
+            for release in releases}
+
+    def prepare(batch: list[tuple[SourceFile, str | None]]) -> Parsed:
+        clock = time.perf_counter()
+        parsed = [(source, digest, read_source(source)) for source, digest in batch]
+        summary.seconds["read"] += time.perf_counter() - clock
+        validate_results([r for _, _, results in parsed for r in results], codes,
+                         summary.seconds)
+        return parsed
+
+    ready = one_ahead([batch for release in releases for batch in plan[release]], prepare)
+    with closing(ready):
+        for number, release in enumerate(releases, start=1):
+            started = time.perf_counter()
+            loaded_at = datetime.now()
+            results_of: list[list[FileResult]] = []
+            with transaction(conn):
+                delete_previous(conn, (source for batch in plan[release] for source, _ in batch))
+                failpoints.hit("store_release:after_delete")
+                for _ in plan[release]:
+                    parsed = next(ready)
+                    clock = time.perf_counter()
+                    store_batch(conn, parsed, loaded_at)
+                    summary.seconds["store"] += time.perf_counter() - clock
+                    failpoints.hit("store_release:after_batch")
+                    for _, _, results in parsed:  # keep the counts, not the frames
+                        for r in results:
+                            r.validated = None
+                        results_of.append(results)
+                    del parsed
+                failpoints.hit("store_release:before_commit")
+            _summarise(summary, number, len(releases), release, results_of,
+                       time.perf_counter() - started, progress, detail)
     return summary
+
+
+def one_ahead(jobs: list, work: Callable) -> Iterator:
+    """Yield work(job) for each job in order, doing the next job in a thread meanwhile."""
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="trade-etl-read") as pool:
+        pending = None
+        for job in jobs:
+            future = pool.submit(work, job)
+            if pending is not None:
+                yield pending.result()
+            pending = future
+        if pending is not None:
+            yield pending.result()
+
+
+def _summarise(summary: LoadSummary, number: int, of: int, release: str,
+               results_of: list[list[FileResult]], seconds: float,
+               progress: Callable[[str], None], detail: Callable[[str], None]) -> None:
+    """Add one stored release to the summary and report it."""
+    read = bad = 0
+    errors = []
+    for results in results_of:
+        summary.files_loaded += 1
+        summary.releases.add(release)
+        for r in results:
+            summary.rows_read += r.rows_read
+            summary.rows_loaded += r.rows_loaded
+            summary.rows_quarantined += r.rows_quarantined
+            summary.cells_loaded += r.cells_loaded
+            read, bad = read + r.rows_read, bad + r.rows_quarantined
+            if r.status == "error":
+                errors.append(f"{release}/{r.file_name}: {r.error}")
+            detail(f"{release}/{r.file_name}: " + (r.error or (
+                f"{r.rows_read:,} rows read, {r.rows_loaded:,} loaded, "
+                f"{r.rows_quarantined:,} quarantined")))
+    summary.errors += errors
+    progress(f"[{number}/{of}] {release}: {len(results_of)} file(s), {read:,} rows "
+             f"read, {read - bad:,} loaded, {bad:,} quarantined"
+             + (f", {len(errors)} file(s) in error" if errors else "")
+             + f" ({seconds:.1f}s)")
