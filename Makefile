@@ -36,7 +36,8 @@ test: $(TESTDEPS)
 ui: $(RUNTIME)
 	$(BIN)/trade-etl ui
 
-# Times the pipeline against bench/baseline.sql; e.g. make bench BENCH_ARGS="--sizes small --rounds 1"
+# Times the pipeline against ../shared/bench/reference_build.py (the yardstick) on the same files;
+# e.g. make bench BENCH_ARGS="--sizes small --rounds 1"
 bench: $(RUNTIME)
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
