@@ -113,6 +113,7 @@ def run_job(raw: Path, releases: list[str] | None = None, run_config: dict | Non
 
     from trade_etl.definitions import defs
     from trade_etl.ingest.releases import discover
+    from trade_etl.serve.runs import unpartitioned
 
     on_disk = sorted({s.release_id for s in discover(raw)})
     chosen = on_disk if releases is None else sorted(releases)
@@ -121,9 +122,7 @@ def run_job(raw: Path, releases: list[str] | None = None, run_config: dict | Non
     job = defs.resolve_job_def("build_warehouse")
     options = {"instance": instance, "raise_on_error": False, "run_config": run_config or {}}
     if not chosen:
-        graph = job.asset_layer.asset_graph
-        return job.execute_in_process(**options, asset_selection=[
-            k for k in job.asset_layer.selected_asset_keys if graph.get(k).partitions_def is None])
+        return job.execute_in_process(**options, asset_selection=unpartitioned(job))
     return job.execute_in_process(**options, tags={
         "dagster/asset_partition_range_start": chosen[0],
         "dagster/asset_partition_range_end": chosen[-1]})

@@ -51,6 +51,13 @@ def two_releases(raw: Path) -> None:
     write_release(raw, "2024-03-21_preliminary", {"a.csv": file_a({1: 110, 2: 90})})
 
 
+def assert_pruned_build_is_clean(raw: Path, wh: Path, tmp_path: Path) -> None:
+    """`build --prune` succeeds and leaves what a clean build of the raw folder would."""
+    assert cli.main(["build", "--raw-dir", str(raw), "--warehouse", str(wh), "--quiet",
+                     "--prune"]) == 0
+    assert snapshot(wh, TABLES) == clean_build(raw, tmp_path)
+
+
 def test_removing_loaded_files_needs_prune_and_then_equals_a_clean_build(tmp_path, capsys):
     raw, wh = tmp_path / "raw", tmp_path / "wh.duckdb"
     two_releases(raw)
@@ -63,9 +70,7 @@ def test_removing_loaded_files_needs_prune_and_then_equals_a_clean_build(tmp_pat
     assert "2024-02-20_preliminary/b.csv (3 rows)" in err and "--prune" in err
     assert "Traceback" not in err and err.count("error:") == 1
     assert snapshot(wh, TABLES) == before  # nothing changed
-    assert cli.main(["build", "--raw-dir", str(raw), "--warehouse", str(wh), "--quiet",
-                     "--prune"]) == 0
-    assert snapshot(wh, TABLES) == clean_build(raw, tmp_path)
+    assert_pruned_build_is_clean(raw, wh, tmp_path)
 
 
 def test_a_renamed_release_folder_leaves_no_ghost(tmp_path, capsys):
@@ -75,9 +80,7 @@ def test_a_renamed_release_folder_leaves_no_ghost(tmp_path, capsys):
     os.rename(raw / "2024-03-21_preliminary", raw / "2024-03-19_preliminary")  # a wrong date
     assert build(raw, wh) == 4
     assert "2024-03-21_preliminary/a.csv" in capsys.readouterr().err
-    assert cli.main(["build", "--raw-dir", str(raw), "--warehouse", str(wh), "--quiet",
-                     "--prune"]) == 0
-    assert snapshot(wh, TABLES) == clean_build(raw, tmp_path)
+    assert_pruned_build_is_clean(raw, wh, tmp_path)
     latest = {r for (r,) in query(wh, "select distinct release_id from core.trade_latest")}
     assert "2024-03-19_preliminary" in latest and "2024-03-21_preliminary" not in latest
 
@@ -88,16 +91,12 @@ def test_a_removed_release_folder_leaves_nothing_behind(tmp_path):
     two_releases(raw)
     assert build(raw, wh) == 0
     shutil.rmtree(raw / "2024-03-21_preliminary")
-    assert cli.main(["build", "--raw-dir", str(raw), "--warehouse", str(wh), "--quiet",
-                     "--prune"]) == 0
-    assert snapshot(wh, TABLES) == clean_build(raw, tmp_path)
+    assert_pruned_build_is_clean(raw, wh, tmp_path)
     for table in ("core.release_coverage", "core.trade_release_monthly", "core.trade_latest"):
         assert query(wh, f"select distinct release_id from {table}") == [
             ("2024-02-20_preliminary",)], table
     shutil.rmtree(raw / "2024-02-20_preliminary")  # the last one: no partition left at all
-    assert cli.main(["build", "--raw-dir", str(raw), "--warehouse", str(wh), "--quiet",
-                     "--prune"]) == 0
-    assert snapshot(wh, TABLES) == clean_build(raw, tmp_path)
+    assert_pruned_build_is_clean(raw, wh, tmp_path)
 
 
 def test_a_changed_sector_map_recomputes_every_release(tmp_path, monkeypatch):

@@ -29,6 +29,13 @@ def prepare_instance() -> Path:
     return home
 
 
+def unpartitioned(job) -> list:
+    """The asset keys of `job` that have no partitions: what a run of no release builds."""
+    graph = job.asset_layer.asset_graph
+    return [key for key in job.asset_layer.selected_asset_keys
+            if graph.get(key).partitions_def is None]
+
+
 def launch_build(releases: list[str], on_disk: list[str], run_config: dict, force: bool):
     """Run build_warehouse on the instance for `releases` (the partitions to load), after adding
     a partition for every release folder `on_disk`; returns the job's result.
@@ -52,11 +59,8 @@ def launch_build(releases: list[str], on_disk: list[str], run_config: dict, forc
     order = {key: i for i, key in enumerate(known)}
     wanted = sorted(on_disk if force or not releases else releases, key=order.__getitem__)
     if not wanted:
-        graph = job.asset_layer.asset_graph
-        unpartitioned = [key for key in job.asset_layer.selected_asset_keys
-                         if graph.get(key).partitions_def is None]
         return job.execute_in_process(instance=instance, raise_on_error=False,
-                                      run_config=run_config, asset_selection=unpartitioned)
+                                      run_config=run_config, asset_selection=unpartitioned(job))
     # One run over the range of partitions from the first release to load to the last (in the
     # order they were added); releases in between with nothing new cost little.
     first, last = wanted[0], wanted[-1]

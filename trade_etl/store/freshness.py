@@ -23,7 +23,7 @@ from trade_etl.fetch.manifest import MANIFEST_NAME
 from trade_etl.fetch.manifest import manifests as manifest_folders
 from trade_etl.ingest.releases import SourceFile, discover
 from trade_etl.settings import REF_DATA_DIR, SQL_DIR, duckdb_memory_limit, fiscal_start_month
-from trade_etl.store.incremental import combine, record_token, stored_token
+from trade_etl.store.incremental import combine, record_token, recorded_tokens, stored_token
 from trade_etl.store.warehouse import sql_text, table_exists
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent  # trade_etl/
@@ -65,8 +65,7 @@ def mark_up_to_date(conn: duckdb.DuckDBPyConnection) -> bool:
     of some releases only); call just before publishing. Returns whether it was set."""
     pending = conn.sql(f"select count(*) from ({sql_text('raw/pending_files')})"
                        ).fetchall()[0][0]
-    seen = dict(conn.execute("select table_name, token from audit.derived_state "
-                             "where table_name = $k", {"k": SEEN_KEY}).fetchall()).get(SEEN_KEY)
+    seen = recorded_tokens(conn, SEEN_KEY).get("")
     if pending or seen is None:
         return False
     record_token(conn, STATE_KEY, seen)
