@@ -18,27 +18,37 @@ $(UV):
 	$(BIN)/pip install --quiet uv==$(UV_VERSION)
 
 # --locked: fail if uv.lock no longer matches pyproject.toml; --inexact: keep uv and pip.
+# --compile-bytecode: Python reads the .pyc files even where PYTHONDONTWRITEBYTECODE stops it
+# writing them (this machine's kind sets it): imports take half the time in every process.
+SYNC := $(UV) sync --quiet --locked --inexact --compile-bytecode
 $(RUNTIME): pyproject.toml uv.lock | $(UV)
-	$(UV) sync --quiet --locked --inexact
+	$(SYNC)
 	touch $@
 
 $(TESTDEPS): pyproject.toml uv.lock | $(UV)
-	$(UV) sync --quiet --locked --inexact --extra test
+	$(SYNC) --extra test
 	touch $(RUNTIME) $@
 
+# The project's own modules, compiled for the same reason (unchanged files are skipped).
+COMPILE := $(BIN)/python -m compileall -q trade_etl tests bench
+
 demo: $(RUNTIME)
+	@$(COMPILE)
 	$(BIN)/trade-etl demo
 
 # Two workers, one per core; a test file's tests stay on one worker (module fixtures are shared).
 test: $(TESTDEPS)
+	@$(COMPILE)
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile
 
 ui: $(RUNTIME)
+	@$(COMPILE)
 	$(BIN)/trade-etl ui
 
 # Times the pipeline against ../shared/bench/reference_build.py (the yardstick) on the same files;
 # e.g. make bench BENCH_ARGS="--sizes small --rounds 1"
 bench: $(RUNTIME)
+	@$(COMPILE)
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 lint: $(TESTDEPS)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
@@ -12,6 +13,7 @@ from pathlib import Path
 
 from trade_etl import settings
 from trade_etl.errors import EXIT_BUSY, EXIT_FAILED, EXIT_USAGE, explain
+from trade_etl.serve.memory import RssSampler, step_peaks
 
 
 def _paths(args: argparse.Namespace) -> tuple[Path, Path]:
@@ -108,6 +110,15 @@ def _build(raw: Path, warehouse: Path, quiet: bool, timings: Path | None,
             timings.write_text(json.dumps({"total_s": round(time.perf_counter() - started, 3),
                                            "skipped": True}, indent=2) + "\n")
         return _report_file_errors(report)
+    with RssSampler() if timings is not None else contextlib.nullcontext() as sampler:
+        return _run(raw, warehouse, quiet, timings, force, prune, sources, started, sampler)
+
+
+def _run(raw: Path, warehouse: Path, quiet: bool, timings: Path | None, force: bool,
+         prune: bool, sources: list, started: float, sampler: RssSampler | None) -> int:
+    from trade_etl.serve.build_report import BuildReport
+    from trade_etl.store import freshness
+
     import_started = time.perf_counter()
     from trade_etl.serve.runs import launch_build, prepare_instance
 
@@ -129,7 +140,8 @@ def _build(raw: Path, warehouse: Path, quiet: bool, timings: Path | None,
     report = BuildReport.read(warehouse)
     if timings is not None:
         breakdown = {"total_s": round(time.perf_counter() - started, 3),
-                     "import_s": round(import_seconds, 3), **step_timings(result, run_seconds)}
+                     "import_s": round(import_seconds, 3), **step_timings(result, run_seconds),
+                     "rss_mib": step_peaks(sampler, result.run_id)}
         timings.write_text(json.dumps(breakdown, indent=2) + "\n")
     explained = _explained_failure(result)
     if explained is not None:
