@@ -3,8 +3,9 @@
 When the environment variable `TRADE_ETL_FAILPOINT` equals a point's name, the process kills
 itself with SIGKILL right there, exactly as a power cut or `kill -9` would. When
 `TRADE_ETL_PAUSEPOINT` equals it, the process says so on stderr and sleeps there
-(`TRADE_ETL_PAUSE_SECONDS`, default two minutes) so that a test can act while a build is
-mid-way. Unset (always, outside tests) this costs two dictionary lookups.
+(`TRADE_ETL_PAUSE_SECONDS`, default two minutes; or until the file `TRADE_ETL_PAUSE_UNTIL`
+exists, if set) so that a test can act while a build is mid-way. Unset (always, outside
+tests) this costs two dictionary lookups.
 """
 
 import os
@@ -14,6 +15,7 @@ import time
 
 ENV = "TRADE_ETL_FAILPOINT"
 PAUSE_ENV = "TRADE_ETL_PAUSEPOINT"
+PAUSE_UNTIL_ENV = "TRADE_ETL_PAUSE_UNTIL"
 
 
 def hit(name: str) -> None:
@@ -21,4 +23,7 @@ def hit(name: str) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
     if os.environ.get(PAUSE_ENV) == name:
         print(f"paused at {name}", file=sys.stderr, flush=True)
-        time.sleep(float(os.environ.get("TRADE_ETL_PAUSE_SECONDS", "120")))
+        until = time.monotonic() + float(os.environ.get("TRADE_ETL_PAUSE_SECONDS", "120"))
+        resume = os.environ.get(PAUSE_UNTIL_ENV)
+        while time.monotonic() < until and not (resume and os.path.exists(resume)):
+            time.sleep(0.05 if resume else max(until - time.monotonic(), 0))

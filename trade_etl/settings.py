@@ -13,6 +13,7 @@ from __future__ import annotations
 import importlib.resources
 import os
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 RAW_DIR_ENV = "TRADE_ETL_RAW_DIR"
@@ -39,6 +40,8 @@ QUIET_ENV = "TRADE_ETL_QUIET_SECONDS"  # a file is read only once untouched for 
 DEFAULT_QUIET_S = 3.0
 SETTLE_TIMEOUT_ENV = "TRADE_ETL_SETTLE_TIMEOUT"  # give up waiting for files after this long
 DEFAULT_SETTLE_TIMEOUT_S = 600.0
+LAKE_CATALOG_ENV = "TRADE_ETL_LAKE_CATALOG_URI"  # the Iceberg catalog (SQLAlchemy URL)
+LAKE_WAREHOUSE_ENV = "TRADE_ETL_LAKE_WAREHOUSE"  # where the lake's data files go (URI or path)
 DEBUG_ENV = "TRADE_ETL_DEBUG"  # 1: show tracebacks instead of one-line errors
 DAGSTER_HOME_ENV = "DAGSTER_HOME"  # the Dagster instance: run history, partitions, the UI's
 DEFAULT_DAGSTER_HOME = "data/dagster_home"
@@ -141,6 +144,53 @@ def check_all() -> None:
     load_batch_bytes()
     quiet_seconds()
     settle_timeout()
+    lake_config()
+
+
+@dataclass(frozen=True)
+class LakeConfig:
+    """Where the Iceberg lake lives: its catalog (a SQLAlchemy URL: sqlite locally, PostgreSQL
+    shared) and the location of its data files (a file:// URI or a path; s3:// and the like
+    through pyiceberg's file IO)."""
+
+    catalog_uri: str
+    warehouse_uri: str
+
+
+def lake_enabled() -> bool:
+    """Whether builds publish the lake (either lake variable set; off by default)."""
+    return any(os.environ.get(name, "").strip() for name in (LAKE_CATALOG_ENV, LAKE_WAREHOUSE_ENV))
+
+
+def lake_config(catalog_uri: str | None = None, warehouse_uri: str | None = None,
+                default_dir: Path | None = None) -> LakeConfig | None:
+    """The lake from the arguments, else from `TRADE_ETL_LAKE_CATALOG_URI` and
+    `TRADE_ETL_LAKE_WAREHOUSE`, else in `default_dir` (None: no lake, the default of builds).
+
+    A local warehouse location alone implies a sqlite catalog inside it
+    (`<dir>/catalog.sqlite`); a catalog needs a warehouse location to write to."""
+    catalog = catalog_uri or os.environ.get(LAKE_CATALOG_ENV, "").strip() or None
+    location = warehouse_uri or os.environ.get(LAKE_WAREHOUSE_ENV, "").strip() or None
+    if catalog is None and location is None:
+        if default_dir is None:
+            return None
+        location = str(default_dir)
+    if location is None:
+        raise SettingError(f"{LAKE_CATALOG_ENV} is set but {LAKE_WAREHOUSE_ENV} is not: set it "
+                           "to where the lake's data files go (a folder, file:///…, s3://…)")
+    if "://" not in location:  # a local folder
+        location = Path(location).absolute().as_uri()
+    if catalog is None:
+        if not location.startswith("file://"):
+            raise SettingError(f"{LAKE_WAREHOUSE_ENV} is {location}, not a local folder: set "
+                               f"{LAKE_CATALOG_ENV} too (e.g. postgresql+psycopg2://…)")
+        folder = Path(location.removeprefix("file://"))
+        catalog = f"sqlite:///{folder / 'catalog.sqlite'}"
+    if "://" not in catalog:
+        raise SettingError(f"{LAKE_CATALOG_ENV} must be a SQLAlchemy URL such as "
+                           f"sqlite:////path/catalog.sqlite or postgresql+psycopg2://…, "
+                           f"not {catalog!r}")
+    return LakeConfig(catalog, location)
 
 
 def estat_base_url() -> str:

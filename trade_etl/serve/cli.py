@@ -1,4 +1,4 @@
-"""The `trade-etl` command: fetch, build, ui, sample, demo, sql, brief."""
+"""The `trade-etl` command: fetch, build, ui, sample, demo, sql, brief, lake."""
 
 from __future__ import annotations
 
@@ -88,6 +88,18 @@ def _progress_logger(quiet: bool) -> logging.Logger:
     return progress
 
 
+def lake_is_current(warehouse: Path) -> bool:
+    """True without a lake; with one, whether it holds the warehouse as last published (a
+    build whose lake publish failed runs again for it)."""
+    from trade_etl import lake
+    from trade_etl.store.incremental import stored_token
+    from trade_etl.store.publish import PUBLISH_KEY
+
+    config = settings.lake_config()
+    return config is None or lake.is_current(warehouse, config,
+                                             stored_token(warehouse, PUBLISH_KEY))
+
+
 def _build(raw: Path, warehouse: Path, quiet: bool, timings: Path | None,
            force: bool, prune: bool) -> int:
     from trade_etl.ingest import inventory
@@ -100,7 +112,8 @@ def _build(raw: Path, warehouse: Path, quiet: bool, timings: Path | None,
         raw, settings.quiet_seconds(), settings.settle_timeout(),
         lambda line: print(line, file=sys.stderr, flush=True))
     fingerprint = freshness.inputs_fingerprint(raw, sources)
-    if not force and freshness.is_up_to_date(warehouse, fingerprint):
+    if not force and freshness.is_up_to_date(warehouse, fingerprint) and lake_is_current(
+            warehouse):
         print(f"{warehouse} is up to date: nothing in {raw}, the reference data, the settings "
               "or the code changed since the last build (--force runs it anyway)",
               file=sys.stderr)
@@ -313,6 +326,64 @@ def _warehouse_arg(args: argparse.Namespace) -> Path:
     return Path(args.warehouse or settings.warehouse_path())
 
 
+def _lake_config(args: argparse.Namespace, warehouse: Path) -> settings.LakeConfig:
+    """The lake of the arguments or the environment, else `lake/` beside the warehouse."""
+    return settings.lake_config(args.catalog_uri, args.warehouse_uri,
+                                default_dir=warehouse.absolute().parent / "lake")
+
+
+def cmd_lake_publish(args: argparse.Namespace) -> int:
+    from trade_etl.lake import iceberg
+
+    warehouse = _warehouse_arg(args)
+    config = _lake_config(args, warehouse)
+    print(f"publishing {warehouse} to the lake {config.warehouse_uri} (catalog "
+          f"{config.catalog_uri})", file=sys.stderr)
+    progress = (lambda _line: None) if args.quiet else (
+        lambda line: print(line, file=sys.stderr, flush=True))
+    result = iceberg.publish(warehouse, config, progress)
+    if result.publish_seq is None:
+        print(f"the lake is up to date with {warehouse}: {result.tables} tables, nothing "
+              "written")
+    else:
+        releases = (f", {len(result.releases_written)} release partition(s) of "
+                    f"{iceberg.identifier(iceberg.lake_name(iceberg.FACTS))}"
+                    if result.releases_written else "")
+        print(f"publish {result.publish_seq}: {len(result.tables_written)} of {result.tables} "
+              f"tables written{releases}; `trade-etl lake snapshots` lists the vintages")
+    return 0
+
+
+def cmd_lake_snapshots(args: argparse.Namespace) -> int:
+    from trade_etl.lake import iceberg
+
+    config = _lake_config(args, _warehouse_arg(args))
+    entries = iceberg.publishes(iceberg.open_catalog(config))
+    if args.json:
+        print(json.dumps(entries, default=str, indent=2))
+        return 0
+    if not entries:
+        print(f"the lake {config.warehouse_uri} has no publish yet: run `trade-etl lake "
+              "publish`", file=sys.stderr)
+        return 0
+    rows = [[str(e["publish_seq"]), f"{e['published_at']:%Y-%m-%d %H:%M:%S} UTC",
+             (e["warehouse_publish_id"] or "")[:12], str(len(e["release_ids"])),
+             (e["release_ids"] or ["-"])[-1], str(len(e["tables_written"])),
+             _few(e["releases_written"])] for e in entries]
+    header = ["publish", "published at", "warehouse publish", "releases", "newest release",
+              "tables written", "releases written"]
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(header)]
+    for line in [header, *rows]:
+        print("  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip())
+    return 0
+
+
+def _few(names: list[str], most: int = 3) -> str:
+    if len(names) <= most:
+        return ", ".join(names) or "-"
+    return f"{len(names)} ({names[0]} … {names[-1]})"
+
+
 def cmd_sql(args: argparse.Namespace) -> int:
     import duckdb
 
@@ -469,6 +540,37 @@ def build_parser() -> argparse.ArgumentParser:
     brief.add_argument("--as-of", help="only releases published on or before this date")
     brief.add_argument("--warehouse", help="DuckDB file (default as for build)")
     brief.set_defaults(func=cmd_brief)
+
+    lake = add("lake", help="publish the warehouse as Iceberg tables; list its vintages",
+               description="The lake: every public table of the published warehouse as an "
+               "Iceberg table (namespace trade_etl) in a SQL catalog, readable by Spark, "
+               "Trino, DuckDB and polars (docs/lake.md). The lake is --catalog-uri / "
+               f"${settings.LAKE_CATALOG_ENV} and --warehouse-uri / "
+               f"${settings.LAKE_WAREHOUSE_ENV}; by default lake/ beside the warehouse file.")
+    lake_sub = lake.add_subparsers(dest="lake_command", required=True)
+
+    def lake_args(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--warehouse", help="DuckDB file (default as for build)")
+        p.add_argument("--catalog-uri", help="Iceberg SQL catalog, a SQLAlchemy URL (default "
+                       f"${settings.LAKE_CATALOG_ENV}, or catalog.sqlite in the lake folder)")
+        p.add_argument("--warehouse-uri", help="where the lake's files go: a folder, file://, "
+                       f"s3://… (default ${settings.LAKE_WAREHOUSE_ENV}, or lake/ beside the "
+                       "warehouse file)")
+
+    lake_publish = lake_sub.add_parser(
+        "publish", parents=[common], help="write what changed since the last publish",
+        description="Publish the warehouse file as it is now: the fact store one partition "
+        "per release (only new or changed releases are written), every other table whole when "
+        "it changed, then one publish_log entry. Unchanged: nothing is written.")
+    lake_args(lake_publish)
+    lake_publish.add_argument("--quiet", action="store_true", help="no per-table lines")
+    lake_publish.set_defaults(func=cmd_lake_publish)
+    lake_snapshots = lake_sub.add_parser(
+        "snapshots", parents=[common], help="list the publishes (vintages) in the lake")
+    lake_args(lake_snapshots)
+    lake_snapshots.add_argument("--json", action="store_true",
+                                help="print JSON, with every table's snapshot id")
+    lake_snapshots.set_defaults(func=cmd_lake_snapshots)
 
     demo = add("demo", help="write the sample into the raw folder if empty, build")
     paths(demo)
