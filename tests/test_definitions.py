@@ -49,6 +49,7 @@ def graph_snapshot(defs) -> dict:
         node = graph.get(key)
         assets[key.to_user_string()] = {
             "group": node.group_name,
+            "pools": sorted(node.pools),
             "kinds": sorted(node.kinds),
             "partitions": getattr(node.partitions_def, "name", None),
             "backfill_policy": str(node.backfill_policy.policy_type.value)
@@ -99,6 +100,11 @@ def test_asset_graph_snapshot():
     built = build_job.asset_layer.executable_asset_keys
     assert dg.AssetKey(["raw", "estat_downloads"]) not in built
     assert dg.AssetKey(["raw", "release_files"]) in built
+    assert dg.AssetKey(["staging", "releases"]) not in built  # its own job, one run per release
+    # Every asset that writes the DuckDB file is in the writers' pool; staging is not.
+    for key in built:
+        assert graph.get(key).pools == {"warehouse_writer"}, key
+    assert graph.get(dg.AssetKey(["staging", "releases"])).pools == set()
     assert graph.get(dg.AssetKey(["raw", "estat_downloads"])).kinds == {"python", "http"}
     schedule = defs.resolve_schedule_def("estat_daily")
     assert (schedule.cron_schedule, schedule.execution_timezone, schedule.job_name) == (

@@ -42,6 +42,7 @@ SETTLE_TIMEOUT_ENV = "TRADE_ETL_SETTLE_TIMEOUT"  # give up waiting for files aft
 DEFAULT_SETTLE_TIMEOUT_S = 600.0
 LAKE_CATALOG_ENV = "TRADE_ETL_LAKE_CATALOG_URI"  # the Iceberg catalog (SQLAlchemy URL)
 LAKE_WAREHOUSE_ENV = "TRADE_ETL_LAKE_WAREHOUSE"  # where the lake's data files go (URI or path)
+EXECUTOR_ENV = "TRADE_ETL_EXECUTOR"  # in_process (default) or multiprocess, for Dagster runs
 DEBUG_ENV = "TRADE_ETL_DEBUG"  # 1: show tracebacks instead of one-line errors
 DAGSTER_HOME_ENV = "DAGSTER_HOME"  # the Dagster instance: run history, partitions, the UI's
 DEFAULT_DAGSTER_HOME = "data/dagster_home"
@@ -144,6 +145,7 @@ def check_all() -> None:
     load_batch_bytes()
     quiet_seconds()
     settle_timeout()
+    executor()
     lake_config()
 
 
@@ -155,6 +157,20 @@ class LakeConfig:
 
     catalog_uri: str
     warehouse_uri: str
+
+
+EXECUTORS = ("in_process", "multiprocess", "k8s", "celery")
+
+
+def executor() -> str:
+    """How Dagster runs a build's steps: `in_process` (default: one process, one connection),
+    `multiprocess` (each step its own process), `k8s` (a pod per step, dagster-k8s) or `celery`
+    (dagster-celery workers); the pool warehouse_writer keeps writers one at a time."""
+    choice = os.environ.get(EXECUTOR_ENV, "").strip() or EXECUTORS[0]
+    if choice not in EXECUTORS:
+        raise SettingError(f"{EXECUTOR_ENV} must be one of {', '.join(EXECUTORS)} (default "
+                           f"in_process), not {choice!r}")
+    return choice
 
 
 def lake_enabled() -> bool:

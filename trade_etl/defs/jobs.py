@@ -3,10 +3,15 @@
 import dagster as dg
 
 from trade_etl.defs.fetch.assets import ESTAT_DOWNLOADS
+from trade_etl.defs.ingest.staging import STAGED_RELEASES
 
-# Everything but the download: a build reads the raw folder, it never reaches the network.
+# Everything but the download and the staging: a build reads the raw folder (or what was staged
+# from it), it never reaches the network.
 build_warehouse = dg.define_asset_job(
     "build_warehouse",
-    selection=dg.AssetSelection.all() - dg.AssetSelection.assets(ESTAT_DOWNLOADS),
+    selection=dg.AssetSelection.all() - dg.AssetSelection.assets(ESTAT_DOWNLOADS,
+                                                                  STAGED_RELEASES),
     description="Discover new or changed releases, load them, and rebuild everything derived.",
+    # deploy/dagster.yaml lets one run with this tag run at a time (staging runs go beside it).
+    tags={"trade_etl/writes": "warehouse"},
 )

@@ -1,7 +1,11 @@
 """Resources and executor shared by every asset.
 
-One DuckDB file has one writer, so every run uses the in-process executor: assets run one after
-the other in the run's process, on one connection to the working copy.
+One DuckDB file has one writer. Every asset that writes it is in the pool `warehouse_writer`
+(`WAREHOUSE_WRITER`); by default runs use the in-process executor, so a run's assets run one
+after the other in its process, on one connection to the working copy. On a cluster
+(`TRADE_ETL_EXECUTOR=multiprocess`, or Dagster's k8s or celery executors in its place) each step
+is its own process: a limit of 1 on the pool keeps the writers to one at a time, while steps
+outside it (staging, the lake) run beside them (docs/lake.md, "Beyond one machine").
 """
 
 import logging
@@ -14,6 +18,7 @@ import duckdb
 from dagster_duckdb import DuckDBResource
 from pydantic import PrivateAttr
 
+from trade_etl import settings
 from trade_etl.errors import EXIT_BUSY, UserError, explain
 from trade_etl.settings import (
     RAW_DIR_ENV,
@@ -140,8 +145,31 @@ def resources() -> dg.Definitions:
             ),
             "raw_dir": RawDirectory(path=dg.EnvVar(RAW_DIR_ENV)),
         },
-        executor=dg.in_process_executor,
+        executor=executor(),
     )
+
+
+WAREHOUSE_WRITER = "warehouse_writer"
+
+
+def executor() -> dg.ExecutorDefinition:
+    """The executor `TRADE_ETL_EXECUTOR` names (settings.executor): in-process by default; the
+    multiprocess one forks its step processes from a server that has loaded the definitions;
+    k8s and celery come from their Dagster integrations, installed separately."""
+    choice = settings.executor()
+    if choice == "in_process":
+        return dg.in_process_executor
+    if choice == "multiprocess":
+        return dg.multiprocess_executor.configured(
+            {"start_method": {"forkserver": {"preload_modules": ["trade_etl.definitions"]}}})
+    package = {"k8s": "dagster_k8s", "celery": "dagster_celery"}[choice]
+    try:
+        module = __import__(package)
+    except ImportError:
+        raise settings.SettingError(
+            f"{settings.EXECUTOR_ENV}={choice} needs {package.replace('_', '-')}==0.29.27 "
+            "installed beside trade-etl") from None
+    return module.k8s_job_executor if choice == "k8s" else module.celery_executor
 
 
 def scalar(warehouse: DuckDBResource, query: str, params: dict | None = None):

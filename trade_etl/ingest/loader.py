@@ -179,6 +179,7 @@ class LoadSummary:
     cells_loaded: int = 0
     errors: list[str] = field(default_factory=list)
     releases: set[str] = field(default_factory=set)
+    staged: list[str] = field(default_factory=list)  # source sha256s whose staged results were used
     seconds: dict[str, float] = field(
         default_factory=lambda: {"read": 0.0, "validate": 0.0, "reshape": 0.0, "store": 0.0})
 
@@ -189,13 +190,15 @@ def load_sources(
     country_codes: Iterable[str],
     progress: Callable[[str], None] = lambda _msg: None,
     detail: Callable[[str], None] = lambda _msg: None,
+    staged: Callable[[SourceFile, str | None], list[FileResult] | None] | None = None,
 ) -> LoadSummary:
     """Parse, validate and store each (source, sha256) pair, in publication order.
 
     While one batch is stored, the next is read and validated in a second thread (polars,
     pandera's checks and DuckDB all release the GIL): the two cores both work, and memory holds
     two batches at most. `detail` hears one line per file, `progress` one line per release once
-    its files are in.
+    its files are in. `staged`, when given, returns a source file's results as staged ahead
+    (trade_etl/ingest/staging.py), or None to read and validate it here.
     """
     codes = sorted(set(country_codes))
     summary = LoadSummary()
@@ -205,7 +208,14 @@ def load_sources(
 
     def prepare(batch: list[tuple[SourceFile, str | None]]) -> Parsed:
         clock = time.perf_counter()
-        parsed = [(source, digest, read_source(source)) for source, digest in batch]
+        parsed = []
+        for source, digest in batch:
+            results = staged(source, digest) if staged is not None else None
+            if results is None:
+                results = read_source(source)
+            else:
+                summary.staged.append(digest)
+            parsed.append((source, digest, results))
         summary.seconds["read"] += time.perf_counter() - clock
         validate_results([r for _, _, results in parsed for r in results], codes,
                          summary.seconds)

@@ -2,8 +2,9 @@
 
 The CLI starts no orchestrator of its own: it adds the `releases` partitions the raw folder
 holds, picks the releases to load (trade_etl/store/freshness.py, as the sensor does) and runs
-`build_warehouse` in-process on the persistent instance, so the run, its logs, its
-materializations and its checks appear in the UI like a run launched there.
+`build_warehouse` on the persistent instance (in this process, or with each step in its own
+process under `TRADE_ETL_EXECUTOR=multiprocess`), so the run, its logs, its materializations and
+its checks appear in the UI like a run launched there.
 """
 
 from __future__ import annotations
@@ -29,6 +30,27 @@ def prepare_instance() -> Path:
     return home
 
 
+def build_job():
+    """The build job, from the definitions (reconstructable: step processes load it too)."""
+    from trade_etl.definitions import defs
+
+    return defs.resolve_job_def(JOB)
+
+
+def _execute(job, instance, partition_key: str | None = None, tags: dict | None = None,
+             **kwargs):
+    """Run `job` in this process, or, with TRADE_ETL_EXECUTOR=multiprocess, each step in its
+    own process (`dg.execute_job`); the result has the same events either way."""
+    import dagster as dg
+
+    if settings.executor() == "in_process":
+        return job.execute_in_process(instance=instance, partition_key=partition_key,
+                                      tags=tags, **kwargs)
+    tags = {**(tags or {}), **({"dagster/partition": partition_key} if partition_key else {})}
+    return dg.execute_job(dg.reconstructable(build_job), instance=instance, tags=tags,
+                          **kwargs)
+
+
 def unpartitioned(job) -> list:
     """The asset keys of `job` that have no partitions: what a run of no release builds."""
     graph = job.asset_layer.asset_graph
@@ -47,27 +69,24 @@ def launch_build(releases: list[str], on_disk: list[str], run_config: dict, forc
     """
     import dagster as dg
 
-    from trade_etl.definitions import defs
-
     instance = dg.DagsterInstance.get()
     known = instance.get_dynamic_partitions(PARTITIONS)
     missing = [r for r in sorted(on_disk) if r not in set(known)]
     if missing:
         instance.add_dynamic_partitions(PARTITIONS, missing)
         known = [*known, *missing]
-    job = defs.resolve_job_def(JOB)
+    job = build_job()
     order = {key: i for i, key in enumerate(known)}
     wanted = sorted(on_disk if force or not releases else releases, key=order.__getitem__)
     if not wanted:
-        return job.execute_in_process(instance=instance, raise_on_error=False,
-                                      run_config=run_config, asset_selection=unpartitioned(job))
+        return _execute(job, instance, raise_on_error=False, run_config=run_config,
+                        asset_selection=unpartitioned(job))
     # One run over the range of partitions from the first release to load to the last (in the
     # order they were added); releases in between with nothing new cost little.
     first, last = wanted[0], wanted[-1]
     if first == last:
-        return job.execute_in_process(instance=instance, raise_on_error=False,
-                                      partition_key=first, run_config=run_config)
-    return job.execute_in_process(
-        instance=instance, raise_on_error=False, run_config=run_config,
-        tags={"dagster/asset_partition_range_start": first,
-              "dagster/asset_partition_range_end": last})
+        return _execute(job, instance, raise_on_error=False, partition_key=first,
+                        run_config=run_config)
+    return _execute(job, instance, raise_on_error=False, run_config=run_config,
+                    tags={"dagster/asset_partition_range_start": first,
+                          "dagster/asset_partition_range_end": last})

@@ -16,8 +16,13 @@ from trade_etl.defs.columns import columns_of
 from trade_etl.defs.fetch.assets import ESTAT_DOWNLOADS
 from trade_etl.defs.metadata import code_version, markdown_table
 from trade_etl.defs.partitions import RELEASES, SINGLE_RUN
-from trade_etl.defs.resources import RawDirectory, user_errors, warehouse_connection
-from trade_etl.ingest import inventory
+from trade_etl.defs.resources import (
+    WAREHOUSE_WRITER,
+    RawDirectory,
+    user_errors,
+    warehouse_connection,
+)
+from trade_etl.ingest import inventory, staging
 from trade_etl.ingest.loader import load_sources
 from trade_etl.ingest.reference import country_codes
 from trade_etl.ingest.releases import SourceFile
@@ -40,6 +45,7 @@ class InventoryConfig(dg.Config):
 
 
 @dg.multi_asset(
+    pool=WAREHOUSE_WRITER,
     specs=[
         dg.AssetSpec(
             RELEASE_FILES, metadata=columns_of(RELEASE_FILES),
@@ -144,6 +150,7 @@ LOAD_CHECKS = [
 
 
 @dg.multi_asset(
+    pool=WAREHOUSE_WRITER,
     specs=[
         dg.AssetSpec(
             TRADE_FACTS, metadata=columns_of(TRADE_FACTS),
@@ -192,8 +199,12 @@ def load_releases(context: dg.AssetExecutionContext, warehouse: DuckDBResource):
 
         # A line per file goes to the terminal only: as a run event each would cost ~20 ms in
         # the instance's storage; the metadata has the files per release.
-        summary = load_sources(conn, sources, country_codes(conn), progress=progress,
-                               detail=PROGRESS_LOG.debug)
+        codes = country_codes(conn)
+        root, code = staging.staging_root(Path(warehouse.database)), staging.token(codes)
+        summary = load_sources(
+            conn, sources, codes, progress=progress, detail=PROGRESS_LOG.debug,
+            staged=(lambda source, sha: staging.load(root, code, sha)) if root.is_dir() else None)
+        staging.discard(root, code, summary.staged)  # stored: their bundles are done with
         by_release = conn.sql(
             "select release_id, count(*) as files, sum(rows_read) as rows_read, "
             "sum(rows_loaded) as rows_loaded, sum(rows_quarantined) as rows_quarantined, "
@@ -213,6 +224,7 @@ def load_releases(context: dg.AssetExecutionContext, warehouse: DuckDBResource):
     yield dg.MaterializeResult(asset_key=TRADE_FACTS, metadata={
         "dagster/row_count": facts, **scope,
         "files_loaded_this_run": summary.files_loaded,
+        "files_from_staging_this_run": len(summary.staged),
         "cells_loaded_this_run": summary.cells_loaded,
         **{f"seconds_{stage}": round(seconds, 3) for stage, seconds in summary.seconds.items()},
         "preview": dg.MetadataValue.md(markdown_table(by_release, 40)),

@@ -6,11 +6,12 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from trade_etl.defs.columns import columns_of
-from trade_etl.defs.resources import warehouse_connection
+from trade_etl.defs.resources import WAREHOUSE_WRITER, warehouse_connection
 from trade_etl.ingest.reference import REF_TABLES, load_ref_table, ref_csv
 
 
 @dg.multi_asset(
+    pool=WAREHOUSE_WRITER,
     specs=[
         dg.AssetSpec(
             ["ref", table],

@@ -12,7 +12,7 @@ from trade_etl.defs.columns import columns_of
 from trade_etl.defs.ingest.assets import RELEASE_FILES, TRADE_FACTS
 from trade_etl.defs.metadata import code_version, markdown_table
 from trade_etl.defs.partitions import RELEASES, SINGLE_RUN
-from trade_etl.defs.resources import warehouse_connection
+from trade_etl.defs.resources import WAREHOUSE_WRITER, warehouse_connection
 from trade_etl.settings import fiscal_start_month
 from trade_etl.store.incremental import (
     PER_RELEASE_TABLES,
@@ -45,6 +45,7 @@ def sector_mapping_token(conn) -> str:
 
 
 @dg.asset(
+    pool=WAREHOUSE_WRITER,
     key=RELEASE_COVERAGE, metadata=columns_of(RELEASE_COVERAGE),
     group_name="core", kinds={"duckdb", "sql"}, deps=[TRADE_FACTS],
     description="The (flow, year, month, HS chapter) cells each release reports, and the table "
@@ -68,6 +69,7 @@ def release_coverage(warehouse: DuckDBResource) -> dg.MaterializeResult:
 
 
 @dg.asset(
+    pool=WAREHOUSE_WRITER,
     key=TRADE_LATEST, metadata=columns_of(TRADE_LATEST),
     # raw/release_files too: a run of no release (only removals) must still follow the inventory
     group_name="core", kinds={"duckdb", "sql"}, deps=[RELEASE_COVERAGE, RELEASE_FILES],
@@ -119,6 +121,7 @@ def latest_one_release_per_cell(conn) -> dg.AssetCheckResult:
 
 
 @dg.asset(
+    pool=WAREHOUSE_WRITER,
     key=HS_CODE_SECTORS, metadata=columns_of(HS_CODE_SECTORS),
     group_name="core", kinds={"duckdb", "sql"},
     deps=[TRADE_FACTS, RELEASE_FILES, *_ref("sector_map", "sectors", "hs_chapters")],
@@ -158,6 +161,7 @@ def hs_code_sectors(warehouse: DuckDBResource):
 
 
 @dg.asset(
+    pool=WAREHOUSE_WRITER,
     key=TRADE_RELEASE_MONTHLY, metadata=columns_of(TRADE_RELEASE_MONTHLY),
     group_name="core", kinds={"duckdb", "sql"},
     deps=[TRADE_FACTS, HS_CODE_SECTORS, RELEASE_COVERAGE],
@@ -176,6 +180,7 @@ def trade_release_monthly(warehouse: DuckDBResource) -> dg.MaterializeResult:
 
 
 @dg.asset(
+    pool=WAREHOUSE_WRITER,
     key=PERIOD_MONTHS, metadata=columns_of(PERIOD_MONTHS),
     group_name="core", kinds={"duckdb", "sql"},
     description="The calendar: each month's month, fiscal quarter, fiscal half, fiscal year, "

@@ -7,7 +7,7 @@ from dagster_duckdb import DuckDBResource
 
 from trade_etl.defs.columns import columns_of
 from trade_etl.defs.metadata import code_version, markdown_table
-from trade_etl.defs.resources import warehouse_connection
+from trade_etl.defs.resources import WAREHOUSE_WRITER, warehouse_connection
 from trade_etl.defs.store.core import (
     HS_CODE_SECTORS,
     PERIOD_MONTHS,
@@ -111,6 +111,7 @@ def _rebuild_unless_current(conn, table: str, token: str, build) -> tuple[int, b
 
 
 @dg.multi_asset(
+    pool=WAREHOUSE_WRITER,
     specs=[
         dg.AssetSpec(
             ["marts", mart], metadata=columns_of(["marts", mart]),
@@ -172,6 +173,7 @@ def balance_marts(context: dg.AssetExecutionContext, warehouse: DuckDBResource):
 
 
 @dg.asset(
+    pool=WAREHOUSE_WRITER,
     key=["marts", "revisions"], metadata=columns_of(["marts", "revisions"]),
     group_name="marts", kinds={"duckdb", "sql"},
     deps=[TRADE_RELEASE_MONTHLY, RELEASE_COVERAGE, TRADE_LATEST,

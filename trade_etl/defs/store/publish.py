@@ -11,6 +11,7 @@ import dagster as dg
 from trade_etl.defs.fetch.assets import ESTAT_DOWNLOADS
 from trade_etl.defs.ingest.assets import AUDIT_QUARANTINE, AUDIT_RELEASES, TRADE_FACTS
 from trade_etl.defs.resources import (
+    WAREHOUSE_WRITER,
     WarehouseResource,
     as_failure,
     user_errors,
@@ -24,6 +25,7 @@ from trade_etl.store.warehouse import MARTS, transaction
 
 
 @dg.asset(
+    pool=WAREHOUSE_WRITER,
     key=["warehouse", "published"], group_name="publish", kinds={"duckdb"},
     deps=[TRADE_FACTS, AUDIT_RELEASES, AUDIT_QUARANTINE, TRADE_LATEST, HS_CODE_SECTORS,
           *[dg.AssetKey(["marts", m]) for m in (*MARTS, "revisions")]],
