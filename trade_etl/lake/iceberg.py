@@ -190,12 +190,7 @@ def _refused(table: str) -> Iterator[None]:
 
 
 def _load_or_create(catalog, name: str, arrow: pa.Schema, partitioned: bool):
-    from pyiceberg.exceptions import NoSuchTableError
-
-    try:
-        table = catalog.load_table(identifier(name))
-    except NoSuchTableError:
-        table = catalog.create_table_if_not_exists(identifier(name), schema=arrow)
+    table = catalog.create_table_if_not_exists(identifier(name), schema=arrow)
     if partitioned and not table.spec().fields:  # also after a kill between the two commits
         with _refused(name), table.update_spec() as spec:
             spec.add_identity("release_id")
@@ -209,21 +204,6 @@ def _load_or_create(catalog, name: str, arrow: pa.Schema, partitioned: bool):
 def _current(table) -> int | None:
     snapshot = table.current_snapshot()
     return snapshot.snapshot_id if snapshot else None
-
-
-def last_log_entry(catalog) -> list[dict]:
-    """The rows of the latest publish in publish_log ([] before the first)."""
-    from pyiceberg.exceptions import NoSuchTableError
-
-    try:
-        log = catalog.load_table(identifier(LOG))
-    except NoSuchTableError:
-        return []
-    rows = log.scan().to_arrow().to_pylist()
-    if not rows:
-        return []
-    last = max(r["publish_seq"] for r in rows)
-    return [r for r in rows if r["publish_seq"] == last]
 
 
 def publish(warehouse: Path, config: LakeConfig,
@@ -288,13 +268,14 @@ def publish(warehouse: Path, config: LakeConfig,
             if name in written:
                 progress(f"lake: {number}/{len(tables)} {identifier(name)} written")
         release_ids = sorted(releases)
-        previous = {r["table_name"]: r["snapshot_id"] for r in last_log_entry(catalog)}
-        now = {lake_name(t): s for t, s in snapshots.items()}
-        if previous == now:
+        entries = publishes(catalog)
+        last = entries[-1] if entries else {"publish_seq": 0, "snapshots": {}}
+        if last["snapshots"] == {lake_name(t): s for t, s in snapshots.items()}:
             result = PublishResult(None, warehouse_id, tables=len(tables))
         else:
-            result = _write_log(catalog, warehouse_id, tables, snapshots, counts, tokens,
-                                written, release_ids, releases_written)
+            result = _write_log(catalog, last["publish_seq"] + 1, warehouse_id, tables,
+                                snapshots, counts, tokens, written, release_ids,
+                                releases_written)
     finally:
         conn.close()
     record_published(warehouse, config, warehouse_id)
@@ -336,11 +317,9 @@ def _publish_facts(conn, iceberg, arrow: pa.Schema, releases: dict[str, tuple[st
     return done
 
 
-def _write_log(catalog, warehouse_id, tables, snapshots, counts, tokens, written,
+def _write_log(catalog, seq, warehouse_id, tables, snapshots, counts, tokens, written,
                release_ids, releases_written) -> PublishResult:
     log = _load_or_create(catalog, LOG, LOG_SCHEMA, partitioned=False)
-    seqs = log.scan(selected_fields=("publish_seq",)).to_arrow().column("publish_seq")
-    seq = (max(seqs.to_pylist()) if len(seqs) else 0) + 1
     at = dt.datetime.now(dt.UTC)
     rows = [{"publish_seq": seq, "published_at": at, "warehouse_publish_id": warehouse_id,
              "table_name": lake_name(t), "source_table": t, "snapshot_id": snapshots[t],
