@@ -42,6 +42,9 @@ SETTLE_TIMEOUT_ENV = "TRADE_ETL_SETTLE_TIMEOUT"  # give up waiting for files aft
 DEFAULT_SETTLE_TIMEOUT_S = 600.0
 LAKE_CATALOG_ENV = "TRADE_ETL_LAKE_CATALOG_URI"  # the Iceberg catalog (SQLAlchemy URL)
 LAKE_WAREHOUSE_ENV = "TRADE_ETL_LAKE_WAREHOUSE"  # where the lake's data files go (URI or path)
+REPORTS_DIR_ENV = "TRADE_ETL_REPORTS_DIR"  # where the asset marts/report writes its page
+REPORT_PARTNER_ENV = "TRADE_ETL_REPORT_PARTNER"  # the partner it reports on (default USA)
+DEFAULT_REPORT_PARTNER = "USA"
 EXECUTOR_ENV = "TRADE_ETL_EXECUTOR"  # in_process (default) or multiprocess, for Dagster runs
 DEBUG_ENV = "TRADE_ETL_DEBUG"  # 1: show tracebacks instead of one-line errors
 DAGSTER_HOME_ENV = "DAGSTER_HOME"  # the Dagster instance: run history, partitions, the UI's
@@ -87,6 +90,17 @@ def dagster_home() -> Path:
 
 class SettingError(ValueError):
     """An environment setting with a value trade_etl cannot use (the message says which)."""
+
+
+def reports_dir() -> Path:
+    """`TRADE_ETL_REPORTS_DIR`, by default `reports/` beside the warehouse file."""
+    text = os.environ.get(REPORTS_DIR_ENV, "").strip()
+    return Path(text) if text else warehouse_path().parent / "reports"
+
+
+def report_partner() -> str | None:
+    """`TRADE_ETL_REPORT_PARTNER` (default USA); empty: the world only."""
+    return os.environ.get(REPORT_PARTNER_ENV, DEFAULT_REPORT_PARTNER).strip() or None
 
 
 def fiscal_start_month() -> int:

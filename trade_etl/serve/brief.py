@@ -113,6 +113,14 @@ def resolve_partner(conn: duckdb.DuckDBPyConnection, text: str) -> tuple[str, st
     return rows[0]
 
 
+def release_day_rate(conn: duckdb.DuckDBPyConnection, day: date) -> tuple[date, float] | None:
+    """The day's yen per dollar, or the last one in the week before (weekends, holidays)."""
+    rows = conn.execute("select date, jpy_per_usd from ref.fx_daily where date <= $d "
+                        "and date > $d - interval 7 day order by date desc limit 1",
+                        {"d": day}).fetchall()
+    return rows[0] if rows else None
+
+
 def write_brief(conn: duckdb.DuckDBPyConnection, fiscal_year: int, partner: str | None = None,
                 as_of: date | None = None, fiscal_start_month: int = 4) -> str:
     day = as_of or LATEST
@@ -126,11 +134,7 @@ def write_brief(conn: duckdb.DuckDBPyConnection, fiscal_year: int, partner: str 
     if world is None:
         raise BriefError(f"no data for fiscal {fiscal_year}"
                          + (f" as of {as_of}" if as_of else ""))
-    # The release day's rate, or the last one in the week before (weekends, holidays).
-    spot_rows = conn.execute("select date, jpy_per_usd from ref.fx_daily where date <= $d "
-                             "and date > $d - interval 7 day order by date desc limit 1",
-                             {"d": published_on}).fetchall()
-    spot = spot_rows[0] if spot_rows else None
+    spot = release_day_rate(conn, published_on)
 
     start = MONTH_NAMES[fiscal_start_month - 1]
     end = MONTH_NAMES[(fiscal_start_month - 2) % 12]

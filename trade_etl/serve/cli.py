@@ -316,9 +316,16 @@ def cmd_demo(args: argparse.Namespace) -> int:
         print(f"\n$ trade-etl brief --fiscal-year {year} --partner USA")
         cmd_brief(argparse.Namespace(fiscal_year=year, partner="USA", as_of=None,
                                      warehouse=str(warehouse)))
+    from trade_etl.serve.runs import launch_report
+
+    result = launch_report()  # the asset marts/report, as the UI's sensor would run it
+    drawn = result.asset_materializations_for_node("marts__report") if result.success else []
+    page = drawn[0].metadata["report"].value if drawn and "report" in drawn[0].metadata else None
+    print(f"\nReport (the brief with charts; open it in a browser): {page}" if page else
+          "\nThe report could not be drawn; trade-etl report --help")
     print("\nNext: trade-etl sql \"select * from marts.balance_total where period_type = "
-          "'fiscal_year'\", trade-etl brief --help, make ui (docs/warehouse.md lists the "
-          "tables).")
+          "'fiscal_year'\", trade-etl brief --help, trade-etl report --help, make ui "
+          "(docs/warehouse.md lists the tables).")
     return code
 
 
@@ -451,6 +458,38 @@ def cmd_brief(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from datetime import date
+
+    from trade_etl.serve.brief import BriefError
+    from trade_etl.serve.query import WarehouseUnavailable, open_read_only
+    from trade_etl.serve.report import build_report, write_report
+
+    try:
+        as_of = date.fromisoformat(args.as_of) if args.as_of else None
+    except ValueError:
+        print(f"error: --as-of must be a date YYYY-MM-DD, not {args.as_of!r}", file=sys.stderr)
+        return 2
+    try:
+        conn = open_read_only(_warehouse_arg(args))
+    except WarehouseUnavailable as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    try:
+        report = build_report(conn, args.fiscal_year, args.partner, as_of,
+                              settings.fiscal_start_month())
+    except BriefError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    finally:
+        conn.close()
+    out = Path(args.out)
+    write_report(report, out)  # an OSError is explained by main()
+    print(f"wrote {out} ({out.stat().st_size / 1e3:,.0f} kB, {len(report.charts)} charts): "
+          f"{report.title}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="trade-etl",
@@ -540,6 +579,20 @@ def build_parser() -> argparse.ArgumentParser:
     brief.add_argument("--as-of", help="only releases published on or before this date")
     brief.add_argument("--warehouse", help="DuckDB file (default as for build)")
     brief.set_defaults(func=cmd_brief)
+
+    report = add("report", help="the brief with charts, as one self-contained HTML page",
+                 description="Write the brief and five charts (monthly trade over three fiscal "
+                 "years, the largest partner balances, the sectors behind the balance, the "
+                 "fiscal year as known at each release, yen and dollars) into one HTML file "
+                 "that opens offline: no script, no request to any host.")
+    report.add_argument("--fiscal-year", type=int, required=True, help="e.g. 2024 = Apr 2024 - "
+                        "Mar 2025")
+    report.add_argument("--partner", help="ISO code (USA), customs code (304) or name")
+    report.add_argument("--as-of", help="only releases published on or before this date")
+    report.add_argument("--out", default="report.html", help="the HTML file (default "
+                        "report.html)")
+    report.add_argument("--warehouse", help="DuckDB file (default as for build)")
+    report.set_defaults(func=cmd_report)
 
     lake = add("lake", help="publish the warehouse as Iceberg tables; list its vintages",
                description="The lake: every public table of the published warehouse as an "

@@ -16,6 +16,7 @@ from pathlib import Path
 from trade_etl import settings
 
 JOB = "build_warehouse"
+REPORT_JOB = "refresh_report"  # trade_etl/defs/report/assets.py
 PARTITIONS = "releases"  # trade_etl/defs/partitions.py: RELEASES
 
 
@@ -90,3 +91,16 @@ def launch_build(releases: list[str], on_disk: list[str], run_config: dict, forc
     return _execute(job, instance, raise_on_error=False, run_config=run_config,
                     tags={"dagster/asset_partition_range_start": first,
                           "dagster/asset_partition_range_end": last})
+
+
+def launch_report(instance=None):
+    """Run refresh_report (the asset marts/report) on the instance, in this process: what the
+    sensor report_sensor starts after each build when the UI's daemon runs."""
+    import dagster as dg
+
+    from trade_etl.definitions import defs
+
+    level = "DEBUG" if settings.debug() else "CRITICAL"
+    return defs.resolve_job_def(REPORT_JOB).execute_in_process(
+        instance=instance or dg.DagsterInstance.get(), raise_on_error=False,
+        run_config={"loggers": {"console": {"config": {"log_level": level}}}})

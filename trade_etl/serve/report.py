@@ -1,0 +1,448 @@
+"""`trade-etl report`: the brief as a self-contained HTML page with charts.
+
+Every figure comes from the public marts (their `_as_of` macros with a date), as the brief's do;
+the revisions chart asks all release days at once (sql/report/fiscal_year_vintages.sql), with
+the same supersession. Charts are Vega-Lite specs (built with Vega-Altair) rendered to inline SVG
+by vl-convert, so the page needs no script and no request to any host: a Content-Security-Policy
+in the page forbids both. Each chart comes with a title, a one-line reading, its data table
+(exact values in `data-value` attributes, so a reader or a test can check the chart against SQL)
+and a source line.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+
+from trade_etl.serve.brief import LATEST, BriefError, release_day_rate, resolve_partner, write_brief
+from trade_etl.store.warehouse import sql_text
+
+EXPORT_COLOUR, IMPORT_COLOUR = "#1f77b4", "#ff7f0e"
+SURPLUS_COLOUR, DEFICIT_COLOUR = "#2a9d4b", "#c0392b"
+SOURCE = ("Source: Ministry of Finance, Trade Statistics of Japan (customs releases on e-Stat), "
+          "through trade_etl")
+
+
+@dataclass
+class Column:
+    name: str
+    label: str
+    unit: str = ""  # "jpy": shown in ¥ bn; "usd": shown in $ bn; "" as it is
+
+
+@dataclass
+class Chart:
+    """One section of the report: what is drawn, what it says, and the numbers behind it."""
+
+    key: str
+    title: str
+    reading: str
+    spec: dict
+    columns: list[Column]
+    rows: list[dict]
+    source: str
+
+
+@dataclass
+class Report:
+    title: str
+    brief: str
+    charts: list[Chart]
+
+
+def _bn(value) -> float:
+    return float(value) / 1e9
+
+
+def _yen(value) -> str:
+    """A yen amount for a sentence, in the unit that shows it: ¥9.01 tn, ¥512.3 bn, ¥41.2 mn."""
+    value = abs(float(value))
+    if value >= 1e12:
+        return f"¥{value / 1e12:,.2f} tn"
+    if value >= 1e9:
+        return f"¥{value / 1e9:,.1f} bn"
+    return f"¥{value / 1e6:,.1f} mn"
+
+
+def _signed(value) -> str:
+    return ("+" if value >= 0 else "-") + _yen(value)
+
+
+def _fiscal_years(fiscal_year: int) -> list[str]:
+    return [f"FY{year}" for year in range(fiscal_year - 2, fiscal_year + 1)]
+
+
+def _query(conn: duckdb.DuckDBPyConnection, sql: str, params: dict) -> list[dict]:
+    cursor = conn.execute(sql, params)
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def _mart(conn, mart: str, as_of: date, where: str, params: dict, columns: str = "*",
+          order: str = "") -> list[dict]:
+    """Rows of marts.<mart> (the latest figures, materialised) or, with a date, of
+    marts.<mart>_as_of(as_of), which has the same columns. `mart` is one of the fixed names."""
+    source, bound = (f"marts.{mart}", {}) if as_of == LATEST else (
+        f"marts.{mart}_as_of($as_of)", {"as_of": as_of})
+    return _query(conn, f"select {columns} from {source} where {where} {order}",
+                  {**params, **bound})
+
+
+def _monthly(conn, fiscal_year: int, as_of: date, partner: tuple | None) -> Chart:
+    """Monthly exports, imports and balance over three fiscal years, world and partner."""
+    months = ("period_type = 'month' and period in (select strftime(make_date(year, month, 1), "
+              "'%Y-%m') from core.period_months where period_type = 'fiscal_year' and period in "
+              "(select unnest($years)))")
+    columns = "$who as trade_with, period, exports_jpy, imports_jpy, balance_jpy"
+    years = {"years": _fiscal_years(fiscal_year)}
+    rows = _mart(conn, "balance_total", as_of, months, {**years, "who": "World"}, columns)
+    panels = ["World"]
+    if partner:
+        code, name, _iso = partner
+        rows += _mart(conn, "balance_by_partner", as_of, months + " and partner_code = $partner",
+                      {**years, "who": name, "partner": code}, columns)
+        panels.append(name)
+    rows.sort(key=lambda r: (panels.index(r["trade_with"]), r["period"]))
+
+    import altair as alt
+
+    def panel(who: str) -> alt.LayerChart:
+        data = [{"month": r["period"] + "-01", "exports": _bn(r["exports_jpy"]),
+                 "imports": _bn(r["imports_jpy"]), "balance": _bn(r["balance_jpy"])}
+                for r in rows if r["trade_with"] == who]
+        base = alt.Chart(alt.Data(values=data)).encode(
+            x=alt.X("month:T", title=None, axis=alt.Axis(format="%b %Y", labelAngle=-45)))
+        bars = base.mark_bar(opacity=0.55).encode(
+            y=alt.Y("balance:Q", title="¥ billion"),
+            color=alt.condition("datum.balance >= 0", alt.value(SURPLUS_COLOUR),
+                                alt.value(DEFICIT_COLOUR)))
+        lines = base.transform_fold(["exports", "imports"], as_=["flow", "jpy_bn"]).mark_line(
+            point=True).encode(
+            y="jpy_bn:Q",
+            stroke=alt.Stroke("flow:N", title=None, scale=alt.Scale(
+                domain=["exports", "imports"], range=[EXPORT_COLOUR, IMPORT_COLOUR])))
+        return alt.layer(bars, lines).properties(
+            title=f"Trade with {'the world' if who == 'World' else who}", width=640, height=220)
+
+    chart = alt.vconcat(*(panel(who) for who in panels)).resolve_scale(stroke="shared")
+    last = [r for r in rows if r["trade_with"] == panels[-1]]
+    reading = "No months reported."
+    if last:
+        biggest = max(last, key=lambda r: abs(r["balance_jpy"]))
+        who = "the world" if panels[-1] == "World" else panels[-1]
+        reading = (f"Bars are the monthly balance (green surplus, red deficit), lines exports "
+                   f"and imports. The largest monthly balance with {who} in these three "
+                   f"fiscal years was a {_word(biggest['balance_jpy'])} of "
+                   f"{_yen(biggest['balance_jpy'])} in {biggest['period']}.")
+    return Chart(
+        "monthly", f"Monthly trade, fiscal {fiscal_year - 2} to {fiscal_year}", reading,
+        chart.to_dict(),
+        [Column("trade_with", "Trade with"), Column("period", "Month"),
+         Column("exports_jpy", "Exports", "jpy"), Column("imports_jpy", "Imports", "jpy"),
+         Column("balance_jpy", "Balance", "jpy")],
+        rows, f"{SOURCE}: marts.balance_total and marts.balance_by_partner "
+        f"(their _as_of macros with --as-of), period_type 'month'.")
+
+
+def _word(balance) -> str:
+    return "surplus" if balance >= 0 else "deficit"
+
+
+def _top_partners(conn, fiscal_year: int, as_of: date, partner: tuple | None,
+                  count: int = 15) -> Chart:
+    rows = _mart(conn, "balance_by_partner", as_of, "period = $fy",
+                 {"fy": f"FY{fiscal_year}", "n": count},
+                 "partner_code, partner_name, exports_jpy, imports_jpy, balance_jpy",
+                 "order by abs(balance_jpy) desc, partner_code limit $n")
+    import altair as alt
+
+    data = [{"partner": r["partner_name"] or r["partner_code"], "balance": _bn(r["balance_jpy"]),
+             "side": _word(r["balance_jpy"])} for r in rows]
+    chart = alt.Chart(alt.Data(values=data)).mark_bar().encode(
+        x=alt.X("balance:Q", title="Balance, ¥ billion"),
+        y=alt.Y("partner:N", title=None, sort="-x"),
+        color=alt.Color("side:N", title=None, scale=alt.Scale(
+            domain=["surplus", "deficit"], range=[SURPLUS_COLOUR, DEFICIT_COLOUR])),
+    ).properties(width=560, height=max(120, 22 * len(data)))
+    reading = "No trade reported."
+    if rows:
+        surplus = [r for r in rows if r["balance_jpy"] >= 0]
+        deficit = [r for r in rows if r["balance_jpy"] < 0]
+        parts = []
+        if surplus:
+            parts.append(f"Japan's largest surplus was with {surplus[0]['partner_name']} "
+                         f"({_yen(surplus[0]['balance_jpy'])})")
+        if deficit:
+            parts.append(f"its largest deficit with {deficit[0]['partner_name']} "
+                         f"({_yen(deficit[0]['balance_jpy'])})")
+        reading = "; ".join(parts) + "."
+        if partner and all(r["partner_code"] != partner[0] for r in rows):
+            reading += f" {partner[1]} is not among the {count} largest balances."
+    return Chart(
+        "partners", f"Balance by partner, fiscal {fiscal_year} (the {count} largest)", reading,
+        chart.to_dict(),
+        [Column("partner_code", "Code"), Column("partner_name", "Partner"),
+         Column("exports_jpy", "Exports", "jpy"), Column("imports_jpy", "Imports", "jpy"),
+         Column("balance_jpy", "Balance", "jpy")],
+        rows, f"{SOURCE}: marts.balance_by_partner, period FY{fiscal_year}.")
+
+
+def _sectors(conn, fiscal_year: int, as_of: date, partner: tuple | None) -> Chart:
+    params = {"fy": f"FY{fiscal_year}"}
+    if partner:
+        mart, where, params["partner"] = ("balance_by_partner_sector",
+                                          " and partner_code = $partner", partner[0])
+    else:
+        mart, where = "balance_by_sector", ""
+    rows = _mart(conn, mart, as_of, f"period = $fy and sector_level = 'top'{where}", params,
+                 "sector_code, sector_name, exports_jpy, imports_jpy, balance_jpy",
+                 "order by balance_jpy desc, sector_code")
+    import altair as alt
+
+    data = [{"sector": r["sector_name"], "balance": _bn(r["balance_jpy"]),
+             "side": _word(r["balance_jpy"])} for r in rows]
+    chart = alt.Chart(alt.Data(values=data)).mark_bar().encode(
+        x=alt.X("balance:Q", title="Contribution to the balance, ¥ billion"),
+        y=alt.Y("sector:N", title=None, sort="-x"),
+        color=alt.Color("side:N", title=None, scale=alt.Scale(
+            domain=["surplus", "deficit"], range=[SURPLUS_COLOUR, DEFICIT_COLOUR])),
+    ).properties(width=560, height=max(120, 26 * len(data)))
+    who = partner[1] if partner else "the world"
+    reading = "No trade reported."
+    if rows:
+        top, bottom = rows[0], rows[-1]
+        reading = (f"The nine sectors sum to the balance with {who}. {top['sector_name']} "
+                   f"added the most ({_signed(top['balance_jpy'])})")
+        if bottom["balance_jpy"] < 0:
+            reading += (f", {bottom['sector_name'].lower()} took the most away "
+                        f"({_signed(bottom['balance_jpy'])})")
+        reading += "."
+    return Chart(
+        "sectors", f"Sectors behind the balance with {who}, fiscal {fiscal_year}", reading,
+        chart.to_dict(),
+        [Column("sector_code", "Code"), Column("sector_name", "Sector"),
+         Column("exports_jpy", "Exports", "jpy"), Column("imports_jpy", "Imports", "jpy"),
+         Column("balance_jpy", "Balance", "jpy")],
+        rows, f"{SOURCE}: marts.{mart}, sector_level 'top', period FY{fiscal_year}.")
+
+
+def vintages(conn, fiscal_year: int, as_of: date, partner: tuple | None) -> list[dict]:
+    """The fiscal year's trade with the world (and the partner) as known on each release day up
+    to as_of, from the first day a release reports a month of it: one query for every day
+    (sql/report/fiscal_year_vintages.sql), equal to the `_as_of` marts on each day."""
+    rows = _query(conn, sql_text("report/fiscal_year_vintages"),
+                  {"as_of": as_of, "period": f"FY{fiscal_year}",
+                   "partner_code": partner[0] if partner else None})
+    last_of_day = dict(conn.execute(
+        "select published_on, max_by(release_id, release_seq) from core.releases "
+        "group by all").fetchall())
+    return [{"published_on": r["day"], "release_id": last_of_day[r["day"]],
+             "trade_with": partner[1] if r["partner_code"] else "World",
+             **{k: r[k] for k in ("months_reported", "exports_jpy", "imports_jpy",
+                                  "balance_jpy")}}
+            for r in rows]
+
+
+def _revisions(conn, fiscal_year: int, as_of: date, partner: tuple | None) -> Chart:
+    rows = vintages(conn, fiscal_year, as_of, partner)
+    import altair as alt
+
+    data = [{"published_on": r["published_on"].isoformat(), "trade_with": r["trade_with"],
+             "balance": _bn(r["balance_jpy"]), "months": r["months_reported"]} for r in rows]
+    chart = alt.Chart(alt.Data(values=data)).mark_line(point=True, interpolate="step-after").encode(
+        x=alt.X("published_on:T", title="Release date", axis=alt.Axis(format="%Y-%m-%d",
+                                                                     labelAngle=-45)),
+        y=alt.Y("balance:Q", title=f"FY{fiscal_year} balance as known, ¥ billion"),
+        color=alt.Color("trade_with:N", title=None),
+    ).properties(width=640, height=240)
+    reading = "No release reports a month of this fiscal year yet."
+    series = [r for r in rows if r["trade_with"] == (partner[1] if partner else "World")]
+    if series:
+        first, last = series[0], series[-1]
+        who = partner[1] if partner else "the world"
+        full = [r for r in series if r["months_reported"] == 12]
+        reading = (f"The balance with {who} was first published on {first['published_on']} "
+                   f"({first['months_reported']} months, {_signed(first['balance_jpy'])}); "
+                   f"as of {last['published_on']} it is {_signed(last['balance_jpy'])} "
+                   f"({last['months_reported']} months).")
+        if full:
+            change = last["balance_jpy"] - full[0]["balance_jpy"]
+            reading += (f" Since the year was first complete ({full[0]['published_on']}), "
+                        + (f"revisions moved it by {_signed(change)}." if change else
+                           "no revision changed it."))
+    return Chart(
+        "revisions", f"Fiscal {fiscal_year} as known at each release", reading,
+        chart.to_dict(),
+        [Column("published_on", "Release date"), Column("release_id", "Release"),
+         Column("trade_with", "Trade with"), Column("months_reported", "Months"),
+         Column("exports_jpy", "Exports", "jpy"), Column("imports_jpy", "Imports", "jpy"),
+         Column("balance_jpy", "Balance", "jpy")],
+        rows, f"{SOURCE}: the fiscal year as marts.balance_total_as_of and "
+        f"marts.balance_by_partner_as_of give it on each release's publication date, period "
+        f"FY{fiscal_year}.")
+
+
+def _currencies(conn, fiscal_year: int, as_of: date, partner: tuple | None) -> Chart:
+    release = conn.execute("select published_on from core.releases where published_on <= $d "
+                           "order by release_seq desc limit 1", {"d": as_of}).fetchall()
+    spot = release_day_rate(conn, release[0][0]) if release else None
+    marts = [("World", "balance_total", "", {})]
+    if partner:
+        marts.append((partner[2] or partner[1], "balance_by_partner", " and partner_code = $p",
+                      {"p": partner[0]}))
+    rows = []
+    for who, mart, where, extra in marts:
+        found = _mart(conn, mart, as_of, f"period = $fy{where}",
+                      {"fy": f"FY{fiscal_year}", **extra}, "balance_jpy, balance_usd")
+        if found:
+            balance_jpy, balance_usd = found[0]["balance_jpy"], found[0]["balance_usd"]
+            rows.append({
+                "trade_with": who, "balance_jpy": balance_jpy,
+                "balance_usd_monthly_rates": balance_usd,
+                "rate_date": spot[0] if spot else None,
+                "jpy_per_usd": spot[1] if spot else None,
+                "balance_usd_release_day": (Decimal(balance_jpy) / Decimal(str(spot[1]))).quantize(
+                    Decimal("0.000001")) if spot else None,
+            })
+    import altair as alt
+
+    yen = [{"trade_with": r["trade_with"], "value": _bn(r["balance_jpy"]) / 1000} for r in rows]
+    usd = [{"trade_with": r["trade_with"], "rate": label, "value": _bn(r[key])}
+           for r in rows for key, label in (("balance_usd_monthly_rates", "monthly average"),
+                                            ("balance_usd_release_day", "release day"))
+           if r[key] is not None]
+    order = [r["trade_with"] for r in rows]
+    left = alt.Chart(alt.Data(values=yen)).mark_bar(color="#555").encode(
+        x=alt.X("trade_with:N", title=None, sort=order, axis=alt.Axis(labelAngle=0)),
+        y=alt.Y("value:Q", title="Balance, ¥ trillion"),
+    ).properties(width=200, height=220, title="In yen")
+    right = alt.Chart(alt.Data(values=usd)).mark_bar().encode(
+        x=alt.X("trade_with:N", title=None, sort=order, axis=alt.Axis(labelAngle=0)),
+        xOffset="rate:N",
+        y=alt.Y("value:Q", title="Balance, $ billion"),
+        color=alt.Color("rate:N", title="Dollar rate"),
+    ).properties(width=260, height=220, title="In dollars")
+    chart = alt.hconcat(left, right)
+    reading = "No trade reported."
+    if rows:
+        r = rows[-1]
+        who = partner[1] if partner else "the world"
+        monthly = r["balance_usd_monthly_rates"]
+        reading = (f"The {_word(r['balance_jpy'])} with {who} of {_yen(r['balance_jpy'])} is "
+                   + (f"${abs(_bn(monthly)):,.1f} bn at each month's average rate" if monthly
+                      is not None else "not in dollars: a month has no rate in ref.fx_monthly"))
+        reading += (f" and ${abs(_bn(r['balance_usd_release_day'])):,.1f} bn at "
+                    f"{r['jpy_per_usd']:.2f} yen per dollar on {r['rate_date']}." if spot else
+                    "; ref.fx_daily has no rate for the release day.")
+    return Chart(
+        "currencies", f"Fiscal {fiscal_year} in yen and in dollars", reading, chart.to_dict(),
+        [Column("trade_with", "Trade with"), Column("balance_jpy", "Balance", "jpy"),
+         Column("balance_usd_monthly_rates", "Balance at monthly average rates", "usd"),
+         Column("balance_usd_release_day", "Balance at the release-day rate", "usd"),
+         Column("jpy_per_usd", "Yen per dollar (release day)"), Column("rate_date", "Rate date")],
+        rows, f"{SOURCE}: marts balance_usd (each month at its average rate, ref.fx_monthly) and "
+        f"balance_jpy at the latest release day's rate (ref.fx_daily).")
+
+
+def build_report(conn: duckdb.DuckDBPyConnection, fiscal_year: int, partner: str | None = None,
+                 as_of: date | None = None, fiscal_start_month: int = 4) -> Report:
+    """Every chart's data, spec and reading; `render_html` draws them."""
+    day = as_of or LATEST
+    brief = write_brief(conn, fiscal_year, partner, as_of, fiscal_start_month)  # checks inputs
+    resolved = resolve_partner(conn, partner) if partner else None
+    charts = [
+        _monthly(conn, fiscal_year, day, resolved),
+        _top_partners(conn, fiscal_year, day, resolved),
+        _sectors(conn, fiscal_year, day, resolved),
+        _revisions(conn, fiscal_year, day, resolved),
+        _currencies(conn, fiscal_year, day, resolved),
+    ]
+    title = f"Japan's trade in fiscal {fiscal_year}" + (f": {resolved[1]}" if resolved else "")
+    return Report(title, brief, charts)
+
+
+def render_svg(spec: dict) -> str:
+    import vl_convert
+
+    return vl_convert.vegalite_to_svg(spec)
+
+
+def render_png(spec: dict, scale: float = 1.0) -> bytes:
+    import vl_convert
+
+    return vl_convert.vegalite_to_png(spec, scale=scale)
+
+
+def _cell(value, unit: str) -> str:
+    if value is None:
+        return '<td class="na">n/a</td>'
+    if unit in ("jpy", "usd"):
+        shown = f"{_bn(value):,.1f}"
+        return f'<td class="num" data-value="{value}">{shown}</td>'
+    if isinstance(value, int | float | Decimal):
+        return f'<td class="num" data-value="{value}">{value}</td>'
+    return f'<td data-value="{html.escape(str(value))}">{html.escape(str(value))}</td>'
+
+
+def _table(chart: Chart) -> str:
+    suffix = {"jpy": " (¥ bn)", "usd": " ($ bn)", "": ""}
+    head = "".join(f'<th data-column="{c.name}">{html.escape(c.label + suffix[c.unit])}</th>'
+                   for c in chart.columns)
+    body = "".join("<tr>" + "".join(_cell(row[c.name], c.unit) for c in chart.columns) + "</tr>"
+                   for row in chart.rows)
+    return (f'<table data-chart="{chart.key}"><thead><tr>{head}</tr></thead>'
+            f"<tbody>{body}</tbody></table>")
+
+
+STYLE = """
+body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2rem auto;
+       max-width: 980px; padding: 0 1rem; color: #222; }
+pre.brief { background: #f6f6f4; padding: 1rem; overflow-x: auto; font-size: 0.85rem; }
+section.chart { margin: 2.5rem 0; border-top: 1px solid #ddd; padding-top: 1rem; }
+p.reading { font-size: 1.05rem; }
+figure { margin: 0.5rem 0; overflow-x: auto; }
+p.source { color: #666; font-size: 0.8rem; }
+table { border-collapse: collapse; font-size: 0.8rem; margin: 0.5rem 0; }
+th, td { border: 1px solid #ddd; padding: 2px 6px; } td.num { text-align: right; }
+"""
+
+
+def render_html(report: Report) -> str:
+    """One self-contained page: inline SVG, inline CSS, no script, no external resource."""
+    sections = []
+    for chart in report.charts:
+        svg = render_svg(chart.spec)
+        sections.append(
+            f'<section class="chart" id="{chart.key}"><h2>{html.escape(chart.title)}</h2>'
+            f'<p class="reading">{html.escape(chart.reading)}</p>'
+            f'<figure class="chart-figure">{svg}</figure>'
+            f"<details><summary>Data ({len(chart.rows)} rows)</summary>{_table(chart)}</details>"
+            f'<p class="source">{html.escape(chart.source)}</p></section>')
+    return (
+        '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
+        # No request may leave the page: only inline styles and data: images are allowed.
+        '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
+        'style-src \'unsafe-inline\'; img-src data:; font-src data:">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{html.escape(report.title)}</title><style>{STYLE}</style></head><body>"
+        f"<header><h1>{html.escape(report.title)}</h1>"
+        f'<pre class="brief">{html.escape(report.brief)}</pre></header>'
+        + "".join(sections) + "</body></html>\n")
+
+
+def write_report(report: Report, out: Path) -> None:
+    """Render and write the page, replacing `out` only once it is complete."""
+    page = render_html(report)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    partial = out.with_name(f".{out.name}.partial")
+    partial.write_text(page, encoding="utf-8")
+    partial.replace(out)
+
+
+__all__ = ["BriefError", "Chart", "Report", "build_report", "render_html", "render_png",
+           "vintages", "write_report"]
