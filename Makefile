@@ -37,8 +37,11 @@ demo: $(RUNTIME)
 	$(BIN)/trade-etl demo
 
 # Two workers, one per core; a test file's tests stay on one worker (module fixtures are shared).
+# The browser tests (tests/browser.py) use Debian's Chromium: installed here when missing, as root
+# with apt-get; where it cannot be, they skip, saying why.
 test: $(TESTDEPS)
 	@$(COMPILE)
+	@bash tests/install_chromium.sh
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile
 
 # Spark 3.5 reads the lake and recomputes two marts from it (engines/README.md). Not in `make

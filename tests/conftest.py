@@ -181,3 +181,22 @@ def sample_warehouse(tmp_path_factory, _dagster_home) -> Path:
     finally:
         mp.undo()
     return tmp / "trade.duckdb"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "browser: renders pages in headless Chromium (tests/browser.py)")
+
+
+@pytest.fixture(scope="session")
+def offline_browser():
+    """Headless Chromium with the network cut off (tests/browser.py), launched once per test
+    process. Skips, naming what is missing and how to install it, without Chromium or
+    Playwright."""
+    from tests import browser
+
+    reason = browser.missing()
+    if reason:
+        pytest.skip(reason)
+    with browser.OfflineBrowser() as running:
+        yield running
