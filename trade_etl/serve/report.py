@@ -73,6 +73,14 @@ def _signed(value) -> str:
     return ("+" if value >= 0 else "-") + _yen(value)
 
 
+def _spec(chart) -> dict:
+    """The Vega-Lite spec of an Altair chart, with room at the sides: vl-convert measures text
+    with its own fonts, and a browser's sans-serif (DejaVu Sans on Debian) is wider, so long
+    labels would run off the edge."""
+    return (chart.properties(padding={"left": 48, "right": 48, "top": 8, "bottom": 8})
+            .configure_axis(labelLimit=240).configure_legend(labelLimit=280).to_dict())
+
+
 def _fiscal_years(fiscal_year: int) -> list[str]:
     return [f"FY{year}" for year in range(fiscal_year - 2, fiscal_year + 1)]
 
@@ -141,7 +149,7 @@ def _monthly(conn, fiscal_year: int, as_of: date, partner: tuple | None) -> Char
                    f"{_yen(biggest['balance_jpy'])} in {biggest['period']}.")
     return Chart(
         "monthly", f"Monthly trade, fiscal {fiscal_year - 2} to {fiscal_year}", reading,
-        chart.to_dict(),
+        _spec(chart),
         [Column("trade_with", "Trade with"), Column("period", "Month"),
          Column("exports_jpy", "Exports", "jpy"), Column("imports_jpy", "Imports", "jpy"),
          Column("balance_jpy", "Balance", "jpy")],
@@ -185,7 +193,7 @@ def _top_partners(conn, fiscal_year: int, as_of: date, partner: tuple | None,
             reading += f" {partner[1]} is not among the {count} largest balances."
     return Chart(
         "partners", f"Balance by partner, fiscal {fiscal_year} (the {count} largest)", reading,
-        chart.to_dict(),
+        _spec(chart),
         [Column("partner_code", "Code"), Column("partner_name", "Partner"),
          Column("exports_jpy", "Exports", "jpy"), Column("imports_jpy", "Imports", "jpy"),
          Column("balance_jpy", "Balance", "jpy")],
@@ -224,7 +232,7 @@ def _sectors(conn, fiscal_year: int, as_of: date, partner: tuple | None) -> Char
         reading += "."
     return Chart(
         "sectors", f"Sectors behind the balance with {who}, fiscal {fiscal_year}", reading,
-        chart.to_dict(),
+        _spec(chart),
         [Column("sector_code", "Code"), Column("sector_name", "Sector"),
          Column("exports_jpy", "Exports", "jpy"), Column("imports_jpy", "Imports", "jpy"),
          Column("balance_jpy", "Balance", "jpy")],
@@ -277,7 +285,7 @@ def _revisions(conn, fiscal_year: int, as_of: date, partner: tuple | None) -> Ch
                            "no revision changed it."))
     return Chart(
         "revisions", f"Fiscal {fiscal_year} as known at each release", reading,
-        chart.to_dict(),
+        _spec(chart),
         [Column("published_on", "Release date"), Column("release_id", "Release"),
          Column("trade_with", "Trade with"), Column("months_reported", "Months"),
          Column("exports_jpy", "Exports", "jpy"), Column("imports_jpy", "Imports", "jpy"),
@@ -340,7 +348,7 @@ def _currencies(conn, fiscal_year: int, as_of: date, partner: tuple | None) -> C
                     f"{r['jpy_per_usd']:.2f} yen per dollar on {r['rate_date']}." if spot else
                     "; ref.fx_daily has no rate for the release day.")
     return Chart(
-        "currencies", f"Fiscal {fiscal_year} in yen and in dollars", reading, chart.to_dict(),
+        "currencies", f"Fiscal {fiscal_year} in yen and in dollars", reading, _spec(chart),
         [Column("trade_with", "Trade with"), Column("balance_jpy", "Balance", "jpy"),
          Column("balance_usd_monthly_rates", "Balance at monthly average rates", "usd"),
          Column("balance_usd_release_day", "Balance at the release-day rate", "usd"),
@@ -402,7 +410,7 @@ def _table(chart: Chart) -> str:
 STYLE = """
 body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2rem auto;
        max-width: 980px; padding: 0 1rem; color: #222; }
-pre.brief { background: #f6f6f4; padding: 1rem; overflow-x: auto; font-size: 0.85rem; }
+pre.brief { background: #f6f6f4; padding: 1rem; white-space: pre-wrap; font-size: 0.85rem; }
 section.chart { margin: 2.5rem 0; border-top: 1px solid #ddd; padding-top: 1rem; }
 p.reading { font-size: 1.05rem; }
 figure { margin: 0.5rem 0; overflow-x: auto; }
