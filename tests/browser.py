@@ -12,8 +12,8 @@ local HTML file, takes a full-page screenshot and reports what it drew and what 
     assert page.console_errors == ()
     assert not page.screenshot_blank
 
-`render_offline` launches Chromium for one page (about 3 s in all); `OfflineBrowser` keeps one
-running for several, each page then taking well under a second
+`render_offline` launches Chromium for one page (1–2 s in all); `OfflineBrowser` keeps one
+running for several, each page then taking about half a second
 (`with OfflineBrowser() as browser: browser.render(...)`). Tests get a session-wide one from the
 `offline_browser` fixture in tests/conftest.py, which skips, saying what is missing and how to
 install it, when Chromium or Playwright is not there (`missing()`).
