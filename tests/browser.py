@@ -12,8 +12,8 @@ local HTML file, takes a full-page screenshot and reports what it drew and what 
     assert page.console_errors == ()
     assert not page.screenshot_blank
 
-`render_offline` launches Chromium for one page (about 3 s in all); `OfflineBrowser` keeps one
-running for several, each page then taking well under a second
+`render_offline` launches Chromium for one page (1–2 s in all); `OfflineBrowser` keeps one
+running for several, each page then taking about half a second
 (`with OfflineBrowser() as browser: browser.render(...)`). Tests get a session-wide one from the
 `offline_browser` fixture in tests/conftest.py, which skips, saying what is missing and how to
 install it, when Chromium or Playwright is not there (`missing()`).
@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import os
 import shutil
-import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -134,21 +134,24 @@ def missing(executable: Path | None = None) -> str | None:
 
 class OfflineBrowser:
     """Headless Chromium kept running for several pages; `render` gives each a fresh, offline
-    browser context. Use it as a context manager, or call `close()`."""
+    browser context. Use it as a context manager, or call `close()`.
+
+    Playwright's sync API runs in a thread of its own here: in the thread that drives it, it
+    marks its event loop as running for as long as it is open, which would break asyncio.run()
+    and Dagster's in-process runs in the tests' thread (and a second sync_playwright() there)."""
 
     def __init__(self, executable: Path | None = None):
-        self._browser = None
+        self._thread = None
         reason = missing(executable)
         if reason:
             raise RuntimeError(reason)
-        playwright = _driver.acquire()
+        thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="offline-browser")
         try:
-            self._browser = playwright.chromium.launch(
-                executable_path=str(executable or chromium_path()), headless=True,
-                args=list(CHROMIUM_ARGS), timeout=TIMEOUT_MS)
+            thread.submit(self._launch, Path(executable or chromium_path())).result()
         except BaseException:
-            _driver.release()
+            thread.shutdown()
             raise
+        self._thread = thread
 
     def __enter__(self) -> OfflineBrowser:
         return self
@@ -157,24 +160,47 @@ class OfflineBrowser:
         self.close()
 
     def close(self) -> None:
-        if self._browser is None:
-            return
-        try:
-            self._browser.close()
-        finally:
-            self._browser = None
-            _driver.release()
+        thread, self._thread = self._thread, None
+        if thread is not None:
+            try:
+                thread.submit(self._stop).result()
+            finally:
+                thread.shutdown()
 
     def render(self, html_path: Path, screenshot: Path, *, width: int = 1280, height: int = 800,
                javascript: bool = True, charts: str = "svg:not(svg svg), canvas") -> Rendered:
-        """Open `html_path` (a local file), wait for its load event and fonts, write a full-page
-        PNG screenshot of a `width`×`height` viewport to `screenshot`, and return what it saw.
-        `javascript=False` renders with scripts disabled (a report that needs none);
-        `charts` is the CSS selector of the chart elements."""
+        """Open `html_path` (a local file) in a `width`×`height` viewport, wait for its load
+        event and fonts, write a full-page PNG screenshot to `screenshot`, and return what it saw.
+        `javascript=False` renders with scripts disabled (a report that needs none); `charts` is
+        the CSS selector of the chart elements."""
+        if self._thread is None:
+            raise RuntimeError("this OfflineBrowser is closed")
+        return self._thread.submit(self._render, Path(html_path), Path(screenshot), width,
+                                   height, javascript, charts).result()
+
+    def _launch(self, executable: Path) -> None:
+        from playwright.sync_api import sync_playwright
+
+        self._playwright = sync_playwright().start()
+        try:
+            self._browser = self._playwright.chromium.launch(
+                executable_path=str(executable), headless=True, args=list(CHROMIUM_ARGS),
+                timeout=TIMEOUT_MS)
+        except BaseException:
+            self._playwright.stop()
+            raise
+
+    def _stop(self) -> None:
+        try:
+            self._browser.close()
+        finally:
+            self._playwright.stop()
+
+    def _render(self, html_path: Path, screenshot: Path, width: int, height: int,
+                javascript: bool, charts: str) -> Rendered:
         from PIL import Image
 
-        url = Path(html_path).resolve().as_uri()
-        screenshot = Path(screenshot)
+        url = html_path.resolve().as_uri()
         requests: list[str] = []
         errors: list[str] = []
 
@@ -233,32 +259,6 @@ def render_offline(html_path: Path, screenshot: Path, **options) -> Rendered:
     this page alone."""
     with OfflineBrowser() as browser:
         return browser.render(html_path, screenshot, **options)
-
-
-class _Driver(threading.local):
-    """Playwright's driver, shared by the browsers of a thread: its sync API runs one per thread
-    (a second `sync_playwright()` beside a running one refuses to start)."""
-
-    def __init__(self):
-        self.playwright = None
-        self.users = 0
-
-    def acquire(self):
-        if self.playwright is None:
-            from playwright.sync_api import sync_playwright
-
-            self.playwright = sync_playwright().start()
-        self.users += 1
-        return self.playwright
-
-    def release(self) -> None:
-        self.users -= 1
-        if self.users == 0:
-            playwright, self.playwright = self.playwright, None
-            playwright.stop()
-
-
-_driver = _Driver()
 
 
 def _colours(image) -> int:

@@ -3,6 +3,7 @@ helper sees drawn charts, blank ones and every external request."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from pathlib import Path
 
@@ -141,3 +142,11 @@ def test_render_offline_launches_chromium_for_one_page(tmp_path):
     assert [c.blank for c in seen.charts] == [False]
     assert seen.requests == () and not seen.screenshot_blank
     assert elapsed < 60, f"launch + render + screenshot took {elapsed:.1f} s"
+
+
+def test_an_open_browser_leaves_asyncio_alone(offline_browser, tmp_path):
+    """Playwright's sync API marks its event loop as running in the thread that drives it; that
+    thread is the browser's own, so asyncio (and Dagster's in-process runs) still work here."""
+    offline_browser.render(page(tmp_path, bar_chart("A", [5], "#4c78a8")), tmp_path / "shot.png")
+    assert asyncio._get_running_loop() is None
+    assert asyncio.run(asyncio.sleep(0, result="ran")) == "ran"
