@@ -268,8 +268,11 @@ QUANTITY_OVERRIDES = {
 
 
 def _quantity_mart(name: str, description: str, code: str) -> dict:
-    """A quantity mart: a view, by period, flow, HS `code` column, partner and units."""
-    return {"kind": "view", "description": description + LATEST_MART.format(name=name),
+    """A quantity mart: a view, by period, flow, HS `code` column, partner and units. Not
+    copied to the lake: it is core.trade_latest several times over, computed when read
+    (docs/lake.md)."""
+    return {"kind": "view", "lake": False,
+            "description": description + LATEST_MART.format(name=name),
             "columns": [*PERIOD, "flow", code, "partner_code", "partner_name", "partner_iso3",
                         "unit1", "quantity1", "unit2", "quantity2", "value_jpy",
                         "jpy_per_unit1", "jpy_per_unit2"],
@@ -278,7 +281,8 @@ def _quantity_mart(name: str, description: str, code: str) -> dict:
 
 
 # Each public table or view: description, columns in warehouse order, grain (the columns that
-# identify a row; empty when no column set does), optional kind "view" and per-column overrides.
+# identify a row; empty when no column set does), optional kind "view", optional lake False (not
+# copied to the lake) and per-column overrides.
 TABLES: dict[str, dict] = {
     "raw.release_files": {
         "description": "The files found in the raw folder at the last discovery (the "
@@ -517,6 +521,12 @@ def grain(table: str) -> list[str]:
 def kind(table: str) -> str:
     """`table` or `view`."""
     return TABLES[table].get("kind", "table")
+
+
+def in_lake(table: str) -> bool:
+    """Whether `trade-etl lake publish` copies the table (every public table but a few large
+    views that readers compute from the tables they read)."""
+    return TABLES[table].get("lake", True)
 
 
 def table_comment(table: str) -> str:
