@@ -1,12 +1,13 @@
 """Quantity marts: units in the grain (mixed units are never summed), unit values equal value /
 quantity from the fact store, values reconcile with the balance marts, the per-release unit
-check, as-of figures."""
+check, as-of figures, and the brief's volume line."""
 
 from __future__ import annotations
 
 import pytest
 
 from tests.conftest import build, csv_text, query, row, write_release
+from trade_etl.serve import cli
 
 US, CN, SA = "304", "105", "137"
 CAR, CAR_CN, PARTS = "870323915", "870380000", "870899000"
@@ -294,3 +295,78 @@ def test_the_check_names_the_cells_and_their_units(tmp_path):
     published = [e for e in result.get_asset_materialization_events()
                  if e.asset_key.path == ["warehouse", "published"]]
     assert not published
+
+
+def write_brief(warehouse, fiscal_year: int, capsys, *extra: str) -> str:
+    assert cli.main(["brief", "--warehouse", str(warehouse), "--fiscal-year",
+                     str(fiscal_year), *extra]) == 0
+    return capsys.readouterr().out
+
+
+def change(now: float, before: float) -> str:
+    return f"{100 * (now / before - 1):+.1f}%"
+
+
+def test_brief_shows_volumes_where_one_unit_covers_a_leading_sector(warehouse, capsys):
+    out = write_brief(warehouse, 2024, capsys).splitlines()
+    exports = out.index(next(line for line in out if line.startswith("  exports led by")))
+    assert out[exports].startswith("  exports led by transport equipment")
+    # Transport equipment mixes cars (NO) and parts (KG), electrical machinery NO and KG, and
+    # machinery changed unit in January: only their highlighted parts have one unit.
+    cars_now = sum(car_count(y, m, revised=y == 2024) + 2 for y, m in FY2024)
+    cars_before = sum(car_count(y, m, revised=y == 2024) + 2 for y, m in FY2023)
+    car_yen_now = sum(car_value(y, m, revised=y == 2024) + 400 + m for y, m in FY2024)
+    car_yen_before = sum(car_value(y, m, revised=y == 2024) + 400 + m for y, m in FY2023)
+    chips_now = sum(5 * chip_value(y, m) for y, m in FY2024)
+    chips_before = sum(5 * chip_value(y, m) for y, m in FY2023)
+    assert out[exports + 1] == (
+        f"  export volumes: motor vehicles {cars_now:,} NO ({change(cars_now, cars_before)} y/y "
+        f"vs {change(car_yen_now, car_yen_before)} in yen); semiconductors and other electronic "
+        f"components {chips_now / 1e3:.2f} k NO ({change(chips_now, chips_before)} y/y vs "
+        f"{change(chips_now, chips_before)} in yen)")
+    imports = out.index(next(line for line in out if line.startswith("  imports led by")))
+    assert "mineral fuels" in out[imports] and "(of which crude oil" in out[imports]
+    crude_now = sum(crude_value(y, m) for y, m in FY2024)
+    crude_before = sum(crude_value(y, m) for y, m in FY2023)
+    lng_now = sum(lng_value(y, m) for y, m in FY2024)
+    lng_before = sum(lng_value(y, m) for y, m in FY2023)
+    fuels_kg_now = 1700 * crude_now + 20 * lng_now
+    fuels_kg_before = 1700 * crude_before + 20 * lng_before
+    # Mineral fuels: crude has a first unit (KL) and LNG none, but both are in KG.
+    assert out[imports + 1] == (
+        f"  import volumes: mineral fuels {fuels_kg_now / 1e6:.2f} M KG "
+        f"({change(fuels_kg_now, fuels_kg_before)} y/y vs "
+        f"{change(crude_now + lng_now, crude_before + lng_before)} in yen); crude oil (crude and "
+        f"partly refined petroleum) {2 * crude_now / 1e3:.2f} k KL "
+        f"({change(crude_now, crude_before)} y/y vs {change(crude_now, crude_before)} in yen)")
+
+
+def test_brief_volumes_are_as_of_the_date_and_silent_without_a_year_to_compare(warehouse,
+                                                                                capsys):
+    out = write_brief(warehouse, 2024, capsys, "--as-of", "2025-04-17")
+    cars_now = sum(car_count(y, m) + 2 for y, m in FY2024)  # before the fixed release
+    cars_before = sum(car_count(y, m) + 2 for y, m in FY2023)
+    assert f"motor vehicles {cars_now:,} NO ({change(cars_now, cars_before)} y/y" in out
+    # FY2023 has no FY2022 to compare with (the data start in January 2023): no volumes.
+    out = write_brief(warehouse, 2023, capsys)
+    assert "exports led by" in out and "volumes:" not in out
+
+
+def test_brief_leaves_out_a_sector_whose_quantities_are_missing(tmp_path, capsys):
+    """Cars with a count for most of their value, but not all: no volume, rather than one that
+    understates it."""
+    raw = tmp_path / "raw"
+    months = {m: 100 for m in range(1, 13)}
+    for year in (2023, 2024, 2025):
+        write_release(raw, f"{year + 1}-01-25_preliminary", {"a.csv": csv_text([
+            row(1, year, CAR, US, months, unit2="NO", quantity2={m: 5 for m in months}),
+            row(1, year, CAR_CN, CN, {m: 3 if year == 2023 else 0 for m in months},
+                unit2="NO", quantity2={m: 0 for m in months})])})
+    assert build(raw, tmp_path / "wh.duckdb") == 0
+    # 2 % of car exports in April-December 2023 have no count: FY2024 cannot be compared with
+    # FY2023; FY2025 (April-December so far) can, with April-December 2024.
+    assert "export volumes" not in write_brief(tmp_path / "wh.duckdb", 2024, capsys)
+    out = write_brief(tmp_path / "wh.duckdb", 2025, capsys)
+    cars = 9 * 5  # April-December, 5 a month, as in 2024
+    assert f"  export volumes: transport equipment {cars} NO (+0.0% y/y vs +0.0% in yen); " \
+           f"motor vehicles {cars} NO (+0.0% y/y vs +0.0% in yen)" in out
