@@ -201,7 +201,6 @@ def revisions(warehouse: DuckDBResource) -> dg.MaterializeResult:
     })
 
 
-
 QUANTITY_DESCRIPTIONS = {
     "quantity_by_hs_code": "Quantities, value and unit values (yen per unit) by 9-digit HS code "
                            "and partner",
