@@ -28,16 +28,19 @@ def header(custom: bool = False, april: str = "Apr") -> str:
 
 def row(flow: int, year: int, hs: str, country: str, values: dict[int, int], *,
         custom: str | None = None, quote_hs: bool = True, unit1: str = "  ",
-        unit2: str = "KG", value_year: int | None = None) -> str:
-    """One wide row; quantity2 of a month is its value // 2, quantity1 is 0."""
+        unit2: str = "KG", value_year: int | None = None,
+        quantity1: dict[int, int] | None = None, quantity2: dict[int, int] | None = None) -> str:
+    """One wide row; quantity2 of a month is its value // 2 and quantity1 is 0, unless given."""
+    q1 = {m: (quantity1 or {}).get(m, 0) for m in range(1, 13)}
+    q2 = {m: values.get(m, 0) // 2 for m in range(1, 13)} if quantity2 is None else {
+        m: quantity2.get(m, 0) for m in range(1, 13)}
     cells = [str(flow), str(year), *([custom] if custom else []),
              f"'{hs}'" if quote_hs else hs, country, unit1, unit2]
     total = sum(values.values())
-    cells += ["0", str(sum(v // 2 for v in values.values())),
+    cells += [str(sum(q1.values())), str(sum(q2.values())),
               str(total if value_year is None else value_year)]
     for m in range(1, 13):
-        v = values.get(m, 0)
-        cells += ["0", str(v // 2), str(v)]
+        cells += [str(q1[m]), str(q2[m]), str(values.get(m, 0))]
     return ",".join(cells)
 
 
@@ -76,7 +79,8 @@ VOLATILE = {"loaded_at", "discovered_at", "path", "mtime_ns", "ctime_ns", "inode
             "release_token"}
 MART_TABLES = ("marts.balance_total", "marts.balance_by_partner", "marts.balance_by_region",
                "marts.balance_by_hs_section", "marts.balance_by_sector",
-               "marts.balance_by_partner_sector", "marts.revisions")
+               "marts.balance_by_partner_sector", "marts.revisions",
+               "marts.quantity_by_hs_code", "marts.quantity_by_hs_subheading")
 # Every table a build writes, the incrementally maintained ones included.
 STATE_TABLES = ("raw.release_files", "audit.releases", "audit.quarantine", "core.trade_facts",
                 "core.release_coverage", "core.hs_code_sectors", "core.trade_release_monthly",

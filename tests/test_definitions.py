@@ -95,6 +95,7 @@ def test_asset_graph_snapshot():
         "audit/releases:value_year_matches_months", "core/trade_facts:fact_grain_unique",
         "core/trade_facts:facts_valid_and_audited",
         "core/trade_latest:latest_one_release_per_cell",
+        "core/trade_facts:units_agree_within_release",
     } <= checks
     build_job = defs.resolve_job_def("build_warehouse")
     built = build_job.asset_layer.executable_asset_keys

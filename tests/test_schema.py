@@ -87,6 +87,10 @@ def test_spec_is_consistent():
                 problems.append(f"{table}.{name}: override keys {sorted(override)}")
         if spec.get("kind", "table") not in ("table", "view"):
             problems.append(f"{table}: kind {spec['kind']!r}")
+        if not set(spec) <= {"description", "columns", "grain", "kind", "lake", "overrides"}:
+            problems.append(f"{table}: unknown keys {sorted(set(spec))}")
+        if spec.get("lake", True) is not True and spec.get("kind") != "view":
+            problems.append(f"{table}: only views stay out of the lake")
         if not spec["description"].strip():
             problems.append(f"{table}: no description")
     problems += [f"FIELDS[{n!r}] is used by no table" for n in schema.FIELDS if n not in used]

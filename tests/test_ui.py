@@ -146,7 +146,8 @@ def test_webserver_lists_assets_and_runs_a_materialization(dagster_dev, tmp_path
     assert facts["assetPartitionStatuses"]["materializedPartitions"] == [RELEASE]
     checks = {c["name"]: c["executionForLatestMaterialization"]
               for c in facts["assetChecksOrError"]["checks"]}
-    assert set(checks) == {"fact_grain_unique", "facts_valid_and_audited"}
+    assert set(checks) == {"fact_grain_unique", "facts_valid_and_audited",
+                           "units_agree_within_release"}
     assert all(c and c["status"] == "SUCCEEDED" for c in checks.values()), checks
 
 

@@ -72,6 +72,22 @@ def test_custom_variant_ports_sum_to_the_plain_figures():
     assert custom.facts.select(cols).sort(cols).equals(plain.facts.select(cols).sort(cols))
 
 
+def test_custom_variant_ports_in_other_units_are_quarantined():
+    """Ports are summed into one cell, so their quantities must share units: a port in other
+    units is quarantined (blank and missing units count as the same)."""
+    ports = [row(1, 2024, "870323915", US, {1: 10}, custom="100", unit2="NO", unit1="  "),
+             row(1, 2024, "870323915", US, {1: 7}, custom="200", unit2="NO", unit1=""),
+             row(1, 2024, "870323915", US, {1: 4}, custom="300", unit2="KG"),
+             row(1, 2024, "870324915", US, {1: 3}, custom="300", unit2="KG")]
+    table, result = run(csv_text(ports, custom=True))
+    assert result.quarantine.select("line_number", "reason").rows() == [
+        (4, "Unit1/Unit2 '/KG' differ from line 2's '/NO' (same Exp or Imp, Year, HS, Country: "
+            "the ports of a code are summed)")]
+    assert sorted(result.facts.select("hs_code", "unit2", "value_thousand_jpy").rows()) == [
+        ("870323915", "NO", 17), ("870324915", "KG", 3)]
+    assert result.rows_loaded + result.quarantine.height == table.rows_read
+
+
 def test_value_year_mismatch_is_counted_not_rejected():
     _, result = run(csv_text([row(1, 2024, "870323915", US, {1: 10}, value_year=11)]))
     assert result.value_year_mismatches == 1 and result.rows_loaded == 1

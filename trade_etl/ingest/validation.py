@@ -246,6 +246,26 @@ def _validate_layout(
     )
     if duplicates.height:
         valid = valid.join(duplicates, on=line, how="anti")
+    if layout == "hs_country_custom":
+        # Ports are summed into one cell: their quantities must be in the same units.
+        ports = ["file_index", "flow", "year", "hs", "country"]
+        units = valid.select(
+            *line, *ports[1:],
+            units=pl.concat_str(pl.col("unit1").fill_null(""), pl.col("unit2").fill_null(""),
+                                separator="/"))
+        first = units.sort(line).group_by(ports, maintain_order=True).first()
+        other_units = (
+            units.join(first.select(*ports, first_line="line_number", first_units="units"),
+                       on=ports)
+            .filter(pl.col("units") != pl.col("first_units"))
+            .select(*line, reason=pl.format(
+                "Unit1/Unit2 '{}' differ from line {}'s '{}' (same Exp or Imp, Year, HS, "
+                "Country: the ports of a code are summed)", "units", "first_line",
+                "first_units"))
+        )
+        if other_units.height:
+            valid = valid.join(other_units, on=line, how="anti")
+            duplicates = pl.concat([duplicates, other_units])
 
     quarantine = pl.concat(
         [

@@ -129,12 +129,13 @@ def iceberg_schema(arrow: pa.Schema) -> pa.Schema:
 # ---- what the warehouse holds --------------------------------------------------------------
 
 def public_tables(conn: duckdb.DuckDBPyConnection) -> list[str]:
-    """The public tables and views of schema.TABLES present in the warehouse, in spec order."""
+    """The public tables and views of schema.TABLES present in the warehouse that the lake
+    copies (schema.in_lake), in spec order."""
     present = {f"{s}.{t}" for s, t in conn.execute(
         "select schema_name, table_name from duckdb_tables() where database_name = "
         "current_database() union all select schema_name, view_name from duckdb_views() "
         "where database_name = current_database() and not internal").fetchall()}
-    return [table for table in schema.TABLES if table in present]
+    return [table for table in schema.TABLES if table in present and schema.in_lake(table)]
 
 
 def _schema_of(conn: duckdb.DuckDBPyConnection, table: str) -> pa.Schema:

@@ -1,7 +1,8 @@
 """`trade-etl brief`: the fiscal-year headline a reporter would write, from the marts.
 
-Everything comes from the public marts and their `_as_of` macros, so the brief shows exactly what
-a user querying the warehouse would find, as known on a given date.
+Everything comes from the public marts and their `_as_of` macros (with the sector of each HS code
+from core.hs_code_sectors, which the sector marts use), so the brief shows exactly what a user
+querying the warehouse would find, as known on a given date.
 """
 
 from __future__ import annotations
@@ -149,10 +150,18 @@ def write_brief(conn: duckdb.DuckDBPyConnection, fiscal_year: int, partner: str 
         *world.line(spot),
     ]
     world_rows = _sector_rows(conn, "balance_by_sector_as_of", fiscal_year, day)
+    listed = {flow: [row for pair in _leading(world_rows, f"{flow}_jpy", count=3)
+                     for row in pair if row is not None] for flow in ("exports", "imports")}
+    volumes = _volumes(conn, fiscal_year, day, fiscal_start_month, world.months_reported,
+                       {row["sector_code"] for rows in listed.values() for row in rows})
     for flow in ("exports", "imports"):
         leaders = _leaders(world_rows, f"{flow}_jpy", count=3)
         lines.append(f"  {flow} led by " + "; ".join(
             f"{sector.lower()} {yen(value)}{part}" for sector, value, part in leaders))
+        shown = [f"{row['sector_name'].lower()} {volumes[(row['sector_code'], flow)]}"
+                 for row in listed[flow] if (row["sector_code"], flow) in volumes]
+        if shown:
+            lines.append(f"  {flow.removesuffix('s')} volumes: " + "; ".join(shown))
     headline_partner = None
     if partner:
         code, name, iso = resolve_partner(conn, partner)
@@ -188,7 +197,7 @@ def _signed(value: float) -> str:
     return ("+" if value >= 0 else "-") + yen(abs(value))
 
 
-def _leaders(rows: list[dict], measure: str, count: int = 5) -> list[tuple[str, float, str]]:
+def _leading(rows: list[dict], measure: str, count: int) -> list[tuple[dict, dict | None]]:
     """The top-level sectors largest by |measure|, each with its largest highlighted part."""
     tops = sorted((r for r in rows if r["sector_level"] == "top"),
                   key=lambda r: abs(r[measure]), reverse=True)[:count]
@@ -196,12 +205,85 @@ def _leaders(rows: list[dict], measure: str, count: int = 5) -> list[tuple[str, 
     for top in tops:
         parts = [r for r in rows if r["parent_sector_code"] == top["sector_code"]
                  and r["sector_level"] == "highlight" and r[measure]]
+        out.append((top, max(parts, key=lambda r: abs(r[measure])) if parts else None))
+    return out
+
+
+def _leaders(rows: list[dict], measure: str, count: int = 5) -> list[tuple[str, float, str]]:
+    """The top-level sectors largest by |measure|, each with its largest highlighted part."""
+    out = []
+    for top, part in _leading(rows, measure, count):
         detail = ""
-        if parts:
-            part = max(parts, key=lambda r: abs(r[measure]))
+        if part is not None:
             shown = _signed(part[measure]) if measure == "balance_jpy" else yen(part[measure])
             detail = f" (of which {part['sector_name'].lower()} {shown})"
         out.append((top["sector_name"], top[measure], detail))
+    return out
+
+
+# A volume is shown only when the quantities leave out at most this share of the value (rows of
+# the sector's codes that report no quantity in the unit shown).
+UNCOUNTED_VALUE_SHARE = 0.01
+
+
+def quantity(amount: float, unit: str) -> str:
+    """4.21 M NO, 812.5 k KL, 950 DZ."""
+    for size, suffix in ((1e12, "tn"), (1e9, "bn"), (1e6, "M"), (1e3, "k")):
+        if abs(amount) >= size:
+            return f"{amount / size:.2f} {suffix} {unit}"
+    return f"{amount:,.0f} {unit}"
+
+
+def _volumes(conn: duckdb.DuckDBPyConnection, fiscal_year: int, as_of: date,
+             fiscal_start_month: int, months_reported: int,
+             sector_codes: set[str]) -> dict[tuple[str, str], str]:
+    """`(sector_code, "exports"|"imports")` -> "4.21 M NO (+1.3% y/y vs +5.2% in yen)", for the
+    sectors whose quantities one unit covers, in the fiscal year's months and the same months a
+    year earlier (marts.quantity_by_hs_code_as_of). A sector is left out, rather than shown
+    wrong, when its codes use several units (or none) in the quantity, when quantities are
+    missing for more than UNCOUNTED_VALUE_SHARE of its value, or when a month is missing."""
+    if not sector_codes:
+        return {}
+    start = date(fiscal_year, fiscal_start_month, 1)
+    rows = conn.execute(
+        "select sectors.sector_code, q.flow, q.period_start, q.unit1, q.unit2, "
+        "sum(q.quantity1)::hugeint, sum(q.quantity2)::hugeint, sum(q.value_jpy)::hugeint, "
+        "coalesce(sum(q.value_jpy) filter (where q.quantity1 = 0), 0)::hugeint, "
+        "coalesce(sum(q.value_jpy) filter (where q.quantity2 = 0), 0)::hugeint "
+        "from marts.quantity_by_hs_code_as_of($as_of) as q "
+        "inner join core.hs_code_sectors as codes on q.hs_code = codes.hs_code "
+        "inner join (select unnest($sectors::varchar[]) as sector_code) as sectors "
+        "on sectors.sector_code in (codes.top_sector_code, codes.highlight_sector_code) "
+        "where q.period_type = 'month' and q.period_start >= $from and q.period_start < $to "
+        "group by all",
+        {"as_of": as_of, "sectors": sorted(sector_codes),
+         "from": start.replace(year=fiscal_year - 1),
+         "to": start.replace(year=fiscal_year + 1)}).fetchall()
+    by_sector: dict[tuple[str, str], list[tuple]] = {}
+    for sector, flow, month, *rest in rows:
+        by_sector.setdefault((sector, f"{flow}s"), []).append((month, *rest))
+    out = {}
+    for key, months in by_sector.items():
+        current = {m[0] for m in months if m[0] >= start}
+        earlier = {m.replace(year=m.year - 1) for m in current}
+        if len(current) != months_reported or not earlier <= {m[0] for m in months}:
+            continue  # a month without trade in the sector: no like-for-like comparison
+        compared = [m for m in months if m[0] in current | earlier]
+        for unit in (1, 2):  # unit1 first: Customs' first quantity, when one unit covers it
+            units = {m[unit] for m in compared}
+            if len(units) != 1 or None in units:
+                continue
+            # quantity, value, value without a quantity: this year, then a year earlier
+            (now, value_now, missing_now), (before, value_before, missing_before) = (
+                [sum(m[i] for m in compared if (m[0] in current) == this_year)
+                 for i in (unit + 2, 5, unit + 5)] for this_year in (True, False))
+            if min(now, before, value_now, value_before) <= 0 or max(
+                    missing_now / value_now, missing_before / value_before
+            ) > UNCOUNTED_VALUE_SHARE:
+                continue
+            out[key] = (f"{quantity(now, units.pop())} ({pct(100 * (now / before - 1))} y/y vs "
+                        f"{pct(100 * (value_now / value_before - 1))} in yen)")
+            break
     return out
 
 

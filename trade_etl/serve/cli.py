@@ -200,11 +200,31 @@ def _explained_failure(result) -> tuple[str, int] | None:
         if user is not None and user.description:
             code = user.metadata.get("exit_code")
             return user.description, int(code.value) if code is not None else EXIT_FAILED
+        if data.error is not None and data.error.cls_name == "DagsterAssetCheckFailedError":
+            return (f"the build did not complete: blocking check(s) failed: "
+                    f"{', '.join(_failed_checks(result)) or data.error.message.strip()}; the "
+                    "published warehouse is unchanged (trade-etl ui shows each check's "
+                    "findings)", EXIT_FAILED)
         if data.error is not None:
             return (f"step {event.step_key} failed: {data.error.cls_name}: "
                     f"{data.error.message.strip().splitlines()[0][:300]}; the published "
                     "warehouse is unchanged (run with --debug for the traceback)", EXIT_FAILED)
     return None
+
+
+def _failed_checks(result) -> list[str]:
+    """`check on asset (partition)` for every failed check of ERROR severity in the run."""
+    failed = []
+    for event in result.all_events:
+        if event.event_type_value != "ASSET_CHECK_EVALUATION":
+            continue
+        evaluation = event.asset_check_evaluation_data
+        if evaluation.passed or evaluation.severity.value != "ERROR":
+            continue
+        key = evaluation.asset_check_key
+        partition = f" ({evaluation.partition})" if evaluation.partition else ""
+        failed.append(f"{key.name} on {key.asset_key.to_user_string()}{partition}")
+    return failed
 
 
 def _report_file_errors(report) -> int:

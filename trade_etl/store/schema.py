@@ -208,6 +208,18 @@ FIELDS: dict[str, dict[str, str]] = {
     "revision_jpy": {"type": "BIGINT", "unit": JPY, "description": "Latest − first."},
     "revision_pct": {"type": "DOUBLE", "unit": PCT, "description":
                      "Latest against first, to 3 decimals; empty when the first value is 0."},
+    # quantities
+    "hs_subheading": {"type": "VARCHAR", "description":
+                      "HS subheading: the first six digits of the code, the level the HS "
+                      "nomenclature shares across countries (`870323`)."},
+    "value_jpy": {"type": "BIGINT", "unit": JPY, "description":
+                  "Value: the published thousand-yen values × 1000, summed exactly."},
+    "jpy_per_unit1": {"type": "DOUBLE", "unit": "JPY per unit1", "description":
+                      "Unit value: value_jpy / quantity1; empty when unit1 is empty or "
+                      "quantity1 is 0."},
+    "jpy_per_unit2": {"type": "DOUBLE", "unit": "JPY per unit2", "description":
+                      "Unit value: value_jpy / quantity2; empty when unit2 is empty or "
+                      "quantity2 is 0."},
     # reference tables
     "country_name": {"type": "VARCHAR", "description":
                      "English name, exactly as Customs spells it."},
@@ -244,8 +256,33 @@ def _mart(name: str, description: str, dimensions: list[str], grain: list[str],
             "overrides": overrides or {}}
 
 
+QUANTITY_OVERRIDES = {
+    "flow": {"type": "VARCHAR", "description": "`export` or `import`."},
+    "unit1": {"description": "Unit of quantity1 as published (`KL`, `DZ`, …); empty when the "
+                             "code has none."},
+    "unit2": {"description": "Unit of quantity2 as published (`KG`, `NO`, …); empty when the "
+                             "code has none."},
+    "quantity1": {"description": "First quantity, in unit1, summed over the period's months."},
+    "quantity2": {"description": "Second quantity, in unit2, summed over the period's months."},
+}
+
+
+def _quantity_mart(name: str, description: str, code: str) -> dict:
+    """A quantity mart: a view, by period, flow, HS `code` column, partner and units. Not
+    copied to the lake: it is core.trade_latest several times over, computed when read
+    (docs/lake.md)."""
+    return {"kind": "view", "lake": False,
+            "description": description + LATEST_MART.format(name=name),
+            "columns": [*PERIOD, "flow", code, "partner_code", "partner_name", "partner_iso3",
+                        "unit1", "quantity1", "unit2", "quantity2", "value_jpy",
+                        "jpy_per_unit1", "jpy_per_unit2"],
+            "grain": ["period_type", "period", "flow", code, "partner_code", "unit1", "unit2"],
+            "overrides": QUANTITY_OVERRIDES}
+
+
 # Each public table or view: description, columns in warehouse order, grain (the columns that
-# identify a row; empty when no column set does), optional kind "view" and per-column overrides.
+# identify a row; empty when no column set does), optional kind "view", optional lake False (not
+# copied to the lake) and per-column overrides.
 TABLES: dict[str, dict] = {
     "raw.release_files": {
         "description": "The files found in the raw folder at the last discovery (the "
@@ -385,6 +422,14 @@ TABLES: dict[str, dict] = {
         "each partner's top sectors sum to the partner.",
         ["partner_code", "partner_name", "partner_iso3", "sector_code", "sector_name",
          "sector_level"], ["partner_code", "sector_code"]),
+    "marts.quantity_by_hs_code": _quantity_mart(
+        "marts.quantity_by_hs_code", "Quantities, value and unit values by 9-digit HS code, "
+        "partner and period, unit by unit: quantities in different units are never added up "
+        "(a period that spans a change of a code's unit has a row per unit).", "hs_code"),
+    "marts.quantity_by_hs_subheading": _quantity_mart(
+        "marts.quantity_by_hs_subheading", "Quantities, value and unit values by HS subheading "
+        "(6 digits), partner and period: `marts.quantity_by_hs_code` summed over the 9-digit "
+        "codes of each subheading, unit by unit.", "hs_subheading"),
     "marts.revisions": {
         "description": "How each month's figures with each partner changed from first "
                        "publication to the latest release.",
@@ -476,6 +521,12 @@ def grain(table: str) -> list[str]:
 def kind(table: str) -> str:
     """`table` or `view`."""
     return TABLES[table].get("kind", "table")
+
+
+def in_lake(table: str) -> bool:
+    """Whether `trade-etl lake publish` copies the table (every public table but a few large
+    views that readers compute from the tables they read)."""
+    return TABLES[table].get("lake", True)
 
 
 def table_comment(table: str) -> str:

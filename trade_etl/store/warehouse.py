@@ -77,13 +77,15 @@ MARTS = ("balance_total", "balance_by_partner", "balance_by_region", "balance_by
          "balance_by_sector", "balance_by_partner_sector")
 
 
-def create_table_macro(conn: duckdb.DuckDBPyConnection, name: str) -> None:
+def create_table_macro(conn: duckdb.DuckDBPyConnection, name: str,
+                       params: tuple[str, ...] = ("as_of",)) -> None:
     """`create or replace macro <name>(as_of) as table <sql/schema/name.sql>`.
 
-    The SQL file refers to its parameter as `as_of`. `name` comes from a fixed list.
+    The SQL file refers to its parameters by name (`as_of`, or those given). `name` and
+    `params` come from fixed lists.
     """
     schema, macro = name.split(".")
-    conn.execute(f"create or replace macro {schema}.{macro}(as_of) as table "
+    conn.execute(f"create or replace macro {schema}.{macro}({', '.join(params)}) as table "
                  f"{sql_text(f'{schema}/{macro}')}")
 
 
@@ -98,6 +100,24 @@ def build_mart(conn: duckdb.DuckDBPyConnection, mart: str) -> int:
     conn.execute(f"create or replace table marts.{mart} as select * from "
                  f"marts.{mart}_as_of({LATEST}) order by all")
     return conn.sql(f"select count(*) from marts.{mart}").fetchall()[0][0]
+
+
+QUANTITY_MARTS = ("quantity_by_hs_code", "quantity_by_hs_subheading")
+
+
+def create_view_mart(conn: duckdb.DuckDBPyConnection, mart: str) -> None:
+    """Create `marts.<mart>_as_of(as_of)` and the view `marts.<mart>` = the macro at the latest.
+
+    Views, not tables: they are as large as core.trade_latest several times over, and a query
+    that filters on their grain (a code, a partner, a period) reads only what it needs
+    (docs/design.md).
+    """
+    if mart not in QUANTITY_MARTS:
+        raise ValueError(f"unknown quantity mart {mart!r}")
+    create_table_macro(conn, "core.quantities_as_of", ("as_of", "hs_digits"))
+    create_table_macro(conn, f"marts.{mart}_as_of")
+    conn.execute(f"create or replace view marts.{mart} as select * from "
+                 f"marts.{mart}_as_of({LATEST})")
 
 
 def rebuild_table(conn: duckdb.DuckDBPyConnection, table: str, params: dict | None = None) -> int:

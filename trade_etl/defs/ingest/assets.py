@@ -146,6 +146,11 @@ LOAD_CHECKS = [
     _check("facts_valid_and_audited", TRADE_FACTS,
            "Every stored quantity and value of the release is non-negative and every stored "
            "row belongs to a file recorded as loaded in audit.releases."),
+    _check("units_agree_within_release", TRADE_FACTS,
+           "The release's files agree on the units of every (flow, year, month, HS code, "
+           "country) cell they both report: the latest figures sum a release's files, so "
+           "otherwise a quantity would add up different units (the quantity marts never mix "
+           "units because of this)."),
 ]
 
 
@@ -293,3 +298,15 @@ def load_checks(conn, releases: list[str]):
                               passed=negative == 0 and orphans == 0,
                               metadata={"negative_rows": negative, "unaudited_files": orphans,
                                         "releases_checked": len(releases)})
+    # One release at a time, like the grain: the cost is the release's, not the history's.
+    disagreeing = []
+    for release in releases:
+        cells = conn.sql(sql_text("checks/units_agree_within_release"),
+                         params={"release": release}).pl()
+        disagreeing.append(cells.select(pl.lit(release).alias("release_id"), pl.all()))
+    cells = pl.concat(disagreeing) if disagreeing else pl.DataFrame()
+    yield dg.AssetCheckResult(
+        asset_key=TRADE_FACTS, check_name="units_agree_within_release", passed=cells.is_empty(),
+        metadata={"cells_with_disagreeing_units": cells.height,
+                  "releases_checked": len(releases),
+                  "cells": dg.MetadataValue.md(markdown_table(cells, 20))})

@@ -1,11 +1,12 @@
 """Marts: trade balances by partner, region, HS section, sector and period, latest and as of any
-date, plus revisions from first publication. These tables and macros are the public interface
-(docs/warehouse.md)."""
+date, revisions from first publication, and quantities and unit values by HS code and partner.
+These tables, views and macros are the public interface (docs/warehouse.md)."""
 
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from trade_etl.defs.columns import columns_of
+from trade_etl.defs.ingest.assets import TRADE_FACTS
 from trade_etl.defs.metadata import code_version, markdown_table
 from trade_etl.defs.resources import WAREHOUSE_WRITER, warehouse_connection
 from trade_etl.defs.store.core import (
@@ -26,8 +27,10 @@ from trade_etl.store.incremental import (
 )
 from trade_etl.store.warehouse import (
     MARTS,
+    QUANTITY_MARTS,
     build_mart,
     create_table_macro,
+    create_view_mart,
     rebuild_table,
     sql_text,
     transaction,
@@ -197,3 +200,60 @@ def revisions(warehouse: DuckDBResource) -> dg.MaterializeResult:
         "preview": dg.MetadataValue.md("**Largest revisions**\n\n" + markdown_table(largest)),
     })
 
+
+QUANTITY_DESCRIPTIONS = {
+    "quantity_by_hs_code": "Quantities, value and unit values (yen per unit) by 9-digit HS code "
+                           "and partner",
+    "quantity_by_hs_subheading": "Quantities, value and unit values (yen per unit) by HS "
+                                 "subheading (6 digits) and partner",
+}
+
+
+@dg.multi_asset(
+    pool=WAREHOUSE_WRITER,
+    specs=[
+        dg.AssetSpec(
+            ["marts", mart], metadata=columns_of(["marts", mart]),
+            group_name="marts", kinds={"duckdb", "sql"},
+            # the latest figures, and the facts and coverage of the as-of macro
+            deps=[TRADE_LATEST, TRADE_FACTS, RELEASE_COVERAGE, PERIOD_MONTHS,
+                  dg.AssetKey(["ref", "countries"])],
+            description=f"{QUANTITY_DESCRIPTIONS[mart]}, by month, fiscal quarter, half and "
+            "year, and calendar quarter and year, with the units in the grain: quantities in "
+            "different units are never added up (core/trade_facts:units_agree_within_release "
+            "guarantees each latest cell has one unit). A view over core.trade_latest; the same "
+            f"columns as of any date: marts.{mart}_as_of(DATE 'YYYY-MM-DD').",
+            code_version=code_version(f"marts/{mart}_as_of", "core/quantities_as_of"),
+        )
+        for mart in QUANTITY_MARTS
+    ],
+)
+def quantity_marts(warehouse: DuckDBResource):
+    # Views and macros: creating them costs nothing, so both are created on every run.
+    # Queries read only the rows their filters select.
+    with warehouse_connection(warehouse) as conn:
+        create_table_macro(conn, "core.winning_releases")  # also when no partition ran
+        with transaction(conn):
+            for mart in QUANTITY_MARTS:
+                create_view_mart(conn, mart)
+        fiscal_year = conn.sql(
+            "select max(period) from (select calendar.period from (select distinct year, month "
+            "from core.release_coverage) as months inner join core.period_months as calendar "
+            "on months.year = calendar.year and months.month = calendar.month "
+            "where calendar.period_type = 'fiscal_year' group by 1 having count(*) = 12)"
+        ).fetchall()[0][0]
+        for mart in QUANTITY_MARTS:
+            code = "hs_code" if mart == "quantity_by_hs_code" else "hs_subheading"
+            preview = conn.sql(
+                f"select flow, {code}, partner_name, unit1, quantity1, unit2, quantity2, "
+                "round(value_jpy / 1e9, 3) as value_bn_jpy, round(jpy_per_unit1) as "
+                "jpy_per_unit1, round(jpy_per_unit2) as jpy_per_unit2 "
+                f"from marts.{mart} where period_type = 'fiscal_year' and period = $fy "
+                "order by value_jpy desc limit 10", params={"fy": fiscal_year}).pl()
+            yield dg.MaterializeResult(asset_key=_mart(mart), metadata={
+                "kind": "view (rows are computed when queried)",
+                "latest_complete_fiscal_year": fiscal_year or "none",
+                "preview": dg.MetadataValue.md(
+                    f"**{fiscal_year or 'no complete fiscal year'}**, largest values\n\n"
+                    + markdown_table(preview)),
+            })

@@ -21,14 +21,14 @@ from trade_etl.defs.store.core import HS_CODE_SECTORS, TRADE_LATEST
 from trade_etl.errors import EXIT_FAILED, UserError
 from trade_etl.ingest import inventory
 from trade_etl.store import freshness, publish, schema
-from trade_etl.store.warehouse import MARTS, transaction
+from trade_etl.store.warehouse import MARTS, QUANTITY_MARTS, transaction
 
 
 @dg.asset(
     pool=WAREHOUSE_WRITER,
     key=["warehouse", "published"], group_name="publish", kinds={"duckdb"},
     deps=[TRADE_FACTS, AUDIT_RELEASES, AUDIT_QUARANTINE, TRADE_LATEST, HS_CODE_SECTORS,
-          *[dg.AssetKey(["marts", m]) for m in (*MARTS, "revisions")]],
+          *[dg.AssetKey(["marts", m]) for m in (*MARTS, "revisions", *QUANTITY_MARTS)]],
     description="The warehouse readers open (TRADE_ETL_WAREHOUSE): the run's working copy, "
     "checkpointed, compacted when a third of it is free space, and swapped in atomically once "
     "everything upstream and every blocking check has passed.",
