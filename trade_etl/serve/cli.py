@@ -451,10 +451,11 @@ def cmd_sql(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_brief(args: argparse.Namespace) -> int:
+def _as_of_and_connection(args: argparse.Namespace):
+    """--as-of as a date and a read-only connection to --warehouse, or an exit code (2) after
+    saying on stderr what is wrong with them (`brief`, `report`)."""
     from datetime import date
 
-    from trade_etl.serve.brief import BriefError, write_brief
     from trade_etl.serve.query import WarehouseUnavailable, open_read_only
 
     try:
@@ -463,10 +464,19 @@ def cmd_brief(args: argparse.Namespace) -> int:
         print(f"error: --as-of must be a date YYYY-MM-DD, not {args.as_of!r}", file=sys.stderr)
         return 2
     try:
-        conn = open_read_only(_warehouse_arg(args))
+        return as_of, open_read_only(_warehouse_arg(args))
     except WarehouseUnavailable as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+
+
+def cmd_brief(args: argparse.Namespace) -> int:
+    from trade_etl.serve.brief import BriefError, write_brief
+
+    opened = _as_of_and_connection(args)
+    if isinstance(opened, int):
+        return opened
+    as_of, conn = opened
     try:
         print(write_brief(conn, args.fiscal_year, args.partner, as_of,
                           settings.fiscal_start_month()))
@@ -479,22 +489,13 @@ def cmd_brief(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from datetime import date
-
     from trade_etl.serve.brief import BriefError
-    from trade_etl.serve.query import WarehouseUnavailable, open_read_only
     from trade_etl.serve.report import build_report, write_report
 
-    try:
-        as_of = date.fromisoformat(args.as_of) if args.as_of else None
-    except ValueError:
-        print(f"error: --as-of must be a date YYYY-MM-DD, not {args.as_of!r}", file=sys.stderr)
-        return 2
-    try:
-        conn = open_read_only(_warehouse_arg(args))
-    except WarehouseUnavailable as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+    opened = _as_of_and_connection(args)
+    if isinstance(opened, int):
+        return opened
+    as_of, conn = opened
     try:
         report = build_report(conn, args.fiscal_year, args.partner, as_of,
                               settings.fiscal_start_month())

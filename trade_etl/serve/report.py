@@ -161,22 +161,28 @@ def _word(balance) -> str:
     return "surplus" if balance >= 0 else "deficit"
 
 
+def _balance_bars(bars: list[tuple[str, int]], axis_title: str, bar_height: int):
+    """Horizontal bars of balances, largest first: surplus green, deficit red."""
+    import altair as alt
+
+    data = [{"name": name, "balance": _bn(balance), "side": _word(balance)}
+            for name, balance in bars]
+    return alt.Chart(alt.Data(values=data)).mark_bar().encode(
+        x=alt.X("balance:Q", title=axis_title),
+        y=alt.Y("name:N", title=None, sort="-x"),
+        color=alt.Color("side:N", title=None, scale=alt.Scale(
+            domain=["surplus", "deficit"], range=[SURPLUS_COLOUR, DEFICIT_COLOUR])),
+    ).properties(width=560, height=max(120, bar_height * len(data)))
+
+
 def _top_partners(conn, fiscal_year: int, as_of: date, partner: tuple | None,
                   count: int = 15) -> Chart:
     rows = _mart(conn, "balance_by_partner", as_of, "period = $fy",
                  {"fy": f"FY{fiscal_year}", "n": count},
                  "partner_code, partner_name, exports_jpy, imports_jpy, balance_jpy",
                  "order by abs(balance_jpy) desc, partner_code limit $n")
-    import altair as alt
-
-    data = [{"partner": r["partner_name"] or r["partner_code"], "balance": _bn(r["balance_jpy"]),
-             "side": _word(r["balance_jpy"])} for r in rows]
-    chart = alt.Chart(alt.Data(values=data)).mark_bar().encode(
-        x=alt.X("balance:Q", title="Balance, ¥ billion"),
-        y=alt.Y("partner:N", title=None, sort="-x"),
-        color=alt.Color("side:N", title=None, scale=alt.Scale(
-            domain=["surplus", "deficit"], range=[SURPLUS_COLOUR, DEFICIT_COLOUR])),
-    ).properties(width=560, height=max(120, 22 * len(data)))
+    chart = _balance_bars([(r["partner_name"] or r["partner_code"], r["balance_jpy"])
+                           for r in rows], "Balance, ¥ billion", 22)
     reading = "No trade reported."
     if rows:
         surplus = [r for r in rows if r["balance_jpy"] >= 0]
@@ -210,16 +216,8 @@ def _sectors(conn, fiscal_year: int, as_of: date, partner: tuple | None) -> Char
     rows = _mart(conn, mart, as_of, f"period = $fy and sector_level = 'top'{where}", params,
                  "sector_code, sector_name, exports_jpy, imports_jpy, balance_jpy",
                  "order by balance_jpy desc, sector_code")
-    import altair as alt
-
-    data = [{"sector": r["sector_name"], "balance": _bn(r["balance_jpy"]),
-             "side": _word(r["balance_jpy"])} for r in rows]
-    chart = alt.Chart(alt.Data(values=data)).mark_bar().encode(
-        x=alt.X("balance:Q", title="Contribution to the balance, ¥ billion"),
-        y=alt.Y("sector:N", title=None, sort="-x"),
-        color=alt.Color("side:N", title=None, scale=alt.Scale(
-            domain=["surplus", "deficit"], range=[SURPLUS_COLOUR, DEFICIT_COLOUR])),
-    ).properties(width=560, height=max(120, 26 * len(data)))
+    chart = _balance_bars([(r["sector_name"], r["balance_jpy"]) for r in rows],
+                          "Contribution to the balance, ¥ billion", 26)
     who = partner[1] if partner else "the world"
     reading = "No trade reported."
     if rows:
