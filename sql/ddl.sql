@@ -61,6 +61,10 @@ create table if not exists audit.releases (
     value_year_mismatches bigint not null
 );
 
+-- Added later: the inventory's problem for the file on disk when it was stored, so that a
+-- file whose problem changes (its manifest edited, say) is stored again (raw/pending_files).
+alter table audit.releases add column if not exists source_problem varchar;
+
 create table if not exists audit.quarantine (
     release_id varchar not null,
     file_name varchar not null,
@@ -94,6 +98,11 @@ create or replace macro core.stage_rank(stage) as case lower(stage)
     when 'fixed' then 4 when 'final' then 4
     else 0 end;
 
+-- 2 for `2025-04-17_preliminary-r2` (a second version of tables published the same day, which
+-- the fetcher keeps in a release folder of its own), 1 without the suffix.
+create or replace macro core.release_revision(release_id) as
+    coalesce(try_cast(regexp_extract(release_id, '-[rR]([0-9]{1,3})$', 1) as integer), 1);
+
 -- Releases in publication order; supersession follows release_seq.
 create or replace view core.releases as
 with loaded as (
@@ -106,7 +115,10 @@ select
     release_id,
     published_on,
     stage,
-    row_number() over (order by published_on, core.stage_rank(stage), release_id) as release_seq
+    row_number() over (
+        order by published_on, core.stage_rank(stage), core.release_revision(release_id),
+            release_id
+    ) as release_seq
 from loaded;
 
 -- The stage each month is at in the latest loaded release that says (fetched files only):

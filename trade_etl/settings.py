@@ -47,6 +47,7 @@ REPORT_PARTNER_ENV = "TRADE_ETL_REPORT_PARTNER"  # the partner it reports on (de
 DEFAULT_REPORT_PARTNER = "USA"
 EXECUTOR_ENV = "TRADE_ETL_EXECUTOR"  # in_process (default) or multiprocess, for Dagster runs
 DEBUG_ENV = "TRADE_ETL_DEBUG"  # 1: show tracebacks instead of one-line errors
+ALLOW_DATES_ENV = "TRADE_ETL_ALLOW_DATES"  # 1: load release folders dated in the future or < 1988
 DAGSTER_HOME_ENV = "DAGSTER_HOME"  # the Dagster instance: run history, partitions, the UI's
 DEFAULT_DAGSTER_HOME = "data/dagster_home"
 
@@ -150,6 +151,11 @@ def load_batch_bytes() -> int:
 
 def debug() -> bool:
     return os.environ.get(DEBUG_ENV, "").strip().lower() in ("1", "true", "yes")
+
+
+def allow_dates() -> bool:
+    """Whether release folders dated after today or before 1988 load (`--allow-dates`)."""
+    return os.environ.get(ALLOW_DATES_ENV, "").strip().lower() in ("1", "true", "yes")
 
 
 def check_all() -> None:

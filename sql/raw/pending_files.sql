@@ -1,5 +1,7 @@
 -- Files in the current inventory whose content (sha256) has not been loaded yet: new files and
--- files whose content changed since they were loaded. Grain: release_id, file_name.
+-- files whose content changed since they were loaded, or whose problem changed (a manifest
+-- edited after the file was loaded: an incremental build must end where a clean one does).
+-- Grain: release_id, file_name.
 with
 
 inventory as (
@@ -7,7 +9,7 @@ inventory as (
 ),
 
 recorded as (
-    select distinct release_id, source_file, source_sha256
+    select distinct release_id, source_file, source_sha256, source_problem
     from audit.releases
 ),
 
@@ -20,8 +22,10 @@ final as (
         where recorded.release_id = inventory.release_id
             and recorded.source_file = inventory.file_name
             and recorded.source_sha256 is not distinct from inventory.sha256
+            and recorded.source_problem is not distinct from inventory.problem
     )
 )
 
 select * from final
-order by published_on nulls first, core.stage_rank(stage), release_id, file_name
+order by published_on nulls first, core.stage_rank(stage), core.release_revision(release_id),
+    release_id, file_name

@@ -27,7 +27,7 @@ def raw_release_sensor(context: dg.SensorEvaluationContext, raw_dir: RawDirector
     known = set(RELEASES.get_partition_keys(dynamic_partitions_store=context.instance))
     new_partitions = [r for r in releases if r not in known]
     # The published file (TRADE_ETL_WAREHOUSE), read-only: never the build's lock or copy.
-    changed = releases_to_build(warehouse_path(), sources)
+    changed = releases_to_build(warehouse_path(), sources, raw_dir.root)
     requests = [dg.RunRequest(run_key=f"{release}:{fingerprint}", partition_key=release)
                 for release, fingerprint in sorted(changed.items()) if release not in young]
     waiting = f"; {len(young)} still being written" if young else ""

@@ -311,18 +311,53 @@ def _download(client: PoliteClient, plan: TablePlan, options: FetchOptions,
     return tmp, sha256
 
 
+def same_table(a: pages.TitleInfo | None, b: pages.TitleInfo | None) -> bool:
+    """Whether two tables of one flow and year report cells in common: the same HS section,
+    or overlapping chapter ranges; a title that names neither covers the whole year."""
+    if a is None or b is None or (a.section is None and a.chapters is None) or (
+            b.section is None and b.chapters is None):
+        return True
+    if a.chapters and b.chapters:
+        return a.chapters[0] <= b.chapters[1] and b.chapters[0] <= a.chapters[1]
+    return a.section == b.section
+
+
+def _title_info(entry: dict) -> pages.TitleInfo | None:
+    try:
+        return pages.parse_title(entry.get("title") or "")
+    except pages.TitleError:
+        return None  # a title edited by hand: assume it covers the whole year
+
+
+def release_folder_for(plan: TablePlan, raw_dir: Path) -> tuple[str, str | None]:
+    """The release folder this version goes to, and the file it supersedes there if any.
+
+    One version of a table per release folder, always: a folder holds at most one file per
+    (flow, year, chapter range), or a build would add two versions together. A second version
+    published the same day (a new release count, or the table listed under two statInfIds)
+    goes to `<date>_<stage>-r2` (then -r3, …): a release of its own, ordered after the first,
+    so it supersedes it chapter by chapter and both stay in the archive."""
+    base = plan.folder
+    superseded = None
+    for revision in range(1, 1000):
+        name = base if revision == 1 else f"{base}-r{revision}"
+        clash = next((e for e in manifest.read(raw_dir / name)["files"]
+                      if e.get("flow") == plan.flow and e.get("year") == plan.year
+                      and (e.get("stat_inf_id"), e.get("release_count"))
+                      != (plan.entry.stat_inf_id, plan.entry.release_count)
+                      and same_table(plan.info, _title_info(e))), None)
+        if clash is None:
+            return name, superseded
+        superseded = f"{name}/{clash['file_name']}"
+    raise FileProblem(f"more than 999 versions of one table dated {plan.entry.update_date}")
+
+
 def _store(plan: TablePlan, tmp: Path, sha256: str, options: FetchOptions,
            scratch: Path, report: FetchReport) -> None:
     suffix = check_content(tmp)
     plan.file_name = file_name_for(plan, suffix)
+    plan.folder, supersedes = release_folder_for(plan, options.raw_dir)
     folder = options.raw_dir / plan.folder
-    kept = {f["file_name"]: f for f in manifest.read(folder)["files"]}
-    other = kept.get(plan.file_name)
-    if other and (other.get("stat_inf_id"), other.get("release_count")) != (
-            plan.entry.stat_inf_id, plan.entry.release_count):
-        # Another version under the same statInfId, the same day: keep both.
-        plan.file_name = plan.file_name.replace(
-            suffix, f"_r{plan.entry.release_count}{suffix}")
     if not folder.exists():
         folder.mkdir(parents=True)
         report.new_folders.append(plan.folder)
@@ -338,6 +373,7 @@ def _store(plan: TablePlan, tmp: Path, sha256: str, options: FetchOptions,
         "months": [{"month": m, "stage": s} for m, s in plan.info.months],
         "bytes": plan.bytes, "sha256": sha256,
         "fetched_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        **({"supersedes": supersedes} if supersedes else {}),
     }, scratch)
 
 
@@ -383,7 +419,10 @@ def fetch(options: FetchOptions, progress: Callable[[str], None] = print) -> Fet
                 if report.swept[0]:
                     progress(f"removed {report.swept[0]} partial file(s) "
                              f"({_size(report.swept[1])}) left by a fetch that did not finish")
-            for plan in report.tables:
+            # Oldest version first, so that of two versions of a table dated the same day
+            # the newer goes to the later release folder (release_folder_for).
+            for plan in sorted(report.tables, key=lambda t: (t.entry.release_count,
+                                                              t.entry.stat_inf_id)):
                 _fetch_one(client, plan, held, options, scratch, report, progress)
     finally:
         if lock is not None:

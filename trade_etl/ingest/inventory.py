@@ -67,15 +67,6 @@ def _hashable(source: SourceFile) -> bool:
         ("symbolic link", "cannot stat"))
 
 
-def _against_manifest(entry: dict, size: int, sha256: str | None) -> str | None:
-    if isinstance(entry.get("bytes"), int) and entry["bytes"] != size:
-        return (f"differs from its .manifest.json: {size:,} bytes, the fetch recorded "
-                f"{entry['bytes']:,} (changed or cut short after it was fetched)")
-    if isinstance(entry.get("sha256"), str) and sha256 and entry["sha256"] != sha256:
-        return "differs from its .manifest.json: its sha256 is not the one the fetch recorded"
-    return None
-
-
 @dataclass
 class Inventory:
     files: pl.DataFrame  # rows of raw.release_files
@@ -101,8 +92,8 @@ def take(conn: duckdb.DuckDBPyConnection, raw_dir: Path, sources: list[SourceFil
         sha = known.get(key) or (sha256_file(s.path) if _hashable(s) else None)
         problem = s.problem
         entry = entries.get((s.release_id, s.file_name))
-        if problem is None and entry is not None:
-            problem = _against_manifest(entry, s.size_bytes, sha)
+        if problem is None:
+            problem = manifest.file_problem(entry, s.size_bytes, sha)
         rows.append({"release_id": s.release_id, "published_on": s.published_on,
                      "stage": s.stage, "file_name": s.file_name, "path": path,
                      "size_bytes": s.size_bytes, "mtime_ns": s.mtime_ns, "sha256": sha,

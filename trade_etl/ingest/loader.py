@@ -31,7 +31,8 @@ from trade_etl.store.warehouse import transaction
 
 AUDIT_COLUMNS = ("release_id", "published_on", "stage", "file_name", "sha256", "rows_read",
                  "rows_loaded", "rows_quarantined", "loaded_at", "source_file", "source_sha256",
-                 "status", "error", "layout", "encoding", "cells_loaded", "value_year_mismatches")
+                 "status", "error", "layout", "encoding", "cells_loaded", "value_year_mismatches",
+                 "source_problem")
 
 
 @dataclass
@@ -148,6 +149,7 @@ def store_batch(conn: duckdb.DuckDBPyConnection, parsed: Parsed, loaded_at: date
                 "status": result.status, "error": result.error, "layout": result.layout,
                 "encoding": result.encoding, "cells_loaded": result.cells_loaded,
                 "value_year_mismatches": result.value_year_mismatches,
+                "source_problem": source.problem,
             })
     release = {"release_id": parsed[0][0].release_id}
     if facts:
@@ -210,7 +212,9 @@ def load_sources(
         clock = time.perf_counter()
         parsed = []
         for source, digest in batch:
-            results = staged(source, digest) if staged is not None else None
+            # A file with a problem is never read, staged or not: its error row is the result.
+            results = staged(source, digest) if staged is not None and not source.problem \
+                else None
             if results is None:
                 results = read_source(source)
             else:

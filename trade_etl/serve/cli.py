@@ -136,7 +136,7 @@ def _run(raw: Path, warehouse: Path, quiet: bool, timings: Path | None, force: b
     from trade_etl.serve.runs import launch_build, prepare_instance
 
     home = prepare_instance()
-    to_load = freshness.releases_to_build(warehouse, sources)
+    to_load = freshness.releases_to_build(warehouse, sources, raw)
     on_disk = sorted({s.release_id for s in sources})
     import_seconds = time.perf_counter() - import_started
     print(f"building {warehouse} from {raw}: {len(on_disk if force else to_load)} of "
@@ -223,7 +223,8 @@ def _failed_checks(result) -> list[str]:
             continue
         key = evaluation.asset_check_key
         partition = f" ({evaluation.partition})" if evaluation.partition else ""
-        failed.append(f"{key.name} on {key.asset_key.to_user_string()}{partition}")
+        finding = f" ({evaluation.description})" if evaluation.description else ""
+        failed.append(f"{key.name} on {key.asset_key.to_user_string()}{partition}{finding}")
     return failed
 
 
@@ -239,6 +240,8 @@ def _report_file_errors(report) -> int:
 
 def cmd_build(args: argparse.Namespace) -> int:
     raw, warehouse = _paths(args)
+    if args.allow_dates:  # read by discovery, in this process and in the run's steps
+        os.environ[settings.ALLOW_DATES_ENV] = "1"
     return run_build(raw, warehouse, quiet=args.quiet, timings=args.timings, force=args.force,
                      prune=args.prune)
 
@@ -544,6 +547,9 @@ def build_parser() -> argparse.ArgumentParser:
                        "(without it such a build stops, exit 4, and changes nothing)")
     build.add_argument("--timings", type=Path, metavar="FILE",
                        help="write a JSON breakdown of where the build's time went")
+    build.add_argument("--allow-dates", action="store_true",
+                       help="load release folders dated after today or before 1988 (refused "
+                       f"otherwise, as mistyped names; also ${settings.ALLOW_DATES_ENV}=1)")
     build.set_defaults(func=cmd_build)
 
     ui = add("ui", help="the Dagster UI on the instance builds record their runs in")

@@ -19,8 +19,7 @@ from pathlib import Path
 
 import duckdb
 
-from trade_etl.fetch.manifest import MANIFEST_NAME
-from trade_etl.fetch.manifest import manifests as manifest_folders
+from trade_etl.fetch import manifest
 from trade_etl.ingest.releases import SourceFile, discover
 from trade_etl.settings import REF_DATA_DIR, SQL_DIR, duckdb_memory_limit, fiscal_start_month
 from trade_etl.store.incremental import combine, record_token, recorded_tokens, stored_token
@@ -41,7 +40,7 @@ def inputs_fingerprint(raw_dir: Path, sources: list[SourceFile] | None = None) -
     sources = discover(raw_dir) if sources is None else sources
     files = [(s.release_id, s.file_name, str(s.path.absolute()), s.size_bytes, s.mtime_ns,
               s.ctime_ns, s.inode, s.problem) for s in sources]
-    manifests = [(p.name, _digest(p / MANIFEST_NAME)) for p in manifest_folders(raw_dir)]
+    manifests = [(p.name, manifest.digest(p)) for p in manifest.manifests(raw_dir)]
     refs = [(p.name, _digest(p)) for p in sorted(REF_DATA_DIR.glob("*.csv"))]
     # The package and its SQL wherever they are: a checkout, or an installed wheel.
     code = [(str(p.relative_to(folder)), _digest(p))
@@ -85,11 +84,21 @@ def release_fingerprints(files) -> dict[str, str]:
             for release, rows in lines.items()}
 
 
-def releases_to_build(warehouse: Path, sources: list[SourceFile]) -> dict[str, str]:
+def releases_to_build(warehouse: Path, sources: list[SourceFile],
+                      raw_dir: Path) -> dict[str, str]:
     """The releases on disk that a build must load (release -> fingerprint): new ones, ones
-    whose files changed since the published warehouse took its inventory, and ones with files
-    it has not loaded. Read from the published file, which readers and builds never lock."""
-    current = release_fingerprints(sources)
+    whose files changed since the published warehouse took its inventory, ones with files
+    it has not loaded, and ones whose files' problems changed (a manifest edited, a date that
+    became valid): every build ends where a clean build of the folder would. Read from the
+    published file, which readers and builds never lock. The fingerprint (a sensor's run key)
+    covers the files, the release's manifest and the problems discovery found."""
+    files = release_fingerprints(sources)
+    held = {p.name: manifest.digest(p) for p in manifest.manifests(raw_dir)}
+    found = {}
+    for s in sources:
+        found.setdefault(s.release_id, []).append((s.file_name, s.problem))
+    current = {release: combine(fp, held.get(release), sorted(found[release]))
+               for release, fp in files.items()}
     if not warehouse.exists():
         return current
     conn = duckdb.connect(str(warehouse), read_only=True)
@@ -102,4 +111,17 @@ def releases_to_build(warehouse: Path, sources: list[SourceFile]) -> dict[str, s
     finally:
         conn.close()
     recorded = release_fingerprints(rows)
-    return {r: fp for r, fp in current.items() if recorded.get(r) != fp or r in unloaded}
+    entries = manifest.read_all(raw_dir)[0] if held else {}
+    by_key = {(s.release_id, s.file_name): s for s in sources}
+    problem_changed = set()
+    for r in rows:
+        key = (r["release_id"], r["file_name"])
+        source = by_key.get(key)
+        if source is None:
+            continue  # gone: its release's fingerprint differs already
+        now = source.problem or manifest.file_problem(entries.get(key), r["size_bytes"],
+                                                      r["sha256"])
+        if now != r["problem"]:
+            problem_changed.add(r["release_id"])
+    return {r: fp for r, fp in current.items()
+            if recorded.get(r) != files[r] or r in unloaded or r in problem_changed}

@@ -83,6 +83,11 @@ FIELDS: dict[str, dict[str, str]] = {
                "read; see error) or `skipped` (not a .csv or .zip, or still downloading)."},
     "error": {"type": "VARCHAR", "description":
               "Why the file failed or was skipped; empty when loaded."},
+    "source_problem": {"type": "VARCHAR", "description":
+                       "The problem raw.release_files recorded for the file on disk when it "
+                       "was stored (differs from its .manifest.json, dated in the future, "
+                       "…); empty when none. A file is stored again when its problem changes, "
+                       "so an incremental build ends where a clean one does."},
     "layout": {"type": "VARCHAR", "description": "The file layout: `hs_country`, or "
                "`hs_country_custom` (with a customs-office column; ports are summed)."},
     "encoding": {"type": "VARCHAR", "description": "The text encoding read: `utf-8`, "
@@ -302,7 +307,7 @@ TABLES: dict[str, dict] = {
         "columns": ["release_id", "published_on", "stage", "file_name", "sha256", "rows_read",
                     "rows_loaded", "rows_quarantined", "loaded_at", "source_file",
                     "source_sha256", "status", "error", "layout", "encoding", "cells_loaded",
-                    "value_year_mismatches"],
+                    "value_year_mismatches", "source_problem"],
         "grain": ["release_id", "file_name"],
     },
     "audit.quarantine": {

@@ -146,6 +146,11 @@ LOAD_CHECKS = [
     _check("facts_valid_and_audited", TRADE_FACTS,
            "Every stored quantity and value of the release is non-negative and every stored "
            "row belongs to a file recorded as loaded in audit.releases."),
+    _check("files_do_not_overlap", TRADE_FACTS,
+           "No two files of the release report the same (flow, year, month, HS code, country) "
+           "cell: the latest figures sum a release's files, so such a cell would be counted "
+           "twice (two versions of one table in one folder, a file copied under a second "
+           "name). A release that fails publishes nothing; the check names the files."),
     _check("units_agree_within_release", TRADE_FACTS,
            "The release's files agree on the units of every (flow, year, month, HS code, "
            "country) cell they both report: the latest figures sum a release's files, so "
@@ -298,6 +303,22 @@ def load_checks(conn, releases: list[str]):
                               passed=negative == 0 and orphans == 0,
                               metadata={"negative_rows": negative, "unaudited_files": orphans,
                                         "releases_checked": len(releases)})
+    overlaps = []
+    for release in releases:  # one release at a time, like the grain
+        pairs = conn.sql(sql_text("checks/files_overlap_within_release"),
+                         params={"release": release}).pl()
+        overlaps.append(pairs.select(pl.lit(release).alias("release_id"), pl.all()))
+    pairs = pl.concat(overlaps) if overlaps else pl.DataFrame()
+    detail = "; ".join(
+        f"{p['release_id']}/{p['first_file']} and {p['release_id']}/{p['second_file']} "
+        f"report the same "
+        f"{p['shared_cells']:,} cell(s), e.g. {p['example_cell']}"
+        for p in pairs.head(3).iter_rows(named=True))
+    yield dg.AssetCheckResult(
+        asset_key=TRADE_FACTS, check_name="files_do_not_overlap", passed=pairs.is_empty(),
+        description=detail or None,
+        metadata={"file_pairs_overlapping": pairs.height, "releases_checked": len(releases),
+                  "pairs": dg.MetadataValue.md(markdown_table(pairs, 20))})
     # One release at a time, like the grain: the cost is the release's, not the history's.
     disagreeing = []
     for release in releases:
