@@ -211,7 +211,8 @@ def zip_bytes(members: dict[str, bytes | str]) -> bytes:
     return buffer.getvalue()
 
 
-R_FILES, R_ZIPS, R_NAMES = "2024-01-10_preliminary", "2024-02-10_detailed", "2024-06-03_preliminary"
+# R_FILES and R_NAMES are month prefixes: one release a day, a file a release.
+R_FILES, R_ZIPS, R_NAMES = "2024-03", "2024-02-10_detailed", "2024-07-"
 R_REORDERED = "2024-01-11_preliminary"
 R_ODD_STAGE = "2024-06-04_Robert-DROP-TABLE-students--"
 R_SQL_FOLDER = "2024-06-05_x'; drop table audit.releases; --"
@@ -220,31 +221,33 @@ R_BAD_DATE = "2024-13-45_preliminary"
 
 def write_campaign(raw: Path, outside: Path) -> Campaign:
     c = Campaign(raw)
-    r = R_FILES
+    # One release per damaged file: the files of one release must not report the same cells
+    # (the build refuses such a release), and these reuse good(0), good(1), ...
+    r = iter(f"{R_FILES}-{day:02d}_preliminary" for day in range(1, 29))
 
-    c.add("empty file", r, "empty.csv", b"", Expect("error", "empty file"))
-    c.add("whitespace only", r, "blank.csv", b"\n \r\n\t\n", Expect("error", "empty file"))
-    c.add("header only", r, "header_only.csv", HEADER + "\n", Expect())
+    c.add("empty file", next(r), "empty.csv", b"", Expect("error", "empty file"))
+    c.add("whitespace only", next(r), "blank.csv", b"\n \r\n\t\n", Expect("error", "empty file"))
+    c.add("header only", next(r), "header_only.csv", HEADER + "\n", Expect())
     garbage = bytes(random.Random(1).randrange(256) for _ in range(4096)) + b"\x00"
-    c.add("binary garbage", r, "garbage.csv", garbage, Expect("error", "binary content"))
-    c.add("undecodable", r, "undecodable.csv", HEADER.encode() + b"\n\x81\x20\x81\x20\n",
+    c.add("binary garbage", next(r), "garbage.csv", garbage, Expect("error", "binary content"))
+    c.add("undecodable", next(r), "undecodable.csv", HEADER.encode() + b"\n\x81\x20\x81\x20\n",
           Expect("error", "neither UTF-8 nor CP932"))
-    c.add("BOM but not UTF-8", r, "bad_bom.csv", BOM + b"\xff\xfe\xfd" + HEADER.encode(),
+    c.add("BOM but not UTF-8", next(r), "bad_bom.csv", BOM + b"\xff\xfe\xfd" + HEADER.encode(),
           Expect("error", "starts with a UTF-8 BOM but is not valid UTF-8"))
-    c.add("wrong header", r, "wrong_header.csv", "date,amount\n2024-01-01,5\n",
+    c.add("wrong header", next(r), "wrong_header.csv", "date,amount\n2024-01-01,5\n",
           Expect("error", "header is not a Japan Customs HS x country layout"))
 
     cut = good(2)[: len(good(2)) // 2]
-    c.add("truncated last line", r, "truncated.csv", lines_text(good(0), good(1))+ cut,
+    c.add("truncated last line", next(r), "truncated.csv", lines_text(good(0), good(1))+ cut,
           Expect(good=[good(0), good(1)],
                  bad={4: f"expected 45 fields, found {cut.count(',') + 1}"}))
-    c.add("extra columns", r, "extra_columns.csv", lines_text(good(0), good(1) + ",999", good(2)),
+    c.add("extra columns", next(r), "extra_columns.csv", lines_text(good(0), good(1) + ",999", good(2)),
           Expect(good=[good(0), good(2)], bad={3: "expected 45 fields, found 46"}))
-    c.add("missing columns", r, "missing_columns.csv",
+    c.add("missing columns", next(r), "missing_columns.csv",
           lines_text(good(0), good(1).rsplit(",", 3)[0], good(2).rsplit(",", 1)[0]),
           Expect(good=[good(0)], bad={3: "expected 45 fields, found 42",
                                       4: "expected 45 fields, found 44"}))
-    c.add("repeated header", r, "repeated_header.csv", lines_text(good(0), HEADER, good(1)),
+    c.add("repeated header", next(r), "repeated_header.csv", lines_text(good(0), HEADER, good(1)),
           Expect(good=[good(0), good(1)], bad={3: "repeated header line"}))
 
     shuffled = [good(3, {2: 77, 11: 5}), good(4, {12: 123456})]
@@ -254,7 +257,7 @@ def write_campaign(raw: Path, outside: Path) -> Campaign:
     c.add("columns in another order", R_REORDERED, "reordered.csv", text, Expect(good=shuffled))
 
     t_ok, t_quoted_ok = good(0, {3: 5}), set_cell(good(1, {3: 1234}), "Value-Mar", '"1234"')
-    c.add("thousands separators and decimals", r, "thousands.csv", lines_text(
+    c.add("thousands separators and decimals", next(r), "thousands.csv", lines_text(
         t_ok,
         set_cell(good(2, {3: 1234}), "Value-Mar", '"1,234"'),
         set_cell(good(3, {3: 1234}), "Value-Mar", "1,234"),
@@ -266,7 +269,7 @@ def write_campaign(raw: Path, outside: Path) -> Campaign:
         4: "expected 45 fields, found 46",
         5: "Value-Mar is not a non-negative integer: '1234.5'",
         7: "Quantity2-Mar is not a non-negative integer: '6,17'"}))
-    c.add("negative values", r, "negative.csv", lines_text(
+    c.add("negative values", next(r), "negative.csv", lines_text(
         good(0),
         set_cell(good(1, {1: 500}), "Value-Jan", "-500"),
         set_cell(good(2, {2: 4}), "Quantity2-Feb", "-1"),
@@ -274,7 +277,7 @@ def write_campaign(raw: Path, outside: Path) -> Campaign:
                                    4: "Quantity2-Feb is not a non-negative integer: '-1'"}))
     big_ok = good(3, {6: 10**12})
     big_quantity = set_cell(good(5, {6: 10}), "Quantity1-Jun", "9" * 18)
-    c.add("huge numbers", r, "huge.csv", lines_text(
+    c.add("huge numbers", next(r), "huge.csv", lines_text(
         good(0),
         set_cell(good(1, {6: 7}), "Value-Jun", "99999999999999999999"),
         good(2, {6: 10**12 + 1}),
@@ -286,7 +289,7 @@ def write_campaign(raw: Path, outside: Path) -> Campaign:
         4: "Value-Jun is implausibly large: '1000000000001'",
         6: "Quantity1-Jun is not a non-negative integer"}))
     spaced = [good(6, hs=" 870323915 "), set_cell(good(7), "Country", " 304 ")]
-    c.add("one row per rule", r, "rules.csv", lines_text(
+    c.add("one row per rule", next(r), "rules.csv", lines_text(
         good(0, flow=3), good(1, year=1949), set_cell(good(2), "Year", "20x4"),
         good(3, hs="87032391"), good(4, country="999"), set_cell(good(5, {1: 1}), "Value-Jan", ""),
         *spaced,
@@ -297,26 +300,26 @@ def write_campaign(raw: Path, outside: Path) -> Campaign:
         5: "HS is not a 9-digit code: '87032391'",
         6: "Country is not a known customs country code: '999'",
         7: "Value-Jan is not a non-negative integer: blank"}))
-    c.add("duplicate keys", r, "duplicates.csv",
+    c.add("duplicate keys", next(r), "duplicates.csv",
           lines_text(good(0), good(1), good(0, {5: 9}), good(1)),
           Expect(good=[good(0), good(1)], bad={4: "duplicate of line 2", 5: "duplicate of line 3"}))
 
     ja_rows = [good(0, {3: 42}), good(1, {1: 5, 12: 6})]
     ja = "\r\n".join([JA_HEADER, *ja_rows, good(2, country="999")]) + "\r\n"
-    c.add("CP932 Japanese header", r, "cp932.csv", ja.encode("cp932"),
+    c.add("CP932 Japanese header", next(r), "cp932.csv", ja.encode("cp932"),
           Expect(good=ja_rows, bad={4: "Country is not a known customs country code"},
                  encoding="cp932"))
-    c.add("UTF-8 with BOM", r, "bom.csv", BOM + lines_text(good(0), good(1), end="\r\n").encode(),
+    c.add("UTF-8 with BOM", next(r), "bom.csv", BOM + lines_text(good(0), good(1), end="\r\n").encode(),
           Expect(good=[good(0), good(1)], encoding="utf-8-sig"))
     mixed = (HEADER + "\r\n" + good(0) + "\n" + good(1) + "\r" + good(2) + ",1\r\n" + "\r\n"
              + good(3) + "\r" + set_cell(good(4, {1: 5}), "Value-Jan", "-5") + "\n")
-    c.add("mixed line endings", r, "mixed_endings.csv", mixed,
+    c.add("mixed line endings", next(r), "mixed_endings.csv", mixed,
           Expect(good=[good(0), good(1), good(3)],
                  bad={4: "expected 45 fields, found 46", 7: "'-5'"}))
     # NUL bytes in the first 64 KiB make the file binary; later ones reject their line, in
     # any field (a NUL in a unit once loaded as 'KG\x00').
     many = [good(0, hs=f"{870300000 + i:09d}") for i in range(800)]
-    c.add("NUL bytes after the first 64 KiB", r, "late_nul.csv",
+    c.add("NUL bytes after the first 64 KiB", next(r), "late_nul.csv",
           lines_text(*many, set_cell(good(1, {1: 5}), "Value-Jan", "\x005"), "\x00\x01\x02junk",
                      set_cell(good(2), "Unit2", "KG\x00")),
           Expect(good=many, bad={802: "NUL byte", 803: "NUL byte", 804: "NUL byte"}))
@@ -356,7 +359,7 @@ def write_campaign(raw: Path, outside: Path) -> Campaign:
                               'semi;colon "quoted" $1 -- .csv',
                               "sub'; delete from audit.quarantine; --/y.csv",
                               "new\nline\ttab\x01 名前 ✓.csv"]):
-        c.add(f"SQL in a file name {i}", n, name, lines_text(good(i), good(i + 1)),
+        c.add(f"SQL in a file name {i}", f"{n}{i + 3:02d}_preliminary", name, lines_text(good(i), good(i + 1)),
               Expect(good=[good(i), good(i + 1)]))
     c.add("SQL-ish stage in a valid folder name", R_ODD_STAGE, "a.csv", lines_text(good(10)),
           Expect(good=[good(10)]))
