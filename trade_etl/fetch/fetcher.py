@@ -324,6 +324,7 @@ def _download(client: PoliteClient, plan: TablePlan, options: FetchOptions,
               scratch: Path) -> tuple[Path, str]:
     """The table's body in a checked temporary file, and its sha256."""
     tmp = scratch / f"{plan.entry.stat_inf_id}.{os.getpid()}.part"
+    too_large = f"larger than the cap of {options.max_bytes >> 20} MiB"
 
     def receive(response) -> str:
         digest = hashlib.sha256()  # each attempt starts the file afresh
@@ -332,8 +333,7 @@ def _download(client: PoliteClient, plan: TablePlan, options: FetchOptions,
             for chunk in response.iter_bytes():  # as it arrives, not in 1 MiB lumps
                 received += len(chunk)
                 if received > options.max_bytes:
-                    raise FetchFailed(plan.entry.csv_url, f"larger than the cap of "
-                                      f"{options.max_bytes >> 20} MiB")
+                    raise FetchFailed(plan.entry.csv_url, too_large)
                 handle.write(chunk)
                 digest.update(chunk)
             handle.flush()
@@ -345,7 +345,8 @@ def _download(client: PoliteClient, plan: TablePlan, options: FetchOptions,
         return digest.hexdigest()
 
     try:
-        sha256 = client.request(plan.entry.csv_url, receive, limit=options.max_bytes)
+        sha256 = client.request(plan.entry.csv_url, receive, limit=options.max_bytes,
+                                too_large=too_large)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

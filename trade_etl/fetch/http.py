@@ -151,9 +151,11 @@ class _Guarded(httpx.SyncByteStream):
     """A response's raw stream, verified: exactly Content-Length bytes (none missing, none
     left over), at most `limit` bytes, and the watch's deadline and rate kept."""
 
-    def __init__(self, response: httpx.Response, watch: _Watch, limit: int | None) -> None:
+    def __init__(self, response: httpx.Response, watch: _Watch, limit: int | None,
+                 too_large: str) -> None:
         self._inner, self._response, self._watch, self._limit = (
             response.stream, response, watch, limit)
+        self._too_large = too_large
         length = response.headers.get("Content-Length", "")
         self.expected = int(length) if length.isdigit() else None
         self.received = 0
@@ -162,15 +164,14 @@ class _Guarded(httpx.SyncByteStream):
     def __iter__(self) -> Iterator[bytes]:
         url = str(self._response.url)
         if self._limit is not None and self.expected is not None and self.expected > self._limit:
-            raise FetchFailed(url, f"announces {self.expected} bytes, more than the cap of "
-                              f"{self._limit} bytes")
+            raise FetchFailed(url, f"{self._too_large} (it announces {self.expected} bytes)")
         if self.expected == 0:
             self._verify(url)
         for chunk in self._inner:
             self.received += len(chunk)
             self._watch.received = self.received
             if self._limit is not None and self.received > self._limit:
-                raise FetchFailed(url, f"larger than the cap of {self._limit} bytes")
+                raise FetchFailed(url, self._too_large)
             problem = self._watch.check()
             if problem:
                 raise Retryable(problem)
@@ -300,26 +301,28 @@ class PoliteClient:
         """A page's text; None for a 404 when `missing_ok` (e.g. a year not published yet).
         Pages have their own deadline and a size cap, checked as the page arrives."""
         cap = self.manners.max_page_bytes
+        too_large = f"page larger than the cap of {cap / 1e6:g} MB (TRADE_ETL_FETCH_MAX_PAGE_MB)"
 
         def read(response: httpx.Response) -> str:
             parts, size = [], 0
             for chunk in response.iter_bytes():
                 size += len(chunk)
-                if size > cap:
-                    raise FetchFailed(url, f"page larger than the cap of {cap / 1e6:g} MB "
-                                      "(TRADE_ETL_FETCH_MAX_PAGE_MB)")
+                if size > cap:  # decoded: a small gzip can unpack to a lot
+                    raise FetchFailed(url, too_large)
                 parts.append(chunk)
             return b"".join(parts).decode(response.encoding or "utf-8", errors="replace")
 
-        return self.request(url, read, missing_ok=missing_ok, page=True, limit=cap)
+        return self.request(url, read, missing_ok=missing_ok, page=True, limit=cap,
+                            too_large=too_large)
 
     def request(self, url: str, handle: Callable[[httpx.Response], object], *,
-                missing_ok: bool = False, page: bool = False, limit: int | None = None):
+                missing_ok: bool = False, page: bool = False, limit: int | None = None,
+                too_large: str = ""):
         """GET `url` and return `handle(response)` for a 200, retrying what is worth retrying.
 
         `handle` receives the streaming response (its body verified as it is read: see
         _Guarded) and may raise `Retryable`. `page` picks the page deadline; `limit` caps the
-        body's bytes on the wire (FetchFailed, not retried).
+        body's bytes on the wire (FetchFailed saying `too_large`, not retried).
         """
         m = self.manners
         deadline = m.page_deadline_s if page else m.deadline_s
@@ -331,7 +334,8 @@ class PoliteClient:
             try:
                 with self._follow(url) as response:
                     if response.status_code == 200:
-                        response.stream = _Guarded(response, watch, limit)
+                        response.stream = _Guarded(response, watch, limit, too_large or (
+                            f"larger than the cap of {limit} bytes"))
                         return handle(response)
                     if response.status_code == 404 and missing_ok:
                         return None
