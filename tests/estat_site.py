@@ -3,7 +3,9 @@
 The downloader scrapes HTML and follows links, so the only honest test is real HTTP against pages
 shaped like www.e-stat.go.jp's. This module serves such pages from 127.0.0.1 and lets a test
 publish tables, replace them with new versions, and inject the faults the real site produces
-(5xx, 429, resets, truncated or slow bodies, maintenance pages, broken markup).
+(5xx, 429, resets, truncated or slow bodies, maintenance pages, broken markup) and those of a
+hostile server (a Content-Length that lies, bytes dripped slowly, redirect loops and redirects
+elsewhere, broken gzip, huge pages, pagination without end).
 """
 
 from __future__ import annotations
@@ -52,9 +54,12 @@ class Request:
 
 def _check_fault(fault: Any) -> None:
     """Reject a malformed fault when it is queued, not later inside a server thread."""
-    if not (fault in (*ERROR_STATUSES, "reset", "truncate", "html") or (
-            isinstance(fault, tuple) and len(fault) == 2 and fault[0] in ("429", 429, "slow")
-            and isinstance(fault[1], int | float))):
+    numbers = isinstance(fault, tuple) and all(isinstance(v, int | float) for v in fault[1:])
+    if not (fault in (*ERROR_STATUSES, "reset", "truncate", "html", "loop", "gzip") or (
+            numbers and len(fault) == 2 and fault[0] in ("429", 429, "slow", "drip", "huge"))
+            or (numbers and fault[0] == "length" and len(fault) in (2, 3))
+            or (isinstance(fault, tuple) and len(fault) == 2 and fault[0] == "redirect"
+                and isinstance(fault[1], str))):
         raise ValueError(f"unknown fault {fault!r}")
 
 
@@ -129,8 +134,9 @@ class FakeEstat:
     can assert on retries, pacing and the client's User-Agent.
     """
 
-    def __init__(self, page_size: int = 10) -> None:
+    def __init__(self, page_size: int = 10, host: str = "127.0.0.1") -> None:
         self.base_url = ""
+        self.host = host  # another loopback address (127.0.0.2) is another host to a client
         self.page_size = page_size
         self.requests: list[Request] = []
         self._lock = threading.Lock()
@@ -139,6 +145,9 @@ class FakeEstat:
         self._csv_faults: dict[str, list[Any]] = {}
         self._page_faults: dict[tuple[str, int], list[Any]] = {}
         self._breaks: dict[tuple[str, int], set[str]] = {}
+        self._always: dict[Any, Any] = {}  # statInfId or (flow, year) -> fault on every request
+        self._endless: set[tuple[str, int]] = set()
+        self._files: dict[str, bytes] = {}  # path -> body, served as text/csv
         self._next_id = 0
         self._conns: set[socket.socket] = set()
         self._stopping = threading.Event()
@@ -179,6 +188,12 @@ class FakeEstat:
         Faults: 500/502/503/504; ("429", seconds) with Retry-After; "reset" (TCP RST, no
         response); "truncate" (half the body under the full Content-Length); ("slow", seconds)
         (body in ~20 chunks over that time); "html" (200 text/html maintenance page).
+        Hostile ones: ("length", n[, delay]) (the whole body under a Content-Length n bytes off:
+        n < 0 leaves -n bytes past it, sent `delay` seconds later; n > 0 closes early);
+        ("drip", seconds) (the full Content-Length, then one byte every that many seconds);
+        ("redirect", url) (302 to url); "loop" (302 to the same URL); "gzip" (Content-Encoding
+        gzip over bytes that are not); ("huge", megabytes) (a 200 page that long, without a
+        Content-Length, streamed until the client hangs up).
         """
         for f in faults:
             _check_fault(f)
@@ -191,6 +206,24 @@ class FakeEstat:
             _check_fault(f)
         with self._lock:
             self._page_faults.setdefault((flow, year), []).extend(faults)
+
+    def fail_always(self, ident: str | tuple[str, int], fault: Any) -> None:
+        """A fault on every request, once the queue of `fail`/`fail_page` is empty: for a
+        statInfId, or for the year page of (flow, year)."""
+        _check_fault(fault)
+        with self._lock:
+            self._always[ident] = fault
+
+    def paginate_forever(self, flow: str, year: int) -> None:
+        """Pages past the last show one new table each, for ever (its CSV link is a 404)."""
+        with self._lock:
+            self._endless.add((flow, year))
+
+    def put(self, path: str, body: bytes) -> str:
+        """Serve `body` at `path` (a mirror's file, say); the full URL."""
+        with self._lock:
+            self._files[path] = bytes(body)
+        return f"{self.base_url}{path}"
 
     def break_page(self, flow: str, year: int, how: str) -> None:
         """Persistently damage the year page's markup; see BREAKS for the kinds."""
@@ -211,9 +244,9 @@ class FakeEstat:
             return [r for r in self.requests if r.path == FILES_PATH]
 
     def __enter__(self) -> FakeEstat:
-        self._server = _Server(("127.0.0.1", 0), _Handler)
+        self._server = _Server((self.host, 0), _Handler)
         self._server.site = self
-        self.base_url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self.base_url = f"http://{self.host}:{self._server.server_address[1]}"
         threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
                          daemon=True, name="fake-estat").start()
         return self
@@ -235,7 +268,7 @@ class FakeEstat:
     def _pop_fault(self, queues: dict[Any, list[Any]], ident: Any) -> Any:
         with self._lock:
             queue = queues.get(ident)
-            return queue.pop(0) if queue else None
+            return queue.pop(0) if queue else self._always.get(ident)
 
 
 class _Server(ThreadingHTTPServer):
@@ -283,6 +316,8 @@ class _Handler(BaseHTTPRequestHandler):
                 self._files(site, query)
             elif url.path in DOWNLOAD_PATHS:
                 self._download(site, query)
+            elif url.path in site._files:
+                self._send(200, site._files[url.path], "text/csv")
             else:
                 self._send(404, _chrome("Not Found", "<p>The page was not found.</p>"))
         except (BrokenPipeError, ConnectionResetError):
@@ -319,9 +354,15 @@ class _Handler(BaseHTTPRequestHandler):
             return None
         with site._lock:
             breaks = set(site._breaks.get((flow, year), ()))
+            endless = (flow, year) in site._endless
         size = max(1, site.page_size)
         pages = (len(tables) + size - 1) // size
         shown = tables[(page - 1) * size:page * size]
+        if endless and page > pages:
+            first = tables[0]
+            shown = [Table(flow, year, first.title, b"", first.update_date,
+                           f"{990000000000 + page:012d}", f"{9900000000 + page:010d}", 1)]
+            pages = page + 1
         articles = "\n".join(_article(t, breaks) for t in shown)
         links = [f'  <a href="{FILES_PATH}?{html.escape(_year_query(flow, year, n))}" class="stat-'
                  f'paginate-item{" is-active" if n == page else ""}">{n}</a>'
@@ -358,6 +399,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _fault(self, fault: Any, body: bytes, ctype: str, extra: dict[str, str] | None = None
                ) -> None:
+        if self._hostile(fault, body, ctype, extra):
+            return
         if fault in ERROR_STATUSES:
             self._send(fault, _chrome(f"Error {fault}", f"<p>Server error {fault}.</p>"))
         elif fault == "html":
@@ -384,3 +427,50 @@ class _Handler(BaseHTTPRequestHandler):
         else:  # ("429", seconds)
             self._send(429, _chrome("Too Many Requests", "<p>Too many requests.</p>"),
                        extra={"Retry-After": f"{fault[1]:g}"})
+
+    def _hostile(self, fault: Any, body: bytes, ctype: str, extra: dict[str, str] | None) -> bool:
+        """Serve one of the hostile faults (see FakeEstat.fail); False for any other fault."""
+        stopping = self.server.site._stopping
+        if fault == "loop":
+            self._send(302, b"", extra={"Location": self.path})
+        elif fault == "gzip":
+            self._send(200, b"\x1f\x8b\x08\x00" + b"not gzip at all " * 64, ctype,
+                       {**(extra or {}), "Content-Encoding": "gzip"})
+        elif not isinstance(fault, tuple):
+            return False
+        elif fault[0] == "redirect":
+            self._send(302, b"", extra={"Location": fault[1]})
+        elif fault[0] == "length":
+            cut = len(body) + int(fault[1])
+            if fault[1] > 0:
+                self.close_connection = True
+                self._send(200, body, ctype, extra, length=cut)
+                return True
+            self._send(200, body[:cut], ctype, extra, length=cut)
+            self.wfile.flush()
+            if len(fault) == 3 and stopping.wait(fault[2]):
+                return True
+            self.wfile.write(body[cut:])
+        elif fault[0] == "drip":
+            self._send(200, b"", ctype, extra, length=len(body))
+            for i in range(len(body)):
+                if i and stopping.wait(fault[1]):
+                    break
+                self.wfile.write(body[i:i + 1])
+                self.wfile.flush()
+            self.close_connection = True
+        elif fault[0] == "huge":
+            self.close_connection = True
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Connection", "close")
+            self.end_headers()
+            block = b"<p>" + b"x" * 65530 + b"</p>\n"
+            self.wfile.write(b"<!DOCTYPE html><html><body>\n")
+            for _ in range(int(fault[1] * 1e6) // len(block)):
+                if stopping.is_set():
+                    break
+                self.wfile.write(block)
+        else:
+            return False
+        return True

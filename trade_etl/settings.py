@@ -253,3 +253,83 @@ def duckdb_memory_limit() -> str:
         raise SettingError(f"{MEMORY_LIMIT_ENV} must be an amount of memory such as 1GB or "
                            f"512MB, not {text!r}")
     return text.strip()
+
+
+# --- the fetcher's limits (a slow, broken or hostile server must not hold or fool a fetch) ---
+
+FETCH_ATTEMPTS_ENV = "TRADE_ETL_FETCH_ATTEMPTS"  # tries per request, retries included
+DEFAULT_FETCH_ATTEMPTS = 5
+FETCH_DEADLINE_ENV = "TRADE_ETL_FETCH_DEADLINE"  # seconds one attempt at a download may take
+DEFAULT_FETCH_DEADLINE_S = 900.0
+FETCH_PAGE_DEADLINE_ENV = "TRADE_ETL_FETCH_PAGE_DEADLINE"  # the same for a listing or year page
+DEFAULT_FETCH_PAGE_DEADLINE_S = 60.0
+FETCH_MIN_RATE_ENV = "TRADE_ETL_FETCH_MIN_RATE"  # bytes/s on average after the grace; 0: off
+DEFAULT_FETCH_MIN_RATE = 10_000.0
+FETCH_RATE_GRACE_ENV = "TRADE_ETL_FETCH_RATE_GRACE"  # seconds before the minimum rate applies
+DEFAULT_FETCH_RATE_GRACE_S = 30.0
+FETCH_MAX_PAGE_ENV = "TRADE_ETL_FETCH_MAX_PAGE_MB"  # a page larger than this fails
+DEFAULT_FETCH_MAX_PAGE_MB = 8.0
+FETCH_REDIRECT_HOSTS_ENV = "TRADE_ETL_FETCH_REDIRECT_HOSTS"  # more hosts redirects may go to
+
+
+def _number(name: str, default: float, low: float, most: float, what: str) -> float:
+    """A number from the environment above `low` and up to `most` (SettingError otherwise)."""
+    text = os.environ.get(name, "").strip() or str(default)
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not low < value <= most:
+        raise SettingError(f"{name} must be {what} above {low:g} and up to {most:g}, "
+                           f"not {text!r}")
+    return value
+
+
+def fetch_attempts() -> int:
+    """Tries per request, the first included (`TRADE_ETL_FETCH_ATTEMPTS`, default 5)."""
+    text = os.environ.get(FETCH_ATTEMPTS_ENV, "").strip() or str(DEFAULT_FETCH_ATTEMPTS)
+    if not text.isdigit() or not 1 <= int(text) <= 20:
+        raise SettingError(f"{FETCH_ATTEMPTS_ENV} must be a whole number from 1 to 20, "
+                           f"not {text!r}")
+    return int(text)
+
+
+def fetch_deadline() -> float:
+    """Seconds one attempt at a download may take in all (`TRADE_ETL_FETCH_DEADLINE`, 900)."""
+    return _number(FETCH_DEADLINE_ENV, DEFAULT_FETCH_DEADLINE_S, 0, 86400, "a number of seconds")
+
+
+def fetch_page_deadline() -> float:
+    """Seconds one attempt at a page may take (`TRADE_ETL_FETCH_PAGE_DEADLINE`, 60)."""
+    return _number(FETCH_PAGE_DEADLINE_ENV, DEFAULT_FETCH_PAGE_DEADLINE_S, 0, 3600,
+                   "a number of seconds")
+
+
+def fetch_min_rate() -> float:
+    """Bytes per second a response must average after the grace (`TRADE_ETL_FETCH_MIN_RATE`,
+    10000; 0 turns the check off)."""
+    return _number(FETCH_MIN_RATE_ENV, DEFAULT_FETCH_MIN_RATE, -1, 1e10,
+                   "a number of bytes per second (0: no minimum)") or 0.0
+
+
+def fetch_rate_grace() -> float:
+    """Seconds before the minimum rate applies (`TRADE_ETL_FETCH_RATE_GRACE`, 30)."""
+    return _seconds(FETCH_RATE_GRACE_ENV, DEFAULT_FETCH_RATE_GRACE_S, 3600)
+
+
+def fetch_max_page_bytes() -> int:
+    """The size cap of a listing or year page (`TRADE_ETL_FETCH_MAX_PAGE_MB`, default 8)."""
+    mb = _number(FETCH_MAX_PAGE_ENV, DEFAULT_FETCH_MAX_PAGE_MB, 0, 1024, "a number of megabytes")
+    return max(int(mb * 1e6), 1)
+
+
+def fetch_redirect_hosts() -> tuple[str, ...]:
+    """Hosts (and their subdomains) redirects may lead to besides e-stat.go.jp and the base
+    URL's host: `TRADE_ETL_FETCH_REDIRECT_HOSTS`, comma-separated."""
+    text = os.environ.get(FETCH_REDIRECT_HOSTS_ENV, "")
+    hosts = tuple(h.strip().lower() for h in text.split(",") if h.strip())
+    bad = [h for h in hosts if not re.fullmatch(r"[a-z0-9.-]+|\[[0-9a-f:.]+\]", h)]
+    if bad:
+        raise SettingError(f"{FETCH_REDIRECT_HOSTS_ENV} must be host names separated by commas "
+                           f"(e.g. e-stat.go.jp,mirror.example.org), not {bad[0]!r}")
+    return hosts

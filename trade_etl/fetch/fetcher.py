@@ -20,12 +20,20 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from trade_etl import settings
 from trade_etl.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from trade_etl.fetch import estat_pages as pages
 from trade_etl.fetch import manifest
-from trade_etl.fetch.http import FetchFailed, Manners, PoliteClient, Retryable
+from trade_etl.fetch.http import (
+    ESTAT_HOST,
+    FetchFailed,
+    Manners,
+    PoliteClient,
+    Retryable,
+    cross_host_redirects,
+)
 from trade_etl.ingest.raw_csv import FileProblem, decode, resolve_header
 
 PARTIAL_DIR = ".partial"
@@ -39,6 +47,14 @@ EXIT_STRUCTURE = EXIT_USAGE  # the site's pages were not recognised: nothing was
 
 class FetchBusy(Exception):
     """Another fetch holds the raw folder's fetch lock."""
+
+
+class PagesCapped(FetchFailed):
+    """Pagination went on past MAX_PAGES: a page failure; what was found is still used."""
+
+    def __init__(self, url: str, reason: str, found) -> None:
+        super().__init__(url, reason)
+        self.found = found
 
 
 @dataclass
@@ -65,6 +81,7 @@ class TablePlan:
     status: str = "pending"  # pending | held | downloaded | failed
     reason: str = ""
     bytes: int = 0
+    redirects: list[str] = field(default_factory=list)  # the hops, when one changed host
 
     def parts(self) -> list[str]:
         """flow, year, `s16`, `ch84-85` (the last two when the title says), statInfId."""
@@ -142,15 +159,27 @@ def parse_flows(spec: str) -> list[str]:
 
 
 def make_options(raw_dir: Path, years: str | None, flows: str, *, base_url: str | None = None,
-                 pause: float | None = None, dry_run: bool = False) -> FetchOptions:
+                 pause: float | None = None, dry_run: bool = False,
+                 deadline: float | None = None, min_rate: float | None = None) -> FetchOptions:
     """Options from the user's words and the settings (ValueError saying what is wrong)."""
     pause = settings.fetch_pause() if pause is None else pause
     if not 0 <= pause <= 60:
         raise ValueError(f"--pause must be 0-60 seconds, not {pause}")
-    return FetchOptions(
-        raw_dir, parse_years(years) if years else default_years(), parse_flows(flows),
-        (base_url or settings.estat_base_url()).rstrip("/"), dry_run,
-        Manners(pause_s=pause, backoff_s=settings.fetch_backoff()))
+    deadline = settings.fetch_deadline() if deadline is None else deadline
+    if not 0 < deadline <= 86400:
+        raise ValueError(f"--deadline must be above 0 and up to 86400 seconds, not {deadline:g}")
+    min_rate = settings.fetch_min_rate() if min_rate is None else min_rate
+    if not 0 <= min_rate <= 1e10:
+        raise ValueError(f"--min-rate must be 0 (no minimum) or more bytes/s, not {min_rate:g}")
+    base_url = (base_url or settings.estat_base_url()).rstrip("/")
+    hosts = (ESTAT_HOST, urlsplit(base_url).hostname or "", *settings.fetch_redirect_hosts())
+    manners = Manners(
+        pause_s=pause, backoff_s=settings.fetch_backoff(), attempts=settings.fetch_attempts(),
+        deadline_s=deadline, page_deadline_s=settings.fetch_page_deadline(), min_rate=min_rate,
+        rate_grace_s=settings.fetch_rate_grace(), max_page_bytes=settings.fetch_max_page_bytes(),
+        redirect_hosts=tuple(h for h in hosts if h))
+    return FetchOptions(raw_dir, parse_years(years) if years else default_years(),
+                        parse_flows(flows), base_url, dry_run, manners)
 
 
 def file_name_for(plan: TablePlan, suffix: str = ".csv") -> str:
@@ -197,6 +226,9 @@ def _year_links(client: PoliteClient, flow: str, options: FetchOptions) -> dict[
         links.update(new)
         if not new or all(y in links for y in options.years):
             break
+    else:
+        raise PagesCapped(url, f"the {flow} listing still showed new years on page "
+                          f"{MAX_PAGES}, the most the fetcher reads", links)
     return links
 
 
@@ -218,6 +250,10 @@ def _year_tables(client: PoliteClient, flow: str, year: int, url: str) -> list[p
         if not new:
             break
         tables.update((t.stat_inf_id, t) for t in new)
+    else:
+        raise PagesCapped(url, f"the {flow} {year} year page still showed new tables on page "
+                          f"{MAX_PAGES}, the most the fetcher reads; the rest is not fetched",
+                          list(tables.values()))
     return list(tables.values())
 
 
@@ -226,6 +262,10 @@ def discover(client: PoliteClient, options: FetchOptions, report: FetchReport,
     for flow in options.flows:
         try:
             links = _year_links(client, flow, options)
+        except PagesCapped as err:  # a page failure, but the years found are fetched
+            report.page_failures.append(str(err))
+            progress(f"failed   {flow} listing: {err}")
+            links = err.found
         except FetchFailed as err:
             report.page_failures.append(str(err))
             progress(f"failed   {flow} listing: {err}")
@@ -236,6 +276,10 @@ def discover(client: PoliteClient, options: FetchOptions, report: FetchReport,
                 continue
             try:
                 entries = _year_tables(client, flow, year, links[year])
+            except PagesCapped as err:
+                report.page_failures.append(str(err))
+                progress(f"failed   {flow} {year} year page: {err}")
+                entries = err.found
             except FetchFailed as err:
                 report.page_failures.append(str(err))
                 progress(f"failed   {flow} {year} year page: {err}")
@@ -280,31 +324,29 @@ def _download(client: PoliteClient, plan: TablePlan, options: FetchOptions,
               scratch: Path) -> tuple[Path, str]:
     """The table's body in a checked temporary file, and its sha256."""
     tmp = scratch / f"{plan.entry.stat_inf_id}.{os.getpid()}.part"
+    too_large = f"larger than the cap of {options.max_bytes >> 20} MiB"
 
     def receive(response) -> str:
         digest = hashlib.sha256()  # each attempt starts the file afresh
-        expected = response.headers.get("Content-Length")
         received = 0
         with tmp.open("wb") as handle:
             for chunk in response.iter_bytes():  # as it arrives, not in 1 MiB lumps
                 received += len(chunk)
                 if received > options.max_bytes:
-                    raise FetchFailed(plan.entry.csv_url, f"larger than the cap of "
-                                      f"{options.max_bytes >> 20} MiB")
+                    raise FetchFailed(plan.entry.csv_url, too_large)
                 handle.write(chunk)
                 digest.update(chunk)
             handle.flush()
             os.fsync(handle.fileno())
-        # Content-Length counts the bytes on the wire (before any Content-Encoding is undone).
-        on_wire = response.num_bytes_downloaded
-        if expected is not None and expected.isdigit() and on_wire != int(expected):
-            raise Retryable(f"body cut short: {on_wire} of {expected} bytes")
+        # The client has checked the body against Content-Length (neither short nor long).
         if received == 0:
             raise Retryable("empty body")
+        plan.redirects = cross_host_redirects(response)
         return digest.hexdigest()
 
     try:
-        sha256 = client.request(plan.entry.csv_url, receive)
+        sha256 = client.request(plan.entry.csv_url, receive, limit=options.max_bytes,
+                                too_large=too_large)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
@@ -374,6 +416,7 @@ def _store(plan: TablePlan, tmp: Path, sha256: str, options: FetchOptions,
         "bytes": plan.bytes, "sha256": sha256,
         "fetched_at": datetime.now(UTC).isoformat(timespec="seconds"),
         **({"supersedes": supersedes} if supersedes else {}),
+        **({"redirects": plan.redirects} if plan.redirects else {}),
     }, scratch)
 
 

@@ -270,7 +270,8 @@ def cmd_fetch(args: argparse.Namespace) -> int:
     raw = Path(args.raw_dir or settings.raw_dir())
     try:
         options = fetcher.make_options(raw, args.years, args.flows, base_url=args.base_url,
-                                       pause=args.pause, dry_run=args.dry_run)
+                                       pause=args.pause, dry_run=args.dry_run,
+                                       deadline=args.deadline, min_rate=args.min_rate)
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_USAGE
@@ -577,6 +578,13 @@ def build_parser() -> argparse.ArgumentParser:
                        help="list what would be downloaded; write nothing")
     fetch.add_argument("--pause", type=float, help="seconds between requests (default "
                        f"${settings.FETCH_PAUSE_ENV} or {settings.DEFAULT_FETCH_PAUSE_S:g})")
+    fetch.add_argument("--deadline", type=float, metavar="SECONDS",
+                       help="most seconds one attempt at a download may take (default "
+                       f"${settings.FETCH_DEADLINE_ENV} or {settings.DEFAULT_FETCH_DEADLINE_S:g})")
+    fetch.add_argument("--min-rate", type=float, metavar="BYTES_PER_S",
+                       help="slowest average rate accepted once the grace is over; 0: any "
+                       f"(default ${settings.FETCH_MIN_RATE_ENV} or "
+                       f"{settings.DEFAULT_FETCH_MIN_RATE:g})")
     fetch.set_defaults(func=cmd_fetch)
 
     sample = add("sample", help="write synthetic releases in the real layout")
