@@ -240,10 +240,17 @@ def _report_file_errors(report) -> int:
 
 def cmd_build(args: argparse.Namespace) -> int:
     raw, warehouse = _paths(args)
+    before = os.environ.get(settings.ALLOW_DATES_ENV)
     if args.allow_dates:  # read by discovery, in this process and in the run's steps
         os.environ[settings.ALLOW_DATES_ENV] = "1"
-    return run_build(raw, warehouse, quiet=args.quiet, timings=args.timings, force=args.force,
-                     prune=args.prune)
+    try:
+        return run_build(raw, warehouse, quiet=args.quiet, timings=args.timings,
+                         force=args.force, prune=args.prune)
+    finally:  # this build's choice only (tests and notebooks call main() again)
+        if before is None:
+            os.environ.pop(settings.ALLOW_DATES_ENV, None)
+        else:
+            os.environ[settings.ALLOW_DATES_ENV] = before
 
 
 def cmd_ui(args: argparse.Namespace) -> int:
