@@ -241,7 +241,8 @@ def write_campaign(raw: Path, outside: Path) -> Campaign:
     c.add("truncated last line", next(r), "truncated.csv", lines_text(good(0), good(1))+ cut,
           Expect(good=[good(0), good(1)],
                  bad={4: f"expected 45 fields, found {cut.count(',') + 1}"}))
-    c.add("extra columns", next(r), "extra_columns.csv", lines_text(good(0), good(1) + ",999", good(2)),
+    c.add("extra columns", next(r), "extra_columns.csv",
+          lines_text(good(0), good(1) + ",999", good(2)),
           Expect(good=[good(0), good(2)], bad={3: "expected 45 fields, found 46"}))
     c.add("missing columns", next(r), "missing_columns.csv",
           lines_text(good(0), good(1).rsplit(",", 3)[0], good(2).rsplit(",", 1)[0]),
@@ -309,7 +310,8 @@ def write_campaign(raw: Path, outside: Path) -> Campaign:
     c.add("CP932 Japanese header", next(r), "cp932.csv", ja.encode("cp932"),
           Expect(good=ja_rows, bad={4: "Country is not a known customs country code"},
                  encoding="cp932"))
-    c.add("UTF-8 with BOM", next(r), "bom.csv", BOM + lines_text(good(0), good(1), end="\r\n").encode(),
+    c.add("UTF-8 with BOM", next(r), "bom.csv",
+          BOM + lines_text(good(0), good(1), end="\r\n").encode(),
           Expect(good=[good(0), good(1)], encoding="utf-8-sig"))
     mixed = (HEADER + "\r\n" + good(0) + "\n" + good(1) + "\r" + good(2) + ",1\r\n" + "\r\n"
              + good(3) + "\r" + set_cell(good(4, {1: 5}), "Value-Jan", "-5") + "\n")
@@ -359,7 +361,8 @@ def write_campaign(raw: Path, outside: Path) -> Campaign:
                               'semi;colon "quoted" $1 -- .csv',
                               "sub'; delete from audit.quarantine; --/y.csv",
                               "new\nline\ttab\x01 名前 ✓.csv"]):
-        c.add(f"SQL in a file name {i}", f"{n}{i + 3:02d}_preliminary", name, lines_text(good(i), good(i + 1)),
+        c.add(f"SQL in a file name {i}", f"{n}{i + 3:02d}_preliminary", name,
+              lines_text(good(i), good(i + 1)),
               Expect(good=[good(i), good(i + 1)]))
     c.add("SQL-ish stage in a valid folder name", R_ODD_STAGE, "a.csv", lines_text(good(10)),
           Expect(good=[good(10)]))

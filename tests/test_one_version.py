@@ -21,7 +21,7 @@ import pytest
 
 from tests.conftest import REPO, build, csv_text, query, row, write_release
 from tests.estat_site import FakeEstat
-from tests.test_fetch import fetch, publish, split_by_section, title
+from tests.test_fetch import fetch, publish
 from trade_etl.fetch import manifest
 from trade_etl.serve import cli
 
