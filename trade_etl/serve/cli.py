@@ -14,6 +14,7 @@ from pathlib import Path
 from trade_etl import settings
 from trade_etl.errors import EXIT_BUSY, EXIT_FAILED, EXIT_USAGE, explain
 from trade_etl.serve.memory import RssSampler, step_peaks
+from trade_etl.serve.output import check_output, write_output
 
 
 def _paths(args: argparse.Namespace) -> tuple[Path, Path]:
@@ -45,7 +46,8 @@ def step_timings(result, run_seconds: float) -> dict:
 
 
 def run_build(raw: Path, warehouse: Path, quiet: bool = False,
-              timings: Path | None = None, force: bool = False, prune: bool = False) -> int:
+              timings: str | Path | None = None, force: bool = False,
+              prune: bool = False) -> int:
     """Run the build job on the warehouse's Dagster instance (trade_etl/serve/runs.py), for the
     releases that need loading; print a summary.
 
@@ -64,6 +66,8 @@ def run_build(raw: Path, warehouse: Path, quiet: bool = False,
         return EXIT_USAGE
     settings.check_all()
     check_warehouse_path(warehouse)
+    if timings is not None:
+        timings = check_output(timings, "--timings", warehouse, raw)  # before the build
     # A look at the build lock before any run, so that what would stop the run's first step
     # (another build, a path that cannot be written) is one line with its own exit code. The
     # run's resource takes the lock for the run; a build that starts in between fails there.
@@ -120,8 +124,9 @@ def _build(raw: Path, warehouse: Path, quiet: bool, timings: Path | None,
         report = BuildReport.read(warehouse)
         print(report.render(time.perf_counter() - started))
         if timings is not None:
-            timings.write_text(json.dumps({"total_s": round(time.perf_counter() - started, 3),
-                                           "skipped": True}, indent=2) + "\n")
+            write_output(timings, json.dumps({"total_s": round(time.perf_counter() - started, 3),
+                                              "skipped": True}, indent=2) + "\n",
+                         "--timings", warehouse, raw)
         return _report_file_errors(report)
     with RssSampler() if timings is not None else contextlib.nullcontext() as sampler:
         return _run(raw, warehouse, quiet, timings, force, prune, sources, started, sampler)
@@ -155,7 +160,8 @@ def _run(raw: Path, warehouse: Path, quiet: bool, timings: Path | None, force: b
         breakdown = {"total_s": round(time.perf_counter() - started, 3),
                      "import_s": round(import_seconds, 3), **step_timings(result, run_seconds),
                      "rss_mib": step_peaks(sampler, result.run_id)}
-        timings.write_text(json.dumps(breakdown, indent=2) + "\n")
+        write_output(timings, json.dumps(breakdown, indent=2) + "\n", "--timings", warehouse,
+                     raw)
     explained = _explained_failure(result)
     if explained is not None:
         print(f"error: {explained[0]}", file=sys.stderr)
@@ -499,7 +505,9 @@ def cmd_report(args: argparse.Namespace) -> int:
     if isinstance(opened, int):
         return opened
     as_of, conn = opened
+    warehouse = _warehouse_arg(args)
     try:
+        check_output(args.out, "--out", warehouse)  # before the seconds of drawing
         report = build_report(conn, args.fiscal_year, args.partner, as_of,
                               settings.fiscal_start_month())
     except BriefError as err:
@@ -507,8 +515,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         return 1
     finally:
         conn.close()
-    out = Path(args.out)
-    write_report(report, out)  # an OSError is explained by main()
+    out = write_report(report, args.out, "--out", warehouse)  # OSErrors: explained by main()
     print(f"wrote {out} ({out.stat().st_size / 1e3:,.0f} kB, {len(report.charts)} charts): "
           f"{report.title}")
     return 0
@@ -545,7 +552,7 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("--prune", action="store_true",
                        help="remove what files no longer in the raw folder contributed "
                        "(without it such a build stops, exit 4, and changes nothing)")
-    build.add_argument("--timings", type=Path, metavar="FILE",
+    build.add_argument("--timings", metavar="FILE",
                        help="write a JSON breakdown of where the build's time went")
     build.add_argument("--allow-dates", action="store_true",
                        help="load release folders dated after today or before 1988 (refused "

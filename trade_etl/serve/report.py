@@ -441,13 +441,15 @@ def render_html(report: Report) -> str:
         + "".join(sections) + "</body></html>\n")
 
 
-def write_report(report: Report, out: Path) -> None:
-    """Render and write the page, replacing `out` only once it is complete."""
-    page = render_html(report)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    partial = out.with_name(f".{out.name}.partial")
-    partial.write_text(page, encoding="utf-8")
-    partial.replace(out)
+def write_report(report: Report, out: Path, flag: str = "--out",
+                 warehouse: Path | None = None) -> Path:
+    """Render and write the page, replacing `out` only once it is complete and only where
+    trade_etl/serve/output.py allows (never the warehouse or a file it depends on); returns
+    the real path written."""
+    from trade_etl.serve.output import check_output, write_output
+
+    check_output(out, flag, warehouse)  # before rendering, which takes seconds
+    return write_output(out, render_html(report), flag, warehouse)
 
 
 __all__ = ["BriefError", "Chart", "Report", "build_report", "render_html", "render_png",
