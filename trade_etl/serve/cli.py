@@ -381,7 +381,7 @@ def cmd_lake_publish(args: argparse.Namespace) -> int:
           f"{config.catalog_uri})", file=sys.stderr)
     progress = (lambda _line: None) if args.quiet else (
         lambda line: print(visible(line), file=sys.stderr, flush=True))
-    result = iceberg.publish(warehouse, config, progress)
+    result = iceberg.publish(warehouse, config, progress, new_lake=args.new_lake)
     if result.publish_seq is None:
         print(f"the lake is up to date with {warehouse}: {result.tables} tables, nothing "
               "written")
@@ -397,8 +397,10 @@ def cmd_lake_publish(args: argparse.Namespace) -> int:
 def cmd_lake_snapshots(args: argparse.Namespace) -> int:
     from trade_etl.lake import iceberg
 
-    config = _lake_config(args, _warehouse_arg(args))
-    entries = iceberg.publishes(iceberg.open_catalog(config))
+    warehouse = _warehouse_arg(args)
+    config = _lake_config(args, warehouse)
+    catalog, _ = iceberg.open_lake(warehouse, config, claim=False)  # refuses a forgotten lake
+    entries = iceberg.publishes(catalog)
     if args.json:
         print(json.dumps(entries, default=str, indent=2))
         return 0
@@ -668,6 +670,10 @@ def build_parser() -> argparse.ArgumentParser:
         "it changed, then one publish_log entry. Unchanged: nothing is written.")
     lake_args(lake_publish)
     lake_publish.add_argument("--quiet", action="store_true", help="no per-table lines")
+    lake_publish.add_argument("--new-lake", action="store_true",
+                              help="start a new lake on purpose where the one this warehouse "
+                              "published to is gone (its catalog missing, emptied or another "
+                              "lake's); without it that is an error (exit 2)")
     lake_publish.set_defaults(func=cmd_lake_publish)
     lake_snapshots = lake_sub.add_parser(
         "snapshots", parents=[common], help="list the publishes (vintages) in the lake")
