@@ -73,13 +73,19 @@ def test_a_folder_is_refused_and_nothing_is_left_behind(small, tmp_path, capsys)
 
 
 def test_a_device_is_refused_even_through_a_symlink(small, tmp_path, capsys):
+    """As root, a null device of the test's own (a regression must not replace the system's
+    /dev/null, as it did once); otherwise /dev/null itself, which only root could replace."""
+    device = Path("/dev/null")
+    if os.geteuid() == 0:
+        device = tmp_path / "null"
+        os.mknod(device, 0o666 | stat.S_IFCHR, os.makedev(1, 3))
     link = tmp_path / "null.html"
-    link.symlink_to("/dev/null")
-    for out in ("/dev/null", str(link)):
+    link.symlink_to(device)
+    for out in (str(device), str(link)):
         assert report(small[1], out) == 2
         err = one_line(capsys)
-        assert "--out /dev/null" in err and "a character device" in err
-    assert stat.S_ISCHR(os.stat("/dev/null").st_mode)
+        assert f"--out {device}" in err and "a character device" in err
+    assert stat.S_ISCHR(os.stat(device).st_mode)
 
 
 def test_a_named_pipe_is_refused(small, tmp_path, capsys):
