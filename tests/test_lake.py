@@ -279,3 +279,80 @@ def test_builds_are_duckdb_only_unless_the_lake_is_switched_on():
 
     assert not settings.lake_enabled()
     assert LAKE_PUBLISHED not in defs.resolve_asset_graph().get_all_asset_keys()
+
+
+def test_the_lake_refuses_to_forget_its_publishes(warehouses, tmp_path, capsys):
+    """A catalog emptied, deleted, garbled, swapped for another lake's or restored from an older
+    backup is refused (exit 2, naming it, the marker and how to restore) by publish and
+    snapshots, and left as it is; the real catalog put back publishes again; --new-lake starts
+    a new lake on purpose."""
+    from trade_etl.lake import marker_path, recorded_lake
+    from trade_etl.serve import cli
+
+    w1, w2 = warehouses
+    warehouse = tmp_path / "trade.duckdb"
+    shutil.copy(w1, warehouse)
+    config = lake(tmp_path)  # the CLI's default: lake/ beside the warehouse
+    catalog = Path(config.catalog_uri.removeprefix("sqlite:///"))
+
+    def run(*extra: str, command: str = "publish") -> tuple[int, str, str]:
+        code = cli.main(["lake", command, "--warehouse", str(warehouse), *extra])
+        return code, *capsys.readouterr()
+
+    assert run("--quiet")[0] == 0
+    first = catalog.read_bytes()  # a backup taken after the first publish
+    shutil.copy(w2, warehouse)
+    assert run("--quiet")[0] == 0
+    kept = catalog.read_bytes()
+    recorded = recorded_lake(warehouse, config)
+    assert recorded["publish_seq"] == 2 and len(recorded["lake_id"]) == 32
+
+    other = tmp_path / "other"
+    other.mkdir()
+    shutil.copy(w1, other / "trade.duckdb")
+    assert cli.main(["lake", "publish", "--warehouse", str(other / "trade.duckdb"),
+                     "--quiet"]) == 0
+    capsys.readouterr()
+    hint = (f"{marker_path(warehouse)} records 2 publish(es) of this warehouse to it (lake "
+            f"{recorded['lake_id'][:8]}")
+    cases = {
+        b"": f"the lake catalog {catalog} is empty (0 bytes), but {hint}",
+        None: f"the lake catalog {catalog} is missing, but {hint}",
+        b"not a database, just bytes" * 100: "cannot open the lake catalog",
+        (other / "lake" / "catalog.sqlite").read_bytes(): "holds another lake",
+        first: f"the lake catalog {config.catalog_uri} holds 1 publish(es), but {hint}",
+    }
+    for content, message in cases.items():
+        catalog.unlink(missing_ok=True)
+        if content is not None:
+            catalog.write_bytes(content)
+        for command in ("publish", "snapshots"):
+            code, _, err = run(command=command)
+            assert code == 2 and message in err and "--new-lake" in err, (command, err)
+            assert len(err.strip().splitlines()) == 2 if command == "publish" else 1
+        assert (catalog.read_bytes() if catalog.exists() else None) == content
+
+    catalog.write_bytes(kept)  # restored from the backup: as it was
+    code, out, _ = run()
+    assert code == 0 and "up to date" in out
+
+    catalog.unlink()  # no backup: the tables registered again from their metadata files
+    from pyiceberg.catalog.sql import SqlCatalog
+
+    fresh = SqlCatalog("trade_etl", uri=config.catalog_uri, warehouse=config.warehouse_uri)
+    fresh.create_namespace(iceberg.NAMESPACE)
+    files = Path(config.warehouse_uri.removeprefix("file://")) / iceberg.NAMESPACE
+    for folder in files.iterdir():
+        newest = max((folder / "metadata").glob("*.metadata.json"))  # 00001-…, 00002-…
+        fresh.register_table(iceberg.identifier(folder.name), str(newest))
+    code, out, _ = run()
+    assert code == 0 and "up to date" in out
+    assert assert_lake_equals(warehouse, config) >= 25
+
+    catalog.write_bytes(b"")
+    code, out, _ = run("--new-lake", "--quiet")
+    assert code == 0 and "publish 1:" in out
+    assert recorded_lake(warehouse, config)["publish_seq"] == 1
+    assert recorded_lake(warehouse, config)["lake_id"] != recorded["lake_id"]
+    assert assert_lake_equals(warehouse, config) >= 25
+    assert run("--quiet")[0] == 0  # the new lake is the one remembered now

@@ -333,3 +333,17 @@ def fetch_redirect_hosts() -> tuple[str, ...]:
         raise SettingError(f"{FETCH_REDIRECT_HOSTS_ENV} must be host names separated by commas "
                            f"(e.g. e-stat.go.jp,mirror.example.org), not {bad[0]!r}")
     return hosts
+
+
+# ---- issue 21: bounded input for `trade-etl sql --file` -------------------------------------
+SQL_MAX_BYTES_ENV = "TRADE_ETL_SQL_MAX_BYTES"  # the largest `sql --file` read (bytes)
+DEFAULT_SQL_MAX_BYTES = 1 << 20  # 1 MiB: any hand-written script; not /dev/zero or a dump
+
+
+def sql_max_bytes() -> int:
+    """How many bytes `trade-etl sql --file` reads at most (`TRADE_ETL_SQL_MAX_BYTES`, 1 MiB)."""
+    text = os.environ.get(SQL_MAX_BYTES_ENV, "").strip() or str(DEFAULT_SQL_MAX_BYTES)
+    if not text.isdigit() or not 0 < int(text) <= 1 << 40:
+        raise SettingError(f"{SQL_MAX_BYTES_ENV} must be a number of bytes above 0 (default "
+                           f"{DEFAULT_SQL_MAX_BYTES}, 1 MiB), not {text!r}")
+    return int(text)

@@ -14,6 +14,11 @@ vintage) and scan each table at its `snapshot_id`; tables committed by a publish
 log row yet are never seen that way. A publish that finds every table and the log as the
 warehouse is writes nothing.
 
+The lake refuses to forget: each publish records, in the lake marker beside the warehouse, the
+lake's id (a namespace property) and its last publish; a catalog found missing, empty,
+unreadable, of another lake or behind that record stops the publish (exit 2) until it is
+restored, or `--new-lake` says to start again.
+
 Concurrent writers are refused, never merged: a commit checks that the table is still at the
 snapshot this publish read (pyiceberg's validation), and the publish stops naming the table.
 """
@@ -22,6 +27,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import uuid
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -33,7 +39,7 @@ import pyarrow as pa
 
 from trade_etl import failpoints
 from trade_etl.errors import EXIT_BUSY, EXIT_USAGE, UserError
-from trade_etl.lake import record_published
+from trade_etl.lake import marker_path, record_published, recorded_lake
 from trade_etl.settings import LakeConfig
 from trade_etl.store import schema
 
@@ -44,6 +50,7 @@ FACTS = "core.trade_facts"
 TOKEN = "trade-etl.content-token"
 RELEASE_TOKEN = "trade-etl.release-token."  # + release_id, on the fact table
 PUBLISH_ID = "trade-etl.warehouse-publish-id"  # on each snapshot this tool writes
+LAKE_ID = "trade-etl.lake-id"  # on the namespace: which lake this catalog holds
 BATCH_ROWS = 250_000
 
 LOG_SCHEMA = pa.schema([
@@ -72,6 +79,61 @@ def lake_name(table: str) -> str:
 
 def identifier(name: str) -> str:
     return f"{NAMESPACE}.{name}"
+
+
+def _sqlite_file(config: LakeConfig) -> Path | None:
+    if config.catalog_uri.startswith("sqlite:///"):
+        return Path(config.catalog_uri.removeprefix("sqlite:///"))
+    return None
+
+
+def _restore_hint(warehouse: Path, config: LakeConfig, recorded: dict) -> str:
+    return (f"{marker_path(warehouse)} records {recorded.get('publish_seq')} publish(es) of this "
+            f"warehouse to it (lake {str(recorded.get('lake_id'))[:8]}, the last at "
+            f"{recorded.get('published_at')}): restore the catalog from a backup or re-register "
+            f"the tables from their metadata under {config.warehouse_uri} (docs/lake.md), or run "
+            "`trade-etl lake publish --new-lake` to start a new lake on purpose")
+
+
+def open_lake(warehouse: Path, config: LakeConfig, new_lake: bool = False, claim: bool = True):
+    """The catalog of `config` and the lake's id, refusing (LakeError, exit 2) a catalog that
+    is missing, empty, unreadable, of another lake or behind the publishes the warehouse's lake
+    marker records, unless `new_lake`. With `claim`, a lake without an id (new, or published
+    before lakes had one) gets one."""
+    recorded = None if new_lake else recorded_lake(warehouse, config)
+    file = _sqlite_file(config)
+    if recorded is not None and file is not None and (not file.exists()
+                                                      or file.stat().st_size == 0):
+        state = "missing" if not file.exists() else "empty (0 bytes)"
+        raise LakeError(f"the lake catalog {file} is {state}, but "
+                        f"{_restore_hint(warehouse, config, recorded)}", EXIT_USAGE)
+    try:
+        catalog = open_catalog(config)
+    except LakeError as err:
+        if recorded is None:
+            raise
+        raise LakeError(f"{err}; {_restore_hint(warehouse, config, recorded)}",
+                        EXIT_USAGE) from err
+    lake_id = catalog.load_namespace_properties(NAMESPACE).get(LAKE_ID)
+    if recorded is not None:
+        held = publishes(catalog)
+        last = held[-1]["publish_seq"] if held else 0
+        if lake_id is None and last >= (recorded.get("publish_seq") or 0):
+            lake_id = recorded.get("lake_id")  # tables registered again from their metadata
+            if claim:
+                catalog.update_namespace_properties(NAMESPACE, updates={LAKE_ID: lake_id})
+        if lake_id != recorded.get("lake_id"):
+            raise LakeError(f"the lake catalog {config.catalog_uri} holds another lake (id "
+                            f"{str(lake_id)[:8]}, {last} publish(es)), not the one this "
+                            f"warehouse published to: {_restore_hint(warehouse, config, recorded)}",
+                            EXIT_USAGE)
+        if last < (recorded.get("publish_seq") or 0):
+            raise LakeError(f"the lake catalog {config.catalog_uri} holds {last} publish(es), "
+                            f"but {_restore_hint(warehouse, config, recorded)}", EXIT_USAGE)
+    if lake_id is None and claim:
+        lake_id = uuid.uuid4().hex
+        catalog.update_namespace_properties(NAMESPACE, updates={LAKE_ID: lake_id})
+    return catalog, lake_id
 
 
 def open_catalog(config: LakeConfig):
@@ -208,8 +270,10 @@ def _current(table) -> int | None:
 
 
 def publish(warehouse: Path, config: LakeConfig,
-            progress: Callable[[str], None] = lambda _line: None) -> PublishResult:
-    """Publish the warehouse file (read-only, as it is now) to the lake of `config`."""
+            progress: Callable[[str], None] = lambda _line: None,
+            new_lake: bool = False) -> PublishResult:
+    """Publish the warehouse file (read-only, as it is now) to the lake of `config`; a lake
+    the warehouse's marker records must still be there (open_lake), unless `new_lake`."""
     from pyiceberg.expressions import EqualTo
 
     from trade_etl.store.incremental import recorded_tokens
@@ -218,7 +282,7 @@ def publish(warehouse: Path, config: LakeConfig,
     if not warehouse.is_file():
         raise LakeError(f"warehouse {warehouse} does not exist: run `trade-etl build` first",
                         EXIT_USAGE)
-    catalog = open_catalog(config)
+    catalog, lake_id = open_lake(warehouse, config, new_lake)
     conn = duckdb.connect(str(warehouse), read_only=True)
     try:
         warehouse_id = recorded_tokens(conn, PUBLISH_KEY).get("")
@@ -273,13 +337,16 @@ def publish(warehouse: Path, config: LakeConfig,
         last = entries[-1] if entries else {"publish_seq": 0, "snapshots": {}}
         if last["snapshots"] == {lake_name(t): s for t, s in snapshots.items()}:
             result = PublishResult(None, warehouse_id, tables=len(tables))
+            seq, at = last["publish_seq"], last.get("published_at")
         else:
             result = _write_log(catalog, last["publish_seq"] + 1, warehouse_id, tables,
                                 snapshots, counts, tokens, written, release_ids,
                                 releases_written)
+            seq, at = result.publish_seq, dt.datetime.now(dt.UTC)
     finally:
         conn.close()
-    record_published(warehouse, config, warehouse_id)
+    record_published(warehouse, config, warehouse_id, lake_id, seq,
+                     at.isoformat(timespec="seconds") if at else None)
     return result
 
 

@@ -12,6 +12,8 @@ from datetime import date
 
 import duckdb
 
+from trade_etl.text import visible
+
 LATEST = date(9999, 12, 31)
 MONTH_NAMES = ("January", "February", "March", "April", "May", "June", "July", "August",
                "September", "October", "November", "December")
@@ -176,7 +178,7 @@ def write_brief(conn: duckdb.DuckDBPyConnection, fiscal_year: int, partner: str 
         headline_partner = (name, figures)
 
     lines += ["", "Headline:", "  " + _headline(fiscal_year, world, headline_partner, spot)]
-    return "\n".join(lines)
+    return visible("\n".join(lines))  # names from the data may hold control characters
 
 
 def _sector_rows(conn: duckdb.DuckDBPyConnection, macro: str, fiscal_year: int, as_of: date,

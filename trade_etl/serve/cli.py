@@ -14,6 +14,13 @@ from pathlib import Path
 from trade_etl import settings
 from trade_etl.errors import EXIT_BUSY, EXIT_FAILED, EXIT_USAGE, explain
 from trade_etl.serve.memory import RssSampler, step_peaks
+from trade_etl.serve.output import check_output, write_output
+from trade_etl.text import VisibleFormatter, visible
+
+
+def _error(message: str) -> None:
+    """One line on stderr, control characters escaped (trade_etl/text.py)."""
+    print(f"error: {visible(message)}", file=sys.stderr)
 
 
 def _paths(args: argparse.Namespace) -> tuple[Path, Path]:
@@ -45,7 +52,8 @@ def step_timings(result, run_seconds: float) -> dict:
 
 
 def run_build(raw: Path, warehouse: Path, quiet: bool = False,
-              timings: Path | None = None, force: bool = False, prune: bool = False) -> int:
+              timings: str | Path | None = None, force: bool = False,
+              prune: bool = False) -> int:
     """Run the build job on the warehouse's Dagster instance (trade_etl/serve/runs.py), for the
     releases that need loading; print a summary.
 
@@ -59,18 +67,20 @@ def run_build(raw: Path, warehouse: Path, quiet: bool = False,
     from trade_etl.store.warehouse import check_warehouse_path
 
     if not raw.is_dir():
-        print(f"error: raw directory {raw} does not exist: create it, or point --raw-dir "
-              f"(or ${settings.RAW_DIR_ENV}) at your release folders", file=sys.stderr)
+        _error(f"raw directory {raw} does not exist: create it, or point --raw-dir "
+               f"(or ${settings.RAW_DIR_ENV}) at your release folders")
         return EXIT_USAGE
     settings.check_all()
     check_warehouse_path(warehouse)
+    if timings is not None:
+        timings = check_output(timings, "--timings", warehouse, raw)  # before the build
     # A look at the build lock before any run, so that what would stop the run's first step
     # (another build, a path that cannot be written) is one line with its own exit code. The
     # run's resource takes the lock for the run; a build that starts in between fails there.
     try:
         publish.acquire(warehouse)
     except publish.BuildRunning as err:
-        print(f"error: {err}", file=sys.stderr)
+        _error(str(err))
         return EXIT_BUSY
     publish.release(warehouse)
     return _build(raw, warehouse, quiet, timings, force, prune)
@@ -81,7 +91,7 @@ def _progress_logger(quiet: bool) -> logging.Logger:
     for old in list(progress.handlers):  # bound to an earlier sys.stderr (tests replace it)
         progress.removeHandler(old)
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(message)s"))
+    handler.setFormatter(VisibleFormatter("%(message)s"))
     progress.addHandler(handler)
     progress.propagate = False
     progress.setLevel(logging.WARNING if quiet else logging.INFO)
@@ -110,7 +120,7 @@ def _build(raw: Path, warehouse: Path, quiet: bool, timings: Path | None,
     _progress_logger(quiet)
     sources = inventory.wait_until_settled(
         raw, settings.quiet_seconds(), settings.settle_timeout(),
-        lambda line: print(line, file=sys.stderr, flush=True))
+        lambda line: print(visible(line), file=sys.stderr, flush=True))
     fingerprint = freshness.inputs_fingerprint(raw, sources)
     if not force and freshness.is_up_to_date(warehouse, fingerprint) and lake_is_current(
             warehouse):
@@ -118,10 +128,11 @@ def _build(raw: Path, warehouse: Path, quiet: bool, timings: Path | None,
               "or the code changed since the last build (--force runs it anyway)",
               file=sys.stderr)
         report = BuildReport.read(warehouse)
-        print(report.render(time.perf_counter() - started))
+        print(visible(report.render(time.perf_counter() - started)))
         if timings is not None:
-            timings.write_text(json.dumps({"total_s": round(time.perf_counter() - started, 3),
-                                           "skipped": True}, indent=2) + "\n")
+            write_output(timings, json.dumps({"total_s": round(time.perf_counter() - started, 3),
+                                              "skipped": True}, indent=2) + "\n",
+                         "--timings", warehouse, raw)
         return _report_file_errors(report)
     with RssSampler() if timings is not None else contextlib.nullcontext() as sampler:
         return _run(raw, warehouse, quiet, timings, force, prune, sources, started, sampler)
@@ -155,15 +166,16 @@ def _run(raw: Path, warehouse: Path, quiet: bool, timings: Path | None, force: b
         breakdown = {"total_s": round(time.perf_counter() - started, 3),
                      "import_s": round(import_seconds, 3), **step_timings(result, run_seconds),
                      "rss_mib": step_peaks(sampler, result.run_id)}
-        timings.write_text(json.dumps(breakdown, indent=2) + "\n")
+        write_output(timings, json.dumps(breakdown, indent=2) + "\n", "--timings", warehouse,
+                     raw)
     explained = _explained_failure(result)
     if explained is not None:
-        print(f"error: {explained[0]}", file=sys.stderr)
+        _error(explained[0])
         return explained[1]
     if not quiet:
         print(f"run {result.run_id} on the Dagster instance {home} (trade-etl ui shows it)",
               file=sys.stderr)
-    print(report.render(time.perf_counter() - started))
+    print(visible(report.render(time.perf_counter() - started)))
     failures = [
         event.step_key for event in result.all_events if event.is_step_failure
     ] + [
@@ -174,9 +186,8 @@ def _run(raw: Path, warehouse: Path, quiet: bool, timings: Path | None, force: b
         and e.asset_check_evaluation_data.severity.value == "ERROR"
     ]
     if failures or not result.success:
-        print(f"error: the build did not complete: {', '.join(failures) or 'run failed'}; "
-              "the published warehouse is unchanged (run with --debug for the details)",
-              file=sys.stderr)
+        _error(f"the build did not complete: {', '.join(failures) or 'run failed'}; "
+               "the published warehouse is unchanged (run with --debug for the details)")
         return EXIT_FAILED
     return _report_file_errors(report)
 
@@ -230,10 +241,9 @@ def _failed_checks(result) -> list[str]:
 
 def _report_file_errors(report) -> int:
     if report.files_in_error:
-        print(f"error: {len(report.files_in_error)} file(s) could not be loaded:",
-              file=sys.stderr)
+        _error(f"{len(report.files_in_error)} file(s) could not be loaded:")
         for line in report.files_in_error:
-            print(f"  {line}", file=sys.stderr)
+            print(f"  {visible(line)}", file=sys.stderr)
         return 1
     return 0
 
@@ -378,8 +388,8 @@ def cmd_lake_publish(args: argparse.Namespace) -> int:
     print(f"publishing {warehouse} to the lake {config.warehouse_uri} (catalog "
           f"{config.catalog_uri})", file=sys.stderr)
     progress = (lambda _line: None) if args.quiet else (
-        lambda line: print(line, file=sys.stderr, flush=True))
-    result = iceberg.publish(warehouse, config, progress)
+        lambda line: print(visible(line), file=sys.stderr, flush=True))
+    result = iceberg.publish(warehouse, config, progress, new_lake=args.new_lake)
     if result.publish_seq is None:
         print(f"the lake is up to date with {warehouse}: {result.tables} tables, nothing "
               "written")
@@ -395,8 +405,10 @@ def cmd_lake_publish(args: argparse.Namespace) -> int:
 def cmd_lake_snapshots(args: argparse.Namespace) -> int:
     from trade_etl.lake import iceberg
 
-    config = _lake_config(args, _warehouse_arg(args))
-    entries = iceberg.publishes(iceberg.open_catalog(config))
+    warehouse = _warehouse_arg(args)
+    config = _lake_config(args, warehouse)
+    catalog, _ = iceberg.open_lake(warehouse, config, claim=False)  # refuses a forgotten lake
+    entries = iceberg.publishes(catalog)
     if args.json:
         print(json.dumps(entries, default=str, indent=2))
         return 0
@@ -423,42 +435,53 @@ def _few(names: list[str], most: int = 3) -> str:
 
 
 def cmd_sql(args: argparse.Namespace) -> int:
+    """Run SQL read-only and stream its result: a table of the first --limit rows (the rest
+    only counted) or, with --csv, every row as it comes; memory holds --limit rows at most."""
     import duckdb
 
     from trade_etl.serve.query import (
+        SqlFileError,
         WarehouseUnavailable,
+        head_and_count,
         open_read_only,
         print_csv,
         print_table,
-        run_query,
+        read_sql_file,
+        rows_of,
+        stream_query,
     )
 
     if (args.query is None) == (args.file is None):
-        print("error: give a query or --file FILE (one of them)", file=sys.stderr)
+        _error("give a query or --file FILE (one of them)")
         return 2
-    try:
-        text = Path(args.file).read_text(encoding="utf-8") if args.file else args.query
-    except (OSError, UnicodeDecodeError) as err:
-        reason = "not UTF-8 text" if isinstance(err, UnicodeDecodeError) else (
-            err.strerror or str(err))
-        print(f"error: cannot read --file {args.file}: {reason}", file=sys.stderr)
+    if args.limit < 0:
+        _error(f"--limit must be 0 or more rows, not {args.limit}")
         return EXIT_USAGE
     try:
-        conn = open_read_only(_warehouse_arg(args), allow_external=args.allow_external)
+        text = read_sql_file(args.file, settings.sql_max_bytes()) if args.file else args.query
+    except SqlFileError as err:
+        _error(str(err))
+        return EXIT_USAGE
+    try:
+        conn = open_read_only(_warehouse_arg(args), allow_external=args.allow_external,
+                              memory_limit=settings.duckdb_memory_limit())
     except WarehouseUnavailable as err:
-        print(f"error: {err}", file=sys.stderr)
+        _error(str(err))
         return 2
     try:
-        columns, rows = run_query(conn, text)
+        columns, batches = stream_query(conn, text)
+        if args.csv:
+            print_csv(columns, (row for batch in batches for row in rows_of(batch)))
+        elif columns:
+            shown, total = head_and_count(batches, args.limit)
+            print_table(columns, shown, limit=None, total=total)
     except duckdb.Error as err:
-        print(f"error: {err}", file=sys.stderr)
+        _error(str(err))
         return 1
+    except BrokenPipeError:  # `trade-etl sql --csv … | head`: the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     finally:
         conn.close()
-    if args.csv:
-        print_csv(columns, rows)
-    elif columns:
-        print_table(columns, rows, limit=args.limit)
     return 0
 
 
@@ -472,12 +495,12 @@ def _as_of_and_connection(args: argparse.Namespace):
     try:
         as_of = date.fromisoformat(args.as_of) if args.as_of else None
     except ValueError:
-        print(f"error: --as-of must be a date YYYY-MM-DD, not {args.as_of!r}", file=sys.stderr)
+        _error(f"--as-of must be a date YYYY-MM-DD, not {args.as_of!r}")
         return 2
     try:
         return as_of, open_read_only(_warehouse_arg(args))
     except WarehouseUnavailable as err:
-        print(f"error: {err}", file=sys.stderr)
+        _error(str(err))
         return 2
 
 
@@ -492,7 +515,7 @@ def cmd_brief(args: argparse.Namespace) -> int:
         print(write_brief(conn, args.fiscal_year, args.partner, as_of,
                           settings.fiscal_start_month()))
     except BriefError as err:
-        print(f"error: {err}", file=sys.stderr)
+        _error(str(err))
         return 1
     finally:
         conn.close()
@@ -507,16 +530,17 @@ def cmd_report(args: argparse.Namespace) -> int:
     if isinstance(opened, int):
         return opened
     as_of, conn = opened
+    warehouse = _warehouse_arg(args)
     try:
+        check_output(args.out, "--out", warehouse)  # before the seconds of drawing
         report = build_report(conn, args.fiscal_year, args.partner, as_of,
                               settings.fiscal_start_month())
     except BriefError as err:
-        print(f"error: {err}", file=sys.stderr)
+        _error(str(err))
         return 1
     finally:
         conn.close()
-    out = Path(args.out)
-    write_report(report, out)  # an OSError is explained by main()
+    out = write_report(report, args.out, "--out", warehouse)  # OSErrors: explained by main()
     print(f"wrote {out} ({out.stat().st_size / 1e3:,.0f} kB, {len(report.charts)} charts): "
           f"{report.title}")
     return 0
@@ -553,7 +577,7 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("--prune", action="store_true",
                        help="remove what files no longer in the raw folder contributed "
                        "(without it such a build stops, exit 4, and changes nothing)")
-    build.add_argument("--timings", type=Path, metavar="FILE",
+    build.add_argument("--timings", metavar="FILE",
                        help="write a JSON breakdown of where the build's time went")
     build.add_argument("--allow-dates", action="store_true",
                        help="load release folders dated after today or before 1988 (refused "
@@ -606,10 +630,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     sql = add("sql", help="run SQL against the warehouse (read-only)")
     sql.add_argument("query", nargs="?", help="SQL text (or use --file)")
-    sql.add_argument("--file", help="read the SQL from this file")
+    sql.add_argument("--file", help="read the SQL from this file (a regular UTF-8 file of at "
+                     f"most ${settings.SQL_MAX_BYTES_ENV} bytes, default 1 MiB)")
     sql.add_argument("--warehouse", help="DuckDB file (default as for build)")
     sql.add_argument("--csv", action="store_true", help="print CSV instead of a table")
-    sql.add_argument("--limit", type=int, default=1000, help="rows to print in a table")
+    sql.add_argument("--limit", type=int, default=1000, help="rows to print in a table (the "
+                     "rest are counted, not kept; --csv prints every row)")
     sql.add_argument("--allow-external", action="store_true",
                      help="let the SQL read files and URLs (off by default)")
     sql.set_defaults(func=cmd_sql)
@@ -659,6 +685,10 @@ def build_parser() -> argparse.ArgumentParser:
         "it changed, then one publish_log entry. Unchanged: nothing is written.")
     lake_args(lake_publish)
     lake_publish.add_argument("--quiet", action="store_true", help="no per-table lines")
+    lake_publish.add_argument("--new-lake", action="store_true",
+                              help="start a new lake on purpose where the one this warehouse "
+                              "published to is gone (its catalog missing, emptied or another "
+                              "lake's); without it that is an error (exit 2)")
     lake_publish.set_defaults(func=cmd_lake_publish)
     lake_snapshots = lake_sub.add_parser(
         "snapshots", parents=[common], help="list the publishes (vintages) in the lake")
@@ -687,11 +717,11 @@ def main(argv: list[str] | None = None) -> int:
             raise
         explained = explain(exc)
         if explained is not None:
-            print(f"error: {explained}", file=sys.stderr)
+            _error(str(explained))
             return explained.exit_code
         first = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ""
-        print(f"error: unexpected {type(exc).__name__}: {first} (run with --debug for the "
-              "traceback, and please report it)", file=sys.stderr)
+        _error(f"unexpected {type(exc).__name__}: {first} (run with --debug for the "
+               "traceback, and please report it)")
         return EXIT_FAILED
 
 

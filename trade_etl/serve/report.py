@@ -21,6 +21,7 @@ import duckdb
 
 from trade_etl.serve.brief import LATEST, BriefError, release_day_rate, resolve_partner, write_brief
 from trade_etl.store.warehouse import sql_text
+from trade_etl.text import visible, visible_tree
 
 EXPORT_COLOUR, IMPORT_COLOUR = "#1f77b4", "#ff7f0e"
 SURPLUS_COLOUR, DEFICIT_COLOUR = "#2a9d4b", "#c0392b"
@@ -369,19 +370,27 @@ def build_report(conn: duckdb.DuckDBPyConnection, fiscal_year: int, partner: str
         _currencies(conn, fiscal_year, day, resolved),
     ]
     title = f"Japan's trade in fiscal {fiscal_year}" + (f": {resolved[1]}" if resolved else "")
-    return Report(title, brief, charts)
+    return Report(visible(title), brief, [_visible_chart(chart) for chart in charts])
+
+
+def _visible_chart(chart: Chart) -> Chart:
+    """The chart with control characters escaped in every string of its text, spec and rows
+    (a partner name with ESC made vl-convert panic, and would reach the page and the UI)."""
+    return Chart(chart.key, visible(chart.title, False), visible(chart.reading, False),
+                 visible_tree(chart.spec), chart.columns,
+                 [visible_tree(row) for row in chart.rows], visible(chart.source, False))
 
 
 def render_svg(spec: dict) -> str:
     import vl_convert
 
-    return vl_convert.vegalite_to_svg(spec)
+    return vl_convert.vegalite_to_svg(visible_tree(spec))
 
 
 def render_png(spec: dict, scale: float = 1.0) -> bytes:
     import vl_convert
 
-    return vl_convert.vegalite_to_png(spec, scale=scale)
+    return vl_convert.vegalite_to_png(visible_tree(spec), scale=scale)
 
 
 def _cell(value, unit: str) -> str:
@@ -441,13 +450,15 @@ def render_html(report: Report) -> str:
         + "".join(sections) + "</body></html>\n")
 
 
-def write_report(report: Report, out: Path) -> None:
-    """Render and write the page, replacing `out` only once it is complete."""
-    page = render_html(report)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    partial = out.with_name(f".{out.name}.partial")
-    partial.write_text(page, encoding="utf-8")
-    partial.replace(out)
+def write_report(report: Report, out: Path, flag: str = "--out",
+                 warehouse: Path | None = None) -> Path:
+    """Render and write the page, replacing `out` only once it is complete and only where
+    trade_etl/serve/output.py allows (never the warehouse or a file it depends on); returns
+    the real path written."""
+    from trade_etl.serve.output import check_output, write_output
+
+    check_output(out, flag, warehouse)  # before rendering, which takes seconds
+    return write_output(out, render_html(report), flag, warehouse)
 
 
 __all__ = ["BriefError", "Chart", "Report", "build_report", "render_html", "render_png",

@@ -63,8 +63,8 @@ def report(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         finally:
             conn.close()
         name = f"report_FY{fiscal_year}" + (f"_{partner}" if partner else "") + ".html"
-        out = settings.reports_dir() / name
-        write_report(page, out)
+        out = write_report(page, settings.reports_dir() / name,
+                           f"the report page (${settings.REPORTS_DIR_ENV})")
         png = render_png(page.charts[0].spec, scale=0.75)
     image = base64.b64encode(png).decode()
     return dg.MaterializeResult(metadata={
