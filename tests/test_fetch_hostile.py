@@ -248,3 +248,15 @@ def test_bad_fetch_settings_are_one_line_errors(tmp_path, monkeypatch, capsys, n
     err = capsys.readouterr().err
     assert err.startswith(f"error: {name} must be") and says in err
     assert err.count("\n") == 1
+
+
+def test_control_characters_from_the_server_are_escaped(site, tmp_path, capsys):
+    """A title or a folder name with ESC (a terminal escape sequence) is shown escaped."""
+    raw = tmp_path / "raw\x1b[2J"
+    site.add_table("export", 2024, "Commodity by Country \x1b[2J(Export)\x07", "x,y\n1,2\n",
+                   "2025-03-10", key="hostile title")
+    assert fetch(site, raw) == 1  # the table's stage cannot be read: that table fails
+    captured = capsys.readouterr()
+    assert "\\x1b[2J(Export)\\x07" in captured.err + captured.out
+    assert "raw\\x1b[2J" in captured.err
+    assert "\x1b" not in captured.err + captured.out and "\x07" not in captured.err

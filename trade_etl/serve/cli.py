@@ -290,25 +290,26 @@ def cmd_fetch(args: argparse.Namespace) -> int:
                                        pause=args.pause, dry_run=args.dry_run,
                                        deadline=args.deadline, min_rate=args.min_rate)
     except ValueError as err:
-        print(f"error: {err}", file=sys.stderr)
+        print(f"error: {visible(str(err))}", file=sys.stderr)
         return EXIT_USAGE
     base_url = options.base_url
     years_text = ", ".join(str(y) for y in options.years)
-    print(f"fetching {' and '.join(options.flows)} for {years_text} from {base_url} into {raw}"
-          + (" (dry run)" if args.dry_run else ""), file=sys.stderr)
+    print(visible(f"fetching {' and '.join(options.flows)} for {years_text} from {base_url} "
+                  f"into {raw}" + (" (dry run)" if args.dry_run else "")), file=sys.stderr)
 
-    def progress(line: str) -> None:
-        print(line, file=sys.stderr, flush=True)
+    def progress(line: str) -> None:  # titles and URLs come from the server: escaped
+        print(visible(line), file=sys.stderr, flush=True)
 
     try:
         report = fetcher.fetch(options, progress)
     except manifest.ManifestError as err:
-        print(f"error: {err}; fix or remove it (it lists what was fetched)", file=sys.stderr)
+        print(f"error: {visible(str(err))}; fix or remove it (it lists what was fetched)",
+              file=sys.stderr)
         return fetcher.EXIT_STRUCTURE
     except fetcher.FetchBusy as err:
-        print(f"error: {err}", file=sys.stderr)
+        print(f"error: {visible(str(err))}", file=sys.stderr)
         return EXIT_BUSY
-    print(fetcher.render_summary(report, raw, base_url),
+    print(visible(fetcher.render_summary(report, raw, base_url)),
           file=sys.stderr if report.structure_error else sys.stdout)
     return report.exit_code
 
