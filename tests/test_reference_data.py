@@ -34,6 +34,8 @@ REF_FILES = {
     "sector_map.csv": ["hs_prefix", "sector_code", "note"],
     "fx_monthly.csv": ["month", "jpy_per_usd"],
     "fx_daily.csv": ["date", "jpy_per_usd"],
+    "official_totals.csv": ["flow", "year", "partner_kind", "partner_code", "source_area",
+                            "months", "vintage_stage", "value_thousand_jpy"],
 }
 
 AREAS = {
@@ -393,3 +395,37 @@ def test_fy2024_us_surplus_in_dollars() -> None:
     fy = [f"2024-{m:02d}" for m in range(4, 13)] + [f"2025-{m:02d}" for m in range(1, 4)]
     avg = sum(monthly[m] for m in fy) / 12
     assert abs(surplus_yen / avg / Decimal("1e9") - 59) < 1
+
+
+# ------------------------------------------------------------------ official totals
+def test_official_totals_are_the_ministrys_grand_totals(tmp_path) -> None:
+    """Every Grand Total row of trade_year.csv, in exact thousand yen, and nothing else; the
+    generator (python -m trade_etl.ingest.official) writes the shipped file byte for byte."""
+    from trade_etl.ingest import official
+
+    source = {(r["ex_im"], r["area"], int(float(r["year"]))): Decimal(r["value"])
+              for r in read_src("real/trade_year.csv") if r["goods"] == "Grand Total"}
+    ours = read_ref("official_totals.csv")
+    assert len(ours) == len(source)
+    codes = {r["country_code"] for r in read_ref("countries.csv")}
+    for r in ours:
+        key = ({1: "export", 2: "import"}[int(r["flow"])], r["source_area"], int(r["year"]))
+        billions = source[key]
+        assert int(r["value_thousand_jpy"]) == int((billions * 1_000_000).quantize(Decimal(1)))
+        assert abs(Decimal(r["value_thousand_jpy"]) / 1_000_000 - billions) < Decimal("1e-6")
+        kind = r["partner_kind"]
+        assert (kind == "world") == (r["partner_code"] == "") == (r["source_area"] ==
+                                                                  "Grand Total")
+        assert kind != "country" or r["partner_code"] in codes
+        assert r["months"] == ("3" if r["year"] == "2026" else "12")
+    # The partners sum to at most the world (the table names the largest partners only).
+    world = {(r["flow"], r["year"]): int(r["value_thousand_jpy"]) for r in ours
+             if r["partner_kind"] == "world"}
+    named = defaultdict(int)
+    for r in ours:
+        if r["partner_kind"] == "country":
+            named[(r["flow"], r["year"])] += int(r["value_thousand_jpy"])
+    assert all(0 < named[k] <= world[k] for k in world)
+    out = tmp_path / "official_totals.csv"
+    official.write(SRC / "real" / "trade_year.csv", out)
+    assert out.read_bytes() == (REF / "official_totals.csv").read_bytes()

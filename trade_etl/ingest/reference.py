@@ -1,8 +1,9 @@
 """Reference tables the project ships as CSVs under `data/ref/` (documented in docs/reference.md).
 
 They are facts gathered from public sources (Japan Customs code lists, the HS nomenclature, FRED
-exchange rates) and written in the project's own layout. Each is loaded into schema `ref` with
-explicit column types; users may edit the CSVs (e.g. the sector map) and rebuild.
+exchange rates, the Ministry of Finance's published totals) and written in the project's own
+layout. Each is loaded into schema `ref` with explicit column types; users may edit the CSVs
+(e.g. the sector map) and rebuild.
 """
 
 from __future__ import annotations
@@ -27,6 +28,10 @@ REF_TABLES: dict[str, dict[str, str]] = {
     "sector_map": {"hs_prefix": "VARCHAR", "sector_code": "VARCHAR", "note": "VARCHAR"},
     "fx_monthly": {"month": "VARCHAR", "jpy_per_usd": "DOUBLE"},
     "fx_daily": {"date": "DATE", "jpy_per_usd": "DOUBLE"},
+    "official_totals": {"flow": "TINYINT", "year": "SMALLINT", "partner_kind": "VARCHAR",
+                        "partner_code": "VARCHAR", "source_area": "VARCHAR",
+                        "months": "TINYINT", "vintage_stage": "VARCHAR",
+                        "value_thousand_jpy": "BIGINT"},
 }
 
 

@@ -177,8 +177,34 @@ def write_brief(conn: duckdb.DuckDBPyConnection, fiscal_year: int, partner: str 
             lines.append(f"  {rank}. {sector}: {_signed(value)}{part}")
         headline_partner = (name, figures)
 
+    if as_of is None:  # the comparison is of the latest figures
+        years = [fiscal_year] + ([fiscal_year + 1] if fiscal_start_month > 1 else [])
+        lines += official_differences(conn, years, code if partner else None)
     lines += ["", "Headline:", "  " + _headline(fiscal_year, world, headline_partner, spot)]
     return visible("\n".join(lines))  # names from the data may hold control characters
+
+
+def official_differences(conn: duckdb.DuckDBPyConnection, years: list[int],
+                         partner_code: str | None) -> list[str]:
+    """Lines saying where the world's (and the partner's) calendar-year totals differ from the
+    Ministry's published ones (audit.official_totals_diff); none when they agree."""
+    try:
+        rows = conn.execute(
+            "select year, flow, partner_name, warehouse_stage, vintage_stage, difference_jpy, "
+            "blocks from audit.official_totals_diff where status = 'differs' "
+            "and year in (select unnest($years)) and partner_code in ('', $partner) "
+            "order by year, partner_code, flow",
+            {"years": years, "partner": partner_code or ""}).fetchall()
+    except duckdb.CatalogException:  # a warehouse built before the check existed
+        return []
+    if not rows:
+        return []
+    lines = ["", "Against the Ministry's published totals (audit.official_totals_diff):"]
+    for year, flow, name, stage, vintage, difference, blocks in rows:
+        why = "" if blocks else f" (warehouse {stage}, published {vintage}: reported only)"
+        lines.append(f"  CY{year} {('exports', 'imports')[flow - 1]} with {name} differ by "
+                     f"{'-' if difference < 0 else '+'}¥{abs(difference):,}{why}")
+    return lines
 
 
 def _sector_rows(conn: duckdb.DuckDBPyConnection, macro: str, fiscal_year: int, as_of: date,

@@ -246,6 +246,32 @@ FIELDS: dict[str, dict[str, str]] = {
     "jpy_per_usd": {"type": "DOUBLE", "unit": "JPY per USD", "description":
                     "Yen per US dollar, monthly average of the daily noon buying rates in "
                     "New York."},
+    # the Ministry's published totals
+    "partner_kind": {"type": "VARCHAR", "description":
+                     "`world` (the grand total), `country` (partner_code a customs country "
+                     "code) or `group` (partner_code a `ref.country_groups` group, `EU`)."},
+    "source_area": {"type": "VARCHAR", "description":
+                    "The area as the Ministry's table names it (`USA`, `Grand Total`)."},
+    "months": {"type": "TINYINT", "description":
+               "Months of the year the published total covers (12, or 3 for a year published "
+               "to March)."},
+    "vintage_stage": {"type": "VARCHAR", "description":
+                      "The stage of the published figures of that year: `fixed`, `revised` or "
+                      "`preliminary`."},
+    "official_months": {"type": "TINYINT", "description":
+                        "Months of the year the published total covers."},
+    "warehouse_stage": {"type": "VARCHAR", "description":
+                        "The lowest stage among the warehouse's latest figures of the flow and "
+                        "year (`preliminary` while any month is)."},
+    "official_jpy": {"type": "HUGEINT", "unit": JPY, "description":
+                     "The Ministry's published total."},
+    "warehouse_jpy": {"type": "HUGEINT", "unit": JPY, "description":
+                      "The warehouse's latest total (core.trade_latest)."},
+    "difference_jpy": {"type": "HUGEINT", "unit": JPY, "description":
+                       "warehouse_jpy - official_jpy."},
+    "blocks": {"type": "BOOLEAN", "description":
+               "Whether the difference fails the build (check totals_match_official): the "
+               "year complete and at the stage of the published vintage (revised or fixed)."},
 }
 
 BALANCE = ["exports_jpy", "imports_jpy", "balance_jpy", "exports_usd", "imports_usd",
@@ -496,6 +522,39 @@ TABLES: dict[str, dict] = {
         "columns": ["month", "jpy_per_usd"],
         "grain": ["month"],
         "overrides": {"month": {"type": "VARCHAR", "description": "The month, `YYYY-MM`."}},
+    },
+    "ref.official_totals": {
+        "description": "The Ministry of Finance's published exports and imports by partner and "
+                       "calendar year (its principal-commodity-by-area tables, Grand Total), in "
+                       "thousand yen (data/ref/official_totals.csv).",
+        "columns": ["flow", "year", "partner_kind", "partner_code", "source_area", "months",
+                    "vintage_stage", "value_thousand_jpy"],
+        "grain": ["flow", "year", "partner_kind", "partner_code"],
+        "overrides": {
+            "partner_code": {"description": "The partner's customs country code, a group code "
+                                            "(`EU`), or empty for the world."},
+            "value_thousand_jpy": {"description": "The published total (billion yen to six "
+                                                  "decimals in the source)."},
+        },
+    },
+    "audit.official_totals_diff": {
+        "kind": "view",
+        "description": "The warehouse's latest calendar-year totals, for the world and each "
+                       "partner the Ministry's table names, beside the published ones: what the "
+                       "check totals_match_official reads (created by the marts' build).",
+        "columns": ["flow", "year", "partner_code", "partner_name", "official_months",
+                    "months_reported", "warehouse_stage", "vintage_stage", "official_jpy",
+                    "warehouse_jpy", "difference_jpy", "status", "blocks"],
+        "grain": ["flow", "year", "partner_code"],
+        "overrides": {
+            "partner_code": {"description": "The partner's customs country code; empty for "
+                                            "the world."},
+            "partner_name": {"description": "`World`, or the partner's name (`ref.countries`)."},
+            "months_reported": {"description": "Months of the year the warehouse holds."},
+            "status": {"description": "`match` (equal to the yen), `differs`, or `incomplete` "
+                                      "(the warehouse holds other months than the published "
+                                      "total covers)."},
+        },
     },
     "ref.fx_daily": {
         "description": "Daily exchange rates, business days only: FRED DEXJPUS "

@@ -37,7 +37,8 @@ from trade_etl.store.warehouse import (
 )
 
 REF_DEPS = [dg.AssetKey(["ref", t]) for t in ("countries", "country_groups", "hs_sections",
-                                              "hs_chapters", "sectors", "fx_monthly")]
+                                              "hs_chapters", "sectors", "fx_monthly",
+                                              "official_totals")]
 DESCRIPTIONS = {
     "balance_total": "Japan's exports, imports and balance with the world",
     "balance_by_partner": "Trade with each partner country",
@@ -88,6 +89,15 @@ RECONCILIATION_CHECKS = [
                       additional_deps=[_mart("balance_total")] if mart != "balance_total"
                       else [])
     for mart, name, _sql, _params, description in RECONCILIATIONS
+] + [
+    dg.AssetCheckSpec(
+        "totals_match_official", asset=_mart("balance_by_partner"), blocking=True,
+        additional_deps=[_mart("balance_total")],
+        description="The world's and every partner's calendar-year exports and imports equal "
+        "the Ministry of Finance's published totals (ref.official_totals), to the thousand "
+        "yen. Fails the build (ERROR) for a complete year whose figures are at the stage of "
+        "the published vintage (revised or fixed); a preliminary year, or one at another "
+        "stage, is reported as a warning. Differences: audit.official_totals_diff."),
 ]
 
 
@@ -173,6 +183,39 @@ def balance_marts(context: dg.AssetExecutionContext, warehouse: DuckDBResource):
             yield dg.AssetCheckResult(asset_key=_mart(mart), check_name=name,
                                       passed=mismatches == 0,
                                       metadata={"mismatches": mismatches})
+        if dg.AssetCheckKey(_mart("balance_by_partner"), "totals_match_official") in selected:
+            yield official_totals_check(conn)
+
+
+def official_totals_check(conn) -> dg.AssetCheckResult:
+    """`totals_match_official`, from audit.official_totals_diff (created here, after the
+    tables it reads): ERROR when a difference blocks, WARN when differences are reported only."""
+    conn.execute("create or replace view audit.official_totals_diff as "
+                 + sql_text("checks/official_totals_diff"))
+    diffs = conn.sql("select * from audit.official_totals_diff where status = 'differs'").pl()
+    blocking = diffs.filter(diffs["blocks"])
+    shown = blocking if not blocking.is_empty() else diffs
+    flows = {1: "exports", 2: "imports"}
+    detail = "; ".join(
+        f"{d['partner_name']} CY{d['year']} {flows[d['flow']]} differ from the Ministry's "
+        f"{d['vintage_stage']} total by {'-' if d['difference_jpy'] < 0 else '+'}"
+        f"¥{abs(d['difference_jpy']):,} (warehouse "
+        f"¥{d['warehouse_jpy']:,}, {d['warehouse_stage']}; published ¥{d['official_jpy']:,})"
+        for d in shown.head(3).iter_rows(named=True))
+    if len(shown) > 3:
+        detail += f"; and {len(shown) - 3} more (audit.official_totals_diff)"
+    compared = conn.sql("select count(*), count(*) filter (where status = 'match') "
+                        "from audit.official_totals_diff").fetchall()[0]
+    return dg.AssetCheckResult(
+        asset_key=_mart("balance_by_partner"), check_name="totals_match_official",
+        passed=diffs.is_empty(),
+        severity=dg.AssetCheckSeverity.ERROR if not blocking.is_empty()
+        else dg.AssetCheckSeverity.WARN,
+        description=detail or None,
+        metadata={"totals_compared": compared[0], "totals_matching": compared[1],
+                  "totals_differing": len(diffs), "differences_blocking": len(blocking),
+                  "differences": dg.MetadataValue.md(markdown_table(
+                      shown.drop("blocks"), 20))})
 
 
 @dg.asset(
