@@ -261,3 +261,24 @@ def test_the_release_day_rate_never_comes_from_another_month():
     assert release_day_rate(conn, date(2026, 6, 1)) is None  # Monday: Friday was in May
     assert release_day_rate(conn, date(2026, 5, 31)) == (date(2026, 5, 29), 159.1, "shipped")
     assert release_day_rate(conn, date(2026, 6, 5)) == (date(2026, 6, 3), 160.2, "shipped")
+
+
+def test_the_dagster_asset_fetches_the_rates_and_fails_on_a_server_error(tmp_path, fred,
+                                                                          monkeypatch):
+    import dagster as dg
+
+    from trade_etl.defs.fetch.assets import fx_rates
+    from trade_etl.defs.resources import RawDirectory
+
+    raw = tmp_path / "raw"
+    monkeypatch.setenv("TRADE_ETL_FX_BASE_URL", fred.base_url)
+    resources = {"raw_dir": RawDirectory(path=str(raw))}
+    result = dg.materialize([fx_rates], resources=resources)
+    metadata = result.asset_materializations_for_node("raw__fx_rates")[0].metadata
+    assert metadata["DEXJPUS"].value.startswith("new ")
+    held = vintage_files(raw)
+    assert len(held) == 4
+    fred.fail("EXJPUS", 500, 500, 500)
+    failed = dg.materialize([fx_rates], resources=resources, raise_on_error=False)
+    assert not failed.success
+    assert vintage_files(raw) == held
