@@ -282,3 +282,12 @@ def test_the_dagster_asset_fetches_the_rates_and_fails_on_a_server_error(tmp_pat
     failed = dg.materialize([fx_rates], resources=resources, raise_on_error=False)
     assert not failed.success
     assert vintage_files(raw) == held
+
+
+def test_fx_flags_are_not_mixed_with_the_release_fetch(tmp_path, capsys):
+    raw = str(tmp_path / "raw")
+    assert cli.main(["fetch", "--fx", "--years", "2025", "--raw-dir", raw]) == 2
+    assert "--fx fetches only the exchange rates and takes no --years" in capsys.readouterr().err
+    assert cli.main(["fetch", "--fx-base-url", "http://127.0.0.1:9", "--raw-dir", raw]) == 2
+    assert "give it with --fx" in capsys.readouterr().err
+    assert not (tmp_path / "raw").exists()

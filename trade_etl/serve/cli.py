@@ -287,6 +287,9 @@ def cmd_fetch(args: argparse.Namespace) -> int:
     raw = Path(args.raw_dir or settings.raw_dir())
     if args.fx:
         return _fetch_fx(args, raw)
+    if args.fx_base_url:
+        _error("--fx-base-url is the exchange rates' site: give it with --fx")
+        return EXIT_USAGE
     try:
         options = fetcher.make_options(raw, args.years, args.flows, base_url=args.base_url,
                                        pause=args.pause, dry_run=args.dry_run,
