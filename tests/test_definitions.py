@@ -100,6 +100,10 @@ def test_asset_graph_snapshot():
     build_job = defs.resolve_job_def("build_warehouse")
     built = build_job.asset_layer.executable_asset_keys
     assert dg.AssetKey(["raw", "estat_downloads"]) not in built
+    assert dg.AssetKey(["raw", "fx_rates"]) not in built  # a build never reaches the network
+    fetch_job = defs.resolve_job_def("fetch_estat")  # the weekday schedule fetches the rates too
+    assert {dg.AssetKey(["raw", "estat_downloads"]), dg.AssetKey(["raw", "fx_rates"])} == set(
+        fetch_job.asset_layer.executable_asset_keys)
     assert dg.AssetKey(["raw", "release_files"]) in built
     assert dg.AssetKey(["staging", "releases"]) not in built  # its own job, one run per release
     # Every asset that writes the DuckDB file is in the writers' pool; staging is not.

@@ -153,10 +153,11 @@ def test_report_numbers_equal_the_marts(sample_warehouse, usa_report, capsys):
 
 
 def _check_release_day_rate(wh: Path, row: dict, balance_jpy: int, published_on: date) -> None:
-    """The release day's rate, or the last in the week before it; none: no dollar figure."""
+    """The release day's rate, or the last in the week before it within its month (never
+    another month's rate); none: no dollar figure."""
     rate = query(wh, "select date, jpy_per_usd from ref.fx_daily where date <= ? and "
-                 "date > ? - interval 7 day order by date desc limit 1",
-                 [published_on, published_on])
+                 "date > ? - interval 7 day and date >= date_trunc('month', ?::date) "
+                 "order by date desc limit 1", [published_on, published_on, published_on])
     if not rate:
         assert row["rate_date"] is None and row["balance_usd_release_day"] is None
         return

@@ -94,9 +94,14 @@ def test_brief_tells_the_fiscal_2024_story(sample_warehouse, capsys):
                      "--partner", "USA", "--as-of", "2025-04-17"]) == 0
     out = capsys.readouterr().out
     assert "surplus ¥9.0053 tn" in out
-    assert "$63.3 bn at 142.33 yen per dollar on 2025-04-17" in out
+    assert ("$63.3 bn at 142.33 yen/$ (FRED DEXJPUS 2025-04-17, shipped table; daily series to "
+            "2026-05-22)") in out
+    assert "at monthly average rates (FRED 2024-04 … 2025-03, shipped table; monthly series " \
+           "to 2026-05)" in out
+    assert "rates missing" not in out
     assert "exports ¥108.9345 tn (+5.9% y/y), imports ¥114.1562 tn (+4.7% y/y)" in out
-    assert "Japan ran a ¥9.0 trillion ($63 billion) surplus with United States of America " \
+    assert "Japan ran a ¥9.0 trillion ($63 billion at 142.33 yen/$) surplus with United States " \
+           "of America " \
            "while its overall trade was in deficit" in out
     sectors = out.split("Sectors contributing most")[1].splitlines()[1:6]
     assert sectors[0].startswith("  1. Transport equipment: +")

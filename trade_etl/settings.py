@@ -347,3 +347,13 @@ def sql_max_bytes() -> int:
         raise SettingError(f"{SQL_MAX_BYTES_ENV} must be a number of bytes above 0 (default "
                            f"{DEFAULT_SQL_MAX_BYTES}, 1 MiB), not {text!r}")
     return int(text)
+
+
+# ---- issue 22: exchange rates fetched from FRED (`trade-etl fetch --fx`) -------------------
+FX_BASE_URL_ENV = "TRADE_ETL_FX_BASE_URL"  # the rates' site; tests point it at a local one
+DEFAULT_FX_BASE_URL = "https://fred.stlouisfed.org"
+
+
+def fx_base_url() -> str:
+    """Where `trade-etl fetch --fx` downloads FRED's CSVs (`TRADE_ETL_FX_BASE_URL`)."""
+    return (os.environ.get(FX_BASE_URL_ENV, "").strip() or DEFAULT_FX_BASE_URL).rstrip("/")

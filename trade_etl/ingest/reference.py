@@ -4,6 +4,10 @@ They are facts gathered from public sources (Japan Customs code lists, the HS no
 exchange rates, the Ministry of Finance's published totals) and written in the project's own
 layout. Each is loaded into schema `ref` with explicit column types; users may edit the CSVs
 (e.g. the sector map) and rebuild.
+
+The exchange-rate tables also take the newest vintages `trade-etl fetch --fx` keeps in the raw
+folder (trade_etl/ingest/fx_rates.py): a fetched rate wins over the shipped one for the same
+day or month, the shipped CSV fills what the download lacks, and `source` says which is which.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from pathlib import Path
 
 import duckdb
 
+from trade_etl.ingest.fx_rates import fetched_rates
 from trade_etl.settings import REF_DATA_DIR
 
 # table name -> column types, in file order
@@ -33,6 +38,8 @@ REF_TABLES: dict[str, dict[str, str]] = {
                         "months": "TINYINT", "vintage_stage": "VARCHAR",
                         "value_thousand_jpy": "BIGINT"},
 }
+# The rate tables' key column; each also has `source` ('shipped' or 'fred:<ID>/<vintage>').
+FX_TABLES = {"fx_daily": "date", "fx_monthly": "month"}
 
 
 def ref_csv(table: str, ref_dir: Path = REF_DATA_DIR) -> Path:
@@ -40,15 +47,34 @@ def ref_csv(table: str, ref_dir: Path = REF_DATA_DIR) -> Path:
 
 
 def load_ref_table(conn: duckdb.DuckDBPyConnection, table: str,
-                   ref_dir: Path = REF_DATA_DIR) -> int:
-    """Replace `ref.<table>` with the CSV's rows; returns the row count."""
+                   ref_dir: Path = REF_DATA_DIR, *, raw_dir: Path | None = None) -> int:
+    """Replace `ref.<table>` with the CSV's rows (for the rate tables, merged with the newest
+    fetched vintages in `raw_dir`); returns the row count."""
     columns = REF_TABLES[table]  # a fixed list: the only identifiers formatted into SQL here
     spec = ", ".join(f"'{name}': '{kind}'" for name, kind in columns.items())
-    conn.execute(
-        f"create or replace table ref.{table} as select * from read_csv($path, header = true, "
-        f"auto_detect = false, columns = {{{spec}}}, quote = '\"', delim = ',')",
-        {"path": str(ref_csv(table, ref_dir))},
-    )
+    shipped = (f"select * from read_csv($path, header = true, auto_detect = false, "
+               f"columns = {{{spec}}}, quote = '\"', delim = ',')")
+    params = {"path": str(ref_csv(table, ref_dir))}
+    if table not in FX_TABLES:
+        conn.execute(f"create or replace table ref.{table} as {shipped}", params)
+    else:
+        key = FX_TABLES[table]
+        fetched = fetched_rates(raw_dir)
+        rows = fetched.daily if table == "fx_daily" else fetched.monthly
+        import polars as pl
+
+        frame = pl.DataFrame(rows, schema={key: pl.Date if key == "date" else pl.String,
+                                           "jpy_per_usd": pl.Float64, "source": pl.String},
+                             orient="row")
+        conn.register("fx_fetched", frame)
+        try:
+            conn.execute(
+                f"create or replace table ref.{table} as "
+                f"select {key}, jpy_per_usd, source from fx_fetched union all "
+                f"select {key}, jpy_per_usd, 'shipped' as source from ({shipped}) "
+                f"where {key} not in (select {key} from fx_fetched) order by {key}", params)
+        finally:
+            conn.unregister("fx_fetched")
     return conn.sql(f"select count(*) from ref.{table}").fetchall()[0][0]
 
 

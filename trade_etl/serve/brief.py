@@ -59,20 +59,21 @@ class Figures:
     months_reported: int
     prior_balance_jpy: int | None
 
-    def line(self, spot: tuple[date, float] | None) -> list[str]:
+    def line(self, rates: Rates) -> list[str]:
         balance = self.balance_jpy
         change = ""
         if self.prior_balance_jpy and self.months_reported == 12:
             change = (f" ({pct(100 * (abs(balance) / abs(self.prior_balance_jpy) - 1))} y/y)"
                       if (balance >= 0) == (self.prior_balance_jpy >= 0) else
                       f" (a {_balance_word(self.prior_balance_jpy)} a year earlier)")
-        usd = None if self.balance_usd is None else abs(self.balance_usd)
-        dollars_line = f"  {_balance_word(balance)} {dollars(usd)} at monthly average rates"
-        if spot:
-            dollars_line += (f"; {dollars(abs(balance) / spot[1])} at {spot[1]:.2f} yen per "
-                             f"dollar on {spot[0]:%Y-%m-%d}")
-        else:
-            dollars_line += "; no daily rate for the release day in ref.fx_daily"
+        parts = []
+        if self.balance_usd is not None:
+            parts.append(f"{dollars(abs(self.balance_usd))} at monthly average rates "
+                         f"{rates.monthly_label()}")
+        if rates.spot:
+            parts.append(f"{dollars(abs(balance) / rates.spot[1])} {rates.spot_label()}")
+        dollars_line = (f"  {_balance_word(balance)} " + "; ".join(parts) if parts else
+                        "  no dollar figures (see the missing rates above)")
         return [
             f"  exports {yen(self.exports_jpy)} ({pct(self.exports_yoy_pct)} y/y), "
             f"imports {yen(self.imports_jpy)} ({pct(self.imports_yoy_pct)} y/y)",
@@ -116,12 +117,84 @@ def resolve_partner(conn: duckdb.DuckDBPyConnection, text: str) -> tuple[str, st
     return rows[0]
 
 
-def release_day_rate(conn: duckdb.DuckDBPyConnection, day: date) -> tuple[date, float] | None:
-    """The day's yen per dollar, or the last one in the week before (weekends, holidays)."""
-    rows = conn.execute("select date, jpy_per_usd from ref.fx_daily where date <= $d "
-                        "and date > $d - interval 7 day order by date desc limit 1",
-                        {"d": day}).fetchall()
+def release_day_rate(conn: duckdb.DuckDBPyConnection,
+                     day: date) -> tuple[date, float, str] | None:
+    """The day's yen per dollar, or the last one in the week before (weekends, holidays) within
+    the same month (a dollar figure never uses another month's rate), with its source."""
+    rows = conn.execute("select date, jpy_per_usd, source from ref.fx_daily where date <= $d "
+                        "and date > $d - interval 7 day and date >= date_trunc('month', $d) "
+                        "order by date desc limit 1", {"d": day}).fetchall()
     return rows[0] if rows else None
+
+
+FETCH_RATES = "trade-etl fetch --fx, then trade-etl build"
+
+
+def _source_label(source: str) -> str:
+    """'shipped' -> 'shipped table'; 'fred:DEXJPUS/2026-12-06T091500Z' -> 'fetched
+    2026-12-06T091500Z'."""
+    if source.startswith("fred:"):
+        return "fetched " + source.split("/", 1)[-1].removesuffix(" mean")
+    return "shipped table"
+
+
+@dataclass
+class Rates:
+    """The rates a brief converts with, how far each series goes, and what is missing."""
+
+    release_day: date
+    spot: tuple[date, float, str] | None
+    daily_end: date | None
+    monthly_end: str | None
+    months: list[str]  # the months reported in the period, first to last
+    month_sources: list[str]
+    missing_months: list[str]
+
+    def spot_label(self) -> str:
+        day, rate, source = self.spot
+        return (f"at {rate:.2f} yen/$ (FRED DEXJPUS {day:%Y-%m-%d}, {_source_label(source)}; "
+                f"daily series to {self.daily_end})")
+
+    def monthly_label(self) -> str:
+        span = self.months[0] + (f" … {self.months[-1]}" if len(self.months) > 1 else "")
+        kinds = ", ".join(sorted({_source_label(s) for s in self.month_sources}))
+        return f"(FRED {span}, {kinds}; monthly series to {self.monthly_end})"
+
+    def missing_note(self) -> str | None:
+        """One line naming every missing rate and how to get it, or None."""
+        gaps = []
+        if self.spot is None:
+            gaps.append(f"no daily rate for the release day {self.release_day} or the days "
+                        f"before it that month (ref.fx_daily ends {self.daily_end})")
+        if self.missing_months:
+            gaps.append(f"no monthly rate for {', '.join(self.missing_months)} "
+                        f"(ref.fx_monthly ends {self.monthly_end})")
+        if not gaps:
+            return None
+        return "rates missing: " + "; ".join(gaps) + f": run {FETCH_RATES}"
+
+
+def period_rates(conn: duckdb.DuckDBPyConnection, period: str, as_of: date,
+                 release_day: date) -> Rates:
+    """The rates for `period`'s dollar figures as known on `as_of`: the release day's rate and
+    each reported month's average (marts' `_usd` columns are null for a period with a month
+    without one)."""
+    months = conn.execute(
+        "select distinct format('{:04d}-{:02d}', calendar.year, calendar.month) as m, fx.source "
+        "from core.period_months as calendar "
+        "inner join core.release_coverage as coverage "
+        "on coverage.year = calendar.year and coverage.month = calendar.month "
+        "inner join core.releases as releases on releases.release_id = coverage.release_id "
+        "left join ref.fx_monthly as fx "
+        "on fx.month = format('{:04d}-{:02d}', calendar.year, calendar.month) "
+        "where calendar.period = $period and releases.published_on <= $as_of order by m",
+        {"period": period, "as_of": as_of}).fetchall()
+    daily_end, monthly_end = conn.sql(
+        "select (select max(date) from ref.fx_daily), (select max(month) from ref.fx_monthly)"
+    ).fetchall()[0]
+    return Rates(release_day, release_day_rate(conn, release_day), daily_end, monthly_end,
+                 [m for m, _s in months], [s for _m, s in months if s is not None],
+                 [m for m, s in months if s is None])
 
 
 def write_brief(conn: duckdb.DuckDBPyConnection, fiscal_year: int, partner: str | None = None,
@@ -137,7 +210,7 @@ def write_brief(conn: duckdb.DuckDBPyConnection, fiscal_year: int, partner: str 
     if world is None:
         raise BriefError(f"no data for fiscal {fiscal_year}"
                          + (f" as of {as_of}" if as_of else ""))
-    spot = release_day_rate(conn, published_on)
+    rates = period_rates(conn, f"FY{fiscal_year}", day, published_on)
 
     start = MONTH_NAMES[fiscal_start_month - 1]
     end = MONTH_NAMES[(fiscal_start_month - 2) % 12]
@@ -147,9 +220,10 @@ def write_brief(conn: duckdb.DuckDBPyConnection, fiscal_year: int, partner: str 
         f"Japan's trade in fiscal {fiscal_year} ({start} {fiscal_year} - {end} {end_year}), "
         f"{known}",
         f"(releases up to {release_id}; {world.months_reported} of 12 months reported)",
+        *([rates.missing_note()] if rates.missing_note() else []),
         "",
         "World:",
-        *world.line(spot),
+        *world.line(rates),
     ]
     world_rows = _sector_rows(conn, "balance_by_sector_as_of", fiscal_year, day)
     listed = {flow: [row for pair in _leading(world_rows, f"{flow}_jpy", count=3)
@@ -170,7 +244,7 @@ def write_brief(conn: duckdb.DuckDBPyConnection, fiscal_year: int, partner: str 
         figures = _figures(conn, "balance_by_partner_as_of", fiscal_year, day, code)
         if figures is None:
             raise BriefError(f"no trade with {name} in fiscal {fiscal_year}")
-        lines += ["", f"{name} ({iso or code}):", *figures.line(spot)]
+        lines += ["", f"{name} ({iso or code}):", *figures.line(rates)]
         rows = _sector_rows(conn, "balance_by_partner_sector_as_of", fiscal_year, day, code)
         lines += ["", f"Sectors contributing most to the balance with {name}:"]
         for rank, (sector, value, part) in enumerate(_leaders(rows, "balance_jpy"), start=1):
@@ -180,7 +254,7 @@ def write_brief(conn: duckdb.DuckDBPyConnection, fiscal_year: int, partner: str 
     if as_of is None:  # the comparison is of the latest figures
         years = [fiscal_year] + ([fiscal_year + 1] if fiscal_start_month > 1 else [])
         lines += official_differences(conn, years, code if partner else None)
-    lines += ["", "Headline:", "  " + _headline(fiscal_year, world, headline_partner, spot)]
+    lines += ["", "Headline:", "  " + _headline(fiscal_year, world, headline_partner, rates)]
     return visible("\n".join(lines))  # names from the data may hold control characters
 
 
@@ -316,13 +390,19 @@ def _volumes(conn: duckdb.DuckDBPyConnection, fiscal_year: int, as_of: date,
 
 
 def _headline(fiscal_year: int, world: Figures,
-              partner: tuple[str, Figures] | None, spot: tuple[date, float] | None) -> str:
+              partner: tuple[str, Figures] | None, rates: Rates) -> str:
     def rounded(value: float) -> str:
         return f"¥{abs(value) / 1e12:.1f} trillion"
 
     def usd(value: float, figures: Figures) -> str:
-        amount = abs(value) / spot[1] if spot else abs(figures.balance_usd or 0)
-        return f"${amount / 1e9:.0f} billion"
+        """The yen figure's dollars, saying at which rate; none when no rate is known (never
+        a figure from another month's rate, never $0)."""
+        if rates.spot:
+            return (f" (${abs(value) / rates.spot[1] / 1e9:.0f} billion at "
+                    f"{rates.spot[1]:.2f} yen/$)")
+        if figures.balance_usd is not None:
+            return f" (${abs(figures.balance_usd) / 1e9:.0f} billion at monthly average rates)"
+        return ""
 
     partial = "" if world.months_reported == 12 else (
         f" ({world.months_reported} months so far)")
@@ -331,10 +411,10 @@ def _headline(fiscal_year: int, world: Figures,
     if partner:
         name, figures = partner
         same = (figures.balance_jpy >= 0) == (world.balance_jpy >= 0)
-        return (f"In fiscal {fiscal_year}{partial} Japan ran a {rounded(figures.balance_jpy)} "
-                f"({usd(figures.balance_jpy, figures)}) {_balance_word(figures.balance_jpy)} "
+        return (f"In fiscal {fiscal_year}{partial} Japan ran a {rounded(figures.balance_jpy)}"
+                f"{usd(figures.balance_jpy, figures)} {_balance_word(figures.balance_jpy)} "
                 f"with {name} {'and' if same else 'while'} {overall}.")
     return (f"In fiscal {fiscal_year}{partial} Japan's trade was in "
             f"{_balance_word(world.balance_jpy)} by {rounded(world.balance_jpy)} "
-            f"({usd(world.balance_jpy, world)}), on exports of {rounded(world.exports_jpy)} and "
+            f"{usd(world.balance_jpy, world)}, on exports of {rounded(world.exports_jpy)} and "
             f"imports of {rounded(world.imports_jpy)}.")

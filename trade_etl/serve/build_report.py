@@ -17,6 +17,7 @@ class BuildReport:
     rows_quarantined: int = 0
     cells: int = 0
     files_in_error: list[str] = field(default_factory=list)
+    rates_warning: str | None = None  # releases newer than the exchange rates
 
     @classmethod
     def read(cls, warehouse: Path) -> BuildReport:
@@ -34,9 +35,11 @@ class BuildReport:
                 "from audit.releases a join raw.release_files f "
                 "on f.release_id = a.release_id and f.file_name = a.source_file "
                 "where a.status = 'error' order by 1").fetchall()]
+            warning = rates_warning(conn)
         finally:
             conn.close()
-        return cls(*(int(v) for v in totals), cells=cells, files_in_error=errors)
+        return cls(*(int(v) for v in totals), cells=cells, files_in_error=errors,
+                   rates_warning=warning)
 
     def render(self, seconds: float) -> str:
         return (
@@ -44,4 +47,33 @@ class BuildReport:
             f"{self.rows_read:,} rows read, {self.rows_loaded:,} loaded, "
             f"{self.rows_quarantined:,} quarantined ({self.cells:,} month cells); "
             f"{len(self.files_in_error)} file(s) in error; {seconds:.1f}s"
-        )
+        ) + (f"\nwarning: {self.rates_warning}" if self.rates_warning else "")
+
+
+def rates_warning(conn) -> str | None:
+    """One line when releases are newer than the exchange rates: the newest release day after
+    the last daily rate, or months reported without a monthly rate (their dollar figures are
+    empty); None when the rates cover them."""
+    names = {f"{schema}.{name}" for schema, name in conn.sql(
+        "select table_schema, table_name from information_schema.tables").fetchall()}
+    if not {"ref.fx_daily", "ref.fx_monthly", "core.releases", "core.release_coverage"} <= names:
+        return None  # tables and views
+    newest, daily_end, monthly_end = conn.sql(
+        "select (select max(published_on) from core.releases), "
+        "(select max(date) from ref.fx_daily), (select max(month) from ref.fx_monthly)"
+    ).fetchall()[0]
+    missing = [m for (m,) in conn.sql(
+        "select distinct format('{:04d}-{:02d}', year, month) as m from core.release_coverage "
+        "where m not in (select month from ref.fx_monthly) order by m").fetchall()]
+    gaps = []
+    if newest is not None and (daily_end is None or newest > daily_end):
+        gaps.append(f"the newest release ({newest}) is after the last daily rate ({daily_end})")
+    if missing:
+        shown = ", ".join(missing[:6]) + (f" and {len(missing) - 6} more" if len(missing) > 6
+                                           else "")
+        gaps.append(f"no monthly rate for {shown} (ref.fx_monthly ends {monthly_end}; their "
+                    "dollar figures are empty)")
+    if not gaps:
+        return None
+    return ("releases are newer than the exchange rates: " + "; ".join(gaps)
+            + ": run trade-etl fetch --fx, then trade-etl build")

@@ -285,6 +285,11 @@ def cmd_fetch(args: argparse.Namespace) -> int:
     from trade_etl.fetch import fetcher, manifest
 
     raw = Path(args.raw_dir or settings.raw_dir())
+    if args.fx:
+        return _fetch_fx(args, raw)
+    if args.fx_base_url:
+        _error("--fx-base-url is the exchange rates' site: give it with --fx")
+        return EXIT_USAGE
     try:
         options = fetcher.make_options(raw, args.years, args.flows, base_url=args.base_url,
                                        pause=args.pause, dry_run=args.dry_run,
@@ -311,6 +316,43 @@ def cmd_fetch(args: argparse.Namespace) -> int:
         return EXIT_BUSY
     print(visible(fetcher.render_summary(report, raw, base_url)),
           file=sys.stderr if report.structure_error else sys.stdout)
+    return report.exit_code
+
+
+def _fetch_fx(args: argparse.Namespace, raw: Path) -> int:
+    """`trade-etl fetch --fx`: FRED's rates into vintages under RAW/.fx/ (trade_etl/fetch/fx.py)."""
+    from trade_etl.fetch import fx
+
+    mixed = [flag for flag, given in (("--years", args.years), ("--base-url", args.base_url),
+                                      ("--dry-run", args.dry_run)) if given]
+    if mixed:
+        _error(f"--fx fetches only the exchange rates and takes no {', '.join(mixed)}; run "
+               "trade-etl fetch without --fx for the releases")
+        return EXIT_USAGE
+    try:
+        base_url = (args.fx_base_url or settings.fx_base_url()).rstrip("/")
+        manners = fx.make_manners(base_url)
+        if args.pause is not None:
+            manners.pause_s = args.pause
+        if args.deadline is not None:
+            manners.deadline_s = manners.page_deadline_s = args.deadline
+        if args.min_rate is not None:
+            manners.min_rate = args.min_rate
+    except ValueError as err:
+        _error(str(err))
+        return EXIT_USAGE
+    print(visible(f"fetching exchange rates (FRED {', '.join(fx.SERIES)}) from {base_url} "
+                  f"into {raw / fx.FX_DIR}"), file=sys.stderr)
+
+    def progress(line: str) -> None:
+        print(visible(line), file=sys.stderr, flush=True)
+
+    try:
+        report = fx.fetch_rates(raw, base_url, progress, manners)
+    except fx.FxBusy as err:
+        _error(str(err))
+        return EXIT_BUSY
+    print(visible(report.render(raw)), file=sys.stderr if report.exit_code else sys.stdout)
     return report.exit_code
 
 
@@ -617,6 +659,14 @@ def build_parser() -> argparse.ArgumentParser:
                        help="slowest average rate accepted once the grace is over; 0: any "
                        f"(default ${settings.FETCH_MIN_RATE_ENV} or "
                        f"{settings.DEFAULT_FETCH_MIN_RATE:g})")
+    fetch.add_argument("--fx", action="store_true",
+                       help="fetch only the exchange rates (FRED DEXJPUS daily, EXJPUS monthly) "
+                       "into dated vintages under RAW/.fx/, which builds use; exit 1 when a "
+                       "download failed (older vintages kept), 2 when one was malformed "
+                       "(nothing kept)")
+    fetch.add_argument("--fx-base-url", metavar="URL",
+                       help=f"the rates' site (default ${settings.FX_BASE_URL_ENV} or "
+                       f"{settings.DEFAULT_FX_BASE_URL})")
     fetch.set_defaults(func=cmd_fetch)
 
     sample = add("sample", help="write synthetic releases in the real layout")

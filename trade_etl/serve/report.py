@@ -19,7 +19,13 @@ from pathlib import Path
 
 import duckdb
 
-from trade_etl.serve.brief import LATEST, BriefError, release_day_rate, resolve_partner, write_brief
+from trade_etl.serve.brief import (
+    LATEST,
+    BriefError,
+    period_rates,
+    resolve_partner,
+    write_brief,
+)
 from trade_etl.store.warehouse import sql_text
 from trade_etl.text import visible, visible_tree
 
@@ -297,7 +303,8 @@ def _revisions(conn, fiscal_year: int, as_of: date, partner: tuple | None) -> Ch
 def _currencies(conn, fiscal_year: int, as_of: date, partner: tuple | None) -> Chart:
     release = conn.execute("select published_on from core.releases where published_on <= $d "
                            "order by release_seq desc limit 1", {"d": as_of}).fetchall()
-    spot = release_day_rate(conn, release[0][0]) if release else None
+    rates = period_rates(conn, f"FY{fiscal_year}", as_of, release[0][0]) if release else None
+    spot = rates.spot if rates else None
     marts = [("World", "balance_total", "", {})]
     if partner:
         marts.append((partner[2] or partner[1], "balance_by_partner", " and partner_code = $p",
@@ -313,6 +320,9 @@ def _currencies(conn, fiscal_year: int, as_of: date, partner: tuple | None) -> C
                 "balance_usd_monthly_rates": balance_usd,
                 "rate_date": spot[0] if spot else None,
                 "jpy_per_usd": spot[1] if spot else None,
+                "rate_source": spot[2] if spot else None,
+                "daily_series_end": rates.daily_end if rates else None,
+                "monthly_series_end": rates.monthly_end if rates else None,
                 "balance_usd_release_day": (Decimal(balance_jpy) / Decimal(str(spot[1]))).quantize(
                     Decimal("0.000001")) if spot else None,
             })
@@ -340,20 +350,30 @@ def _currencies(conn, fiscal_year: int, as_of: date, partner: tuple | None) -> C
         r = rows[-1]
         who = partner[1] if partner else "the world"
         monthly = r["balance_usd_monthly_rates"]
+        dollars = []
+        if monthly is not None:
+            dollars.append(f"${abs(_bn(monthly)):,.1f} bn at each month's average rate "
+                           f"{rates.monthly_label()}")
+        if spot:
+            dollars.append(f"${abs(_bn(r['balance_usd_release_day'])):,.1f} bn "
+                           f"{rates.spot_label()}")
         reading = (f"The {_word(r['balance_jpy'])} with {who} of {_yen(r['balance_jpy'])} is "
-                   + (f"${abs(_bn(monthly)):,.1f} bn at each month's average rate" if monthly
-                      is not None else "not in dollars: a month has no rate in ref.fx_monthly"))
-        reading += (f" and ${abs(_bn(r['balance_usd_release_day'])):,.1f} bn at "
-                    f"{r['jpy_per_usd']:.2f} yen per dollar on {r['rate_date']}." if spot else
-                    "; ref.fx_daily has no rate for the release day.")
+                   + (" and ".join(dollars) if dollars else "not in dollars") + ".")
+        note = rates.missing_note() if rates else None
+        if note:
+            reading += f" {note[0].upper()}{note[1:]}."
     return Chart(
         "currencies", f"Fiscal {fiscal_year} in yen and in dollars", reading, _spec(chart),
         [Column("trade_with", "Trade with"), Column("balance_jpy", "Balance", "jpy"),
          Column("balance_usd_monthly_rates", "Balance at monthly average rates", "usd"),
          Column("balance_usd_release_day", "Balance at the release-day rate", "usd"),
-         Column("jpy_per_usd", "Yen per dollar (release day)"), Column("rate_date", "Rate date")],
+         Column("jpy_per_usd", "Yen per dollar (release day)"), Column("rate_date", "Rate date"),
+         Column("rate_source", "Rate source"),
+         Column("daily_series_end", "Daily rates to"),
+         Column("monthly_series_end", "Monthly rates to")],
         rows, f"{SOURCE}: marts balance_usd (each month at its average rate, ref.fx_monthly) and "
-        f"balance_jpy at the latest release day's rate (ref.fx_daily).")
+        f"balance_jpy at the latest release day's rate (ref.fx_daily); rates: FRED DEXJPUS and "
+        f"EXJPUS, Board of Governors of the Federal Reserve System (H.10).")
 
 
 def build_report(conn: duckdb.DuckDBPyConnection, fiscal_year: int, partner: str | None = None,

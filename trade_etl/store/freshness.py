@@ -2,8 +2,9 @@
 
 Two questions, from files and the published warehouse only (no Dagster):
 - *Anything at all?* A build's inputs are the files in the raw folder (name, size, modification
-  and change times, inode), the fetcher's manifests, the reference CSVs, the fiscal-year setting
-  and the project's own code and SQL. Every run records their fingerprint as it takes the
+  and change times, inode), the fetcher's manifests, the reference CSVs, the newest exchange-rate
+  vintage of each series (`trade-etl fetch --fx`), the fiscal-year setting and the project's own
+  code and SQL. Every run records their fingerprint as it takes the
   inventory and clears the "up to date" mark; the publish step sets the mark from it when the
   run leaves no file unloaded. When the mark matches, `trade-etl build` says so and starts no
   run (`--force` runs anyway).
@@ -20,6 +21,7 @@ from pathlib import Path
 import duckdb
 
 from trade_etl.fetch import manifest
+from trade_etl.ingest import fx_rates
 from trade_etl.ingest.releases import SourceFile, discover
 from trade_etl.settings import REF_DATA_DIR, SQL_DIR, duckdb_memory_limit, fiscal_start_month
 from trade_etl.store.incremental import combine, record_token, recorded_tokens, stored_token
@@ -42,11 +44,13 @@ def inputs_fingerprint(raw_dir: Path, sources: list[SourceFile] | None = None) -
               s.ctime_ns, s.inode, s.problem) for s in sources]
     manifests = [(p.name, manifest.digest(p)) for p in manifest.manifests(raw_dir)]
     refs = [(p.name, _digest(p)) for p in sorted(REF_DATA_DIR.glob("*.csv"))]
+    rates = fx_rates.fingerprint(raw_dir)  # the vintage ref.fx_* would load, and its sha256
     # The package and its SQL wherever they are: a checkout, or an installed wheel.
     code = [(str(p.relative_to(folder)), _digest(p))
             for folder in (SQL_DIR, PACKAGE_DIR) for p in sorted(folder.rglob("*"))
             if p.suffix in (".sql", ".py")]
-    return combine(files, manifests, refs, code, fiscal_start_month(), duckdb_memory_limit())
+    return combine(files, manifests, refs, rates, code, fiscal_start_month(),
+                   duckdb_memory_limit())
 
 
 def is_up_to_date(warehouse: Path, fingerprint: str) -> bool:

@@ -243,6 +243,9 @@ FIELDS: dict[str, dict[str, str]] = {
     "hs_prefix": {"type": "VARCHAR", "description": "An HS code prefix of 2 to 9 digits."},
     "note": {"type": "VARCHAR", "description": "Why the prefix maps to that sector."},
     "date": {"type": "DATE", "description": "A business day with a rate."},
+    "source": {"type": "VARCHAR", "description":
+               "Where the row comes from: `shipped` (the CSV under data/ref/) or "
+               "`fred:<series>/<vintage>`, a download kept by `trade-etl fetch --fx`."},
     "jpy_per_usd": {"type": "DOUBLE", "unit": "JPY per USD", "description":
                     "Yen per US dollar, monthly average of the daily noon buying rates in "
                     "New York."},
@@ -518,10 +521,16 @@ TABLES: dict[str, dict] = {
     },
     "ref.fx_monthly": {
         "description": "Monthly average exchange rates: FRED EXJPUS, then means of DEXJPUS "
-                       "(data/ref/fx_monthly.csv).",
-        "columns": ["month", "jpy_per_usd"],
+                       "(data/ref/fx_monthly.csv), overridden and extended by the newest "
+                       "vintages `trade-etl fetch --fx` kept (docs/ingest.md, Exchange rates).",
+        "columns": ["month", "jpy_per_usd", "source"],
         "grain": ["month"],
-        "overrides": {"month": {"type": "VARCHAR", "description": "The month, `YYYY-MM`."}},
+        "overrides": {"month": {"type": "VARCHAR", "description": "The month, `YYYY-MM`."},
+                      "source": {"description":
+                                 "Where the rate comes from: `shipped` (data/ref/fx_monthly.csv), "
+                                 "`fred:EXJPUS/<vintage>` (a download kept by `trade-etl fetch "
+                                 "--fx`) or `fred:DEXJPUS/<vintage> mean` (the mean of a month "
+                                 "the downloaded daily series covers whole)."}},
     },
     "ref.official_totals": {
         "description": "The Ministry of Finance's published exports and imports by partner and "
@@ -558,8 +567,9 @@ TABLES: dict[str, dict] = {
     },
     "ref.fx_daily": {
         "description": "Daily exchange rates, business days only: FRED DEXJPUS "
-                       "(data/ref/fx_daily.csv).",
-        "columns": ["date", "jpy_per_usd"],
+                       "(data/ref/fx_daily.csv), overridden and extended by the newest vintage "
+                       "`trade-etl fetch --fx` kept (docs/ingest.md, Exchange rates).",
+        "columns": ["date", "jpy_per_usd", "source"],
         "grain": ["date"],
         "overrides": {"jpy_per_usd": {"description": "Yen per US dollar, noon buying rate in "
                                                      "New York that day."}},

@@ -1,6 +1,8 @@
-"""Fetch: download new releases from e-Stat into the raw folder, on a schedule.
+"""Fetch: download new releases from e-Stat, and FRED's exchange rates, into the raw folder, on a
+schedule.
 
 raw/estat_downloads ─▶ (new release folders) ─▶ raw_release_sensor ─▶ build_warehouse
+raw/fx_rates ─▶ (a new vintage under RAW/.fx/) ─▶ ref/fx_daily, ref/fx_monthly at the next build
 
 The fetch only writes the raw folder, never DuckDB, so it does not wait for the warehouse
 writer; the raw-folder sensor then builds what it brought.
@@ -13,9 +15,11 @@ from trade_etl import settings
 from trade_etl.defs.metadata import markdown_table
 from trade_etl.defs.resources import RawDirectory
 from trade_etl.errors import EXIT_OK
-from trade_etl.fetch import fetcher, manifest
+from trade_etl.fetch import fetcher, fx, manifest
 
 ESTAT_DOWNLOADS = dg.AssetKey(["raw", "estat_downloads"])
+FX_RATES = dg.AssetKey(["raw", "fx_rates"])
+FETCH_ASSETS = (ESTAT_DOWNLOADS, FX_RATES)  # they reach the network; a build never does
 
 
 class FetchConfig(dg.Config):
@@ -63,9 +67,34 @@ def estat_downloads(context: dg.AssetExecutionContext, config: FetchConfig,
     return dg.MaterializeResult(metadata=metadata)
 
 
+@dg.asset(
+    key=FX_RATES,
+    group_name="raw",
+    kinds={"python", "http"},
+    description="FRED's yen per dollar rates, DEXJPUS (daily) and EXJPUS (monthly average), "
+    f"downloaded from {settings.FX_BASE_URL_ENV} (default {settings.DEFAULT_FX_BASE_URL}) and "
+    "kept as dated vintages under RAW/.fx/ (an unchanged download is not kept twice); the next "
+    "build loads the newest into ref.fx_daily and ref.fx_monthly. Runs `trade-etl fetch --fx`.",
+)
+def fx_rates(context: dg.AssetExecutionContext, raw_dir: RawDirectory) -> dg.MaterializeResult:
+    try:
+        report = fx.fetch_rates(raw_dir.root, progress=context.log.info)
+    except (ValueError, fx.FxBusy) as err:
+        raise dg.Failure(description=str(err)) from None
+    metadata = {
+        "source": settings.fx_base_url(),
+        **{f"{s.series}": f"{s.status} {s.vintage} ({s.first_date} … {s.last_date})"
+           if s.vintage else f"{s.status}: {s.reason}" for s in report.series},
+    }
+    if report.exit_code != EXIT_OK:
+        raise dg.Failure(description=report.render(raw_dir.root), metadata=metadata)
+    return dg.MaterializeResult(metadata=metadata)
+
+
 fetch_estat = dg.define_asset_job(
-    "fetch_estat", selection=[ESTAT_DOWNLOADS],
-    description="Download new releases from e-Stat into the raw folder (no DuckDB).")
+    "fetch_estat", selection=list(FETCH_ASSETS),
+    description="Download new releases from e-Stat and the exchange rates from FRED into the "
+    "raw folder (no DuckDB).")
 
 estat_daily = dg.ScheduleDefinition(
     name="estat_daily",
@@ -73,6 +102,7 @@ estat_daily = dg.ScheduleDefinition(
     cron_schedule="15 9 * * 1-5",  # releases come out at 08:50 JST on weekdays
     execution_timezone="Asia/Tokyo",
     default_status=dg.DefaultScheduleStatus.STOPPED,  # it reaches the network: opt in
-    description="Weekdays 09:15 Tokyo time: fetch new e-Stat releases. Off by default; turn "
+    description="Weekdays 09:15 Tokyo time: fetch new e-Stat releases and FRED's exchange "
+    "rates. Off by default; turn "
     "it on in the UI (Automation) once the fetch works from this machine.",
 )

@@ -1,4 +1,5 @@
-"""Reference tables (schema `ref`) loaded from the CSVs the project ships under `data/ref/`."""
+"""Reference tables (schema `ref`) loaded from the CSVs the project ships under `data/ref/`; the
+exchange-rate tables also from the newest vintages `raw/fx_rates` keeps in the raw folder."""
 
 import hashlib
 
@@ -6,8 +7,10 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from trade_etl.defs.columns import columns_of
-from trade_etl.defs.resources import WAREHOUSE_WRITER, warehouse_connection
-from trade_etl.ingest.reference import REF_TABLES, load_ref_table, ref_csv
+from trade_etl.defs.fetch.assets import FX_RATES
+from trade_etl.defs.resources import WAREHOUSE_WRITER, RawDirectory, warehouse_connection
+from trade_etl.ingest.fx_rates import fetched_rates
+from trade_etl.ingest.reference import FX_TABLES, REF_TABLES, load_ref_table, ref_csv
 
 
 @dg.multi_asset(
@@ -21,17 +24,26 @@ from trade_etl.ingest.reference import REF_TABLES, load_ref_table, ref_csv
             "(see docs/reference.md).",
             group_name="reference",
             kinds={"duckdb", "csv"},
+            deps=[FX_RATES] if table in FX_TABLES else [],
         )
         for table in REF_TABLES
     ],
     can_subset=True,
 )
-def ref_tables(context: dg.AssetExecutionContext, warehouse: DuckDBResource):
+def ref_tables(context: dg.AssetExecutionContext, warehouse: DuckDBResource,
+               raw_dir: RawDirectory):
     with warehouse_connection(warehouse) as conn:
         for key in context.selected_asset_keys:
             table = key.path[-1]
-            rows = load_ref_table(conn, table)
-            yield dg.MaterializeResult(
-                asset_key=key,
-                metadata={"dagster/row_count": rows, "source": str(ref_csv(table))},
-            )
+            rows = load_ref_table(conn, table, raw_dir=raw_dir.root)
+            metadata = {"dagster/row_count": rows, "source": str(ref_csv(table))}
+            if table in FX_TABLES:
+                by_source = conn.sql(f"select source, count(*), min({FX_TABLES[table]}), "
+                                     f"max({FX_TABLES[table]}) from ref.{table} group by 1 "
+                                     "order by 3").fetchall()
+                metadata["sources"] = dg.MetadataValue.md("\n".join(
+                    f"- `{source}`: {count} rows, {first} … {last}"
+                    for source, count, first, last in by_source))
+                for problem in fetched_rates(raw_dir.root).problems:
+                    context.log.warning(problem)
+            yield dg.MaterializeResult(asset_key=key, metadata=metadata)

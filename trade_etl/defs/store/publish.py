@@ -8,7 +8,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from trade_etl.defs.fetch.assets import ESTAT_DOWNLOADS
+from trade_etl.defs.fetch.assets import FETCH_ASSETS
 from trade_etl.defs.ingest.assets import AUDIT_QUARANTINE, AUDIT_RELEASES, TRADE_FACTS
 from trade_etl.defs.resources import (
     WAREHOUSE_WRITER,
@@ -68,4 +68,4 @@ def cross_release(context: dg.AssetExecutionContext) -> set[dg.AssetKey]:
     """The unpartitioned assets of the run's job: what every complete build brings up to date."""
     graph = context.job_def.asset_layer.asset_graph
     return {key for key in graph.executable_asset_keys
-            if graph.get(key).partitions_def is None and key != ESTAT_DOWNLOADS}
+            if graph.get(key).partitions_def is None and key not in FETCH_ASSETS}
