@@ -26,7 +26,8 @@ alter table raw.release_files add column if not exists inode bigint;
 
 -- The stage of every month of every file the fetcher downloaded, from the release folders'
 -- .manifest.json (rewritten from them at each build). Grain: release_id, file_name, flow, year,
--- month. Files dropped by hand have no manifest and no rows here.
+-- month. Files dropped by hand have no manifest and no rows here (audit.latest_month_stages
+-- falls back to their folder's stage).
 create table if not exists audit.release_months (
     release_id varchar not null,
     file_name varchar not null,
@@ -121,21 +122,57 @@ select
     ) as release_seq
 from loaded;
 
--- The stage each month is at in the latest loaded release that says (fetched files only):
--- "are July's imports still provisional?" is one select. Grain: flow, year, month.
+-- The stage each month is at in the latest loaded release that reports it: "are July's imports
+-- still provisional?" is one select. Grain: flow, year, month. Where the release's manifest
+-- states the month's stage (fetched files), that stage (stage_source 'manifest'); where it does
+-- not (files dropped by hand, the sample's older releases), the release folder's own stage
+-- (stage_source 'folder', update_date = the folder's date). A release reports a month when it
+-- holds a non-zero figure for it (core.trade_facts; core.release_coverage is created later).
 create or replace view audit.latest_month_stages as
+with
+
+manifest_stages as (
+    select flow, year, month, stage, release_id, update_date, file_name,
+        'manifest' as stage_source
+    from audit.release_months
+),
+
+reported_months as (
+    select distinct release_id, flow, year, month
+    from core.trade_facts
+),
+
+folder_stages as (
+    select reported.flow, reported.year, reported.month, releases.stage, reported.release_id,
+        releases.published_on as update_date, '' as file_name, 'folder' as stage_source
+    from reported_months as reported
+    inner join core.releases as releases on reported.release_id = releases.release_id
+    anti join audit.release_months as months
+        on reported.release_id = months.release_id
+        and reported.flow = months.flow
+        and reported.year = months.year
+        and reported.month = months.month
+),
+
+stated as (
+    select * from manifest_stages
+    union all
+    select * from folder_stages
+)
+
 select
-    months.flow,
-    months.year,
-    months.month,
-    months.stage,
-    months.release_id,
-    months.update_date
-from audit.release_months as months
-inner join core.releases as releases on months.release_id = releases.release_id
+    stated.flow,
+    stated.year,
+    stated.month,
+    stated.stage,
+    stated.release_id,
+    stated.update_date,
+    stated.stage_source
+from stated
+inner join core.releases as releases on stated.release_id = releases.release_id
 qualify row_number() over (
-    partition by months.flow, months.year, months.month
-    order by releases.release_seq desc, core.stage_rank(months.stage), months.file_name
+    partition by stated.flow, stated.year, stated.month
+    order by releases.release_seq desc, core.stage_rank(stated.stage), stated.file_name
 ) = 1;
 
 -- Bookkeeping of incremental maintenance (trade_etl/incremental.py): for each derived table, the

@@ -70,15 +70,20 @@ def reference_line(line: str, header_line: str, codes: frozenset[str]
     if len(fields) != WIDTH:
         return rf"^expected {WIDTH} fields, found {len(fields)}$", None, []
     rec = dict(zip(NAMES, fields, strict=True))
+    hs = rec["HS"].strip().strip("'").strip().upper()
+    country = rec["Country"].strip()
+    if (re.search(r"TOTAL|合計|小計|総計", hs + " " + country, re.IGNORECASE)
+            or {hs, country.upper()} & {"計", "WORLD", "ALL", "世界"}
+            or (hs == "") != (country == "")):
+        return r"^subtotal row, not counted$", None, []
     flow, year = _integer(rec["Exp or Imp"]), _integer(rec["Year"])
     if flow not in (1, 2):
         return r"(^|; )Exp or Imp ", None, []
     if year is None or not 1950 <= year <= 2100:
         return r"(^|; )Year ", None, []
-    hs = rec["HS"].strip().strip("'").strip()
-    if not re.fullmatch(r"[0-9]{9}", hs):
+    # 9 digits, or a confidential code: 2 to 8 digits kept, the rest X
+    if not (re.fullmatch(r"[0-9]{9}", hs) or re.fullmatch(r"[0-9]{2,8}X+", hs) and len(hs) == 9):
         return r"(^|; )HS is not a 9-digit code", None, []
-    country = rec["Country"].strip()
     if country not in codes:
         return r"(^|; )Country is not a known customs country code", None, []
     numbers = {name: _integer(rec[name]) for name in NUMERIC}

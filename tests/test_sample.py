@@ -92,6 +92,11 @@ COUNTRIES = _countries()
 ASIA = {c for c, a in COUNTRIES.items() if a == "Asia"}
 
 
+# A 9-digit code, or a confidential one (from April 2024): 2-8 digits kept, the rest X. Both
+# count in every total; a subtotal line (HS `S-TOTAL`) does not.
+CODE = re.compile(r"[0-9]{9}|(?=[0-9X]{9}$)[0-9]{2,8}X+")
+
+
 def decode(data: bytes) -> tuple[str, str]:
     if data.startswith(b"\xef\xbb\xbf"):
         return data[3:].decode("utf-8"), "utf-8-bom"
@@ -144,8 +149,7 @@ def parse_file(data: bytes) -> tuple[list[str], list[tuple], list[list[str]]]:
         country = r[pos["Country"]].strip()
         nums = r[first_num:]
         if (
-            len(hs) != 9
-            or not hs.isdigit()
+            not CODE.fullmatch(hs)
             or country not in COUNTRIES
             or not all(x.isascii() and x.isdigit() for x in nums)
             or r[0].strip() not in ("1", "2")
@@ -299,6 +303,33 @@ def test_calibration_default(default_sample: Sample) -> None:
     assert_calibrated(default_sample)
 
 
+def confidential_total(s: Sample, date: str, flow: int, periods: list[tuple[int, int]]) -> int:
+    state, want = s.as_of(date), set(periods)
+    return sum(v for (f, y, m, _ch), rows in state.items() if f == flow and (y, m) in want
+               for (hs, _c), v in rows.items() if "X" in hs)
+
+
+def test_calibration_includes_confidential_codes(default_sample: Sample) -> None:
+    """The calibrated totals hold with the confidential codes' values counted (the oracle
+    reads them as codes): they are part of the published totals, not extra to them. Read as
+    invalid (the rule before April 2024), the same totals fall short by exactly their values."""
+    d = "2025-04-17"
+    for flow, key in ((1, "exp"), (2, "imp")):
+        withheld = confidential_total(default_sample, d, flow, fy(2024))
+        assert withheld > 0
+        assert default_sample.total(d, flow, fy(2024)) == FY2024[key]
+        assert FY2024[key] - withheld < FY2024[key]  # what the old rule would have loaded
+    # none before April 2024, some in every later month of the latest figures
+    latest = default_sample.as_of("9999-12-31")
+    months = {(f, y, m) for (f, y, m, _ch), rows in latest.items() for hs, _c in rows
+              if "X" in hs}
+    assert not {(y, m) for _f, y, m in months if (y, m) < (2024, 4)}
+    assert {(y, m) for _f, y, m in months} == {(y, m) for y in (2024, 2025) for m in range(1, 13)
+                                                 if (y, m) >= (2024, 4)}
+    codes = {hs for rows in latest.values() for hs, _c in rows if "X" in hs}
+    assert {len(c.rstrip("X")) for c in codes} == {2, 4}
+
+
 def test_calibration_other_scale_and_seed(tmp_path: Path) -> None:
     write_sample(tmp_path, scale=0.3, seed=7)
     assert_calibrated(Sample(tmp_path))
@@ -367,8 +398,10 @@ def test_release_folders_and_files(default_dir: Path) -> None:
         ]
         assert all(i.date_time == (2020, 1, 1, 0, 0, 0) for i in zf.infolist())
     assert sorted(p.name for p in (default_dir / "2025-03-10_revised").iterdir()) == [
-        f"{f}_2024_{s}.csv" for f in ("exp", "imp") for s in ("s01-s07", "s08-s15", "s16-s21")
+        ".manifest.json",
+        *(f"{f}_2024_{s}.csv" for f in ("exp", "imp") for s in ("s01-s07", "s08-s15", "s16-s21")),
     ]
+    assert not (default_dir / "2024-11-28_fixed" / ".manifest.json").exists()
 
 
 def test_layout_and_quirks(default_dir: Path) -> None:
@@ -454,15 +487,20 @@ def test_customs_office_variant(default_dir: Path, default_sample: Sample) -> No
 def test_bad_rows_present_and_identifiable(default_dir: Path) -> None:
     folder = default_dir / "2025-01-23_preliminary"
     bad_by_file = {name: bad for name, _d, _h, _v, bad in load_folder(folder)}
-    assert len(bad_by_file["exp_2024_s16-s21.csv"]) == 3
+    assert len(bad_by_file["exp_2024_s16-s21.csv"]) == 4
     assert len(bad_by_file["imp_2024_s01-s07.csv"]) == 2
-    assert sum(len(b) for b in bad_by_file.values()) == 5
+    assert sum(len(b) for b in bad_by_file.values()) == 6
     bad = bad_by_file["exp_2024_s16-s21.csv"] + bad_by_file["imp_2024_s01-s07.csv"]
     assert any(len(r) == 45 and r[3] == "999" for r in bad)
     assert any(len(r) == 45 and re.fullmatch(r"'\d{8}'", r[2]) for r in bad)
     assert any(len(r) == 45 and any(x.startswith("-") for x in r[6:]) for r in bad)
     assert any(len(r) < 45 for r in bad)
     assert any(len(r) == 45 and any("." in x for x in r[6:]) for r in bad)
+    # the United States' subtotal repeats the sum of its lines in the file
+    subtotal, = (r for r in bad if r[2] == "'S-TOTAL'")
+    us_rows = [v for _n, _d, _h, valid, _b in load_folder(folder) for v in valid
+               if v[0] == 1 and v[3] == "304" and int(v[2][:2]) >= 84]
+    assert subtotal[3] == "304" and int(subtotal[8]) == sum(v[6][2] for v in us_rows)
     for folder in default_dir.iterdir():
         if folder.name != "2025-01-23_preliminary":
             assert all(not bad for *_x, bad in load_folder(folder)), folder.name
@@ -554,6 +592,7 @@ def test_hs_codes_are_real_subheadings(default_sample: Sample) -> None:
         hs6 = {r["hscode"] for r in csv.DictReader(fh) if r["level"] == "6"}
     used = {
         hs[:6] for rel in default_sample.releases for rows in rel.cells.values() for hs, _c in rows
+        if "X" not in hs  # a confidential code's subheading is withheld
     }
     assert used <= hs6
 

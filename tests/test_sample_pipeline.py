@@ -82,11 +82,12 @@ def test_every_line_is_loaded_or_quarantined(sample_warehouse):
         sample_warehouse, "select sum(rows_read), sum(rows_loaded), sum(rows_quarantined) "
                           "from audit.releases")
     assert read == lines == loaded + quarantined
-    assert quarantined == 5
+    assert quarantined == 6
     reasons = [r for (r,) in query(sample_warehouse, "select reason from audit.quarantine "
                                                      "order by all")]
     assert any("Country is not a known customs country code: '999'" in r for r in reasons)
     assert any(r.startswith("expected 45 fields, found 20") for r in reasons)
+    assert reasons.count("subtotal row, not counted") == 1
 
 
 def test_brief_tells_the_fiscal_2024_story(sample_warehouse, capsys):

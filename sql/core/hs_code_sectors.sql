@@ -1,5 +1,7 @@
--- core.hs_code_sectors: every 9-digit code in the fact store with its chapter, HS section, top
+-- core.hs_code_sectors: every code in the fact store with its chapter, HS section, top
 -- sector and highlighted sector (longest prefix of ref.sector_map wins, per level).
+-- A confidential code (`38XXXXXXX`) matches only prefixes within its kept digits, so it takes
+-- its chapter's sector unless a longer prefix fits (docs/warehouse.md, sectors).
 -- Grain: hs_code. Maintained per release (trade_etl/incremental.py): this selects the codes of
 -- the releases in the temporary table stale_releases.
 with

@@ -24,6 +24,27 @@ MAX_VALUE_THOUSAND_JPY = 10**12
 MIN_YEAR, MAX_YEAR = 1950, 2100
 FACT_GRAIN = ("flow", "year", "month", "hs_code", "country_code")
 _INTEGER_TEXT = r"^[0-9]{1,18}$"  # ASCII digits: \d would also match full-width ones
+# A statistical code: 9 digits, or (from the April 2024 figures) a confidential code that keeps
+# its first 2 to 8 digits and replaces the rest with X (`3801.10-000` withheld -> `38XXXXXXX`).
+# Customs moves a withheld figure there rather than dropping it, so partner and grand totals
+# include it (docs/ingest.md). Upper case by now: typed_rows normalises `38xxxxxxx`.
+HS_CODE_PATTERN = "^(?:[0-9]{9}|" + "|".join(
+    f"[0-9]{{{kept}}}X{{{9 - kept}}}" for kept in range(2, 9)) + ")$"
+SUBTOTAL_REASON = "subtotal row, not counted"
+# Words that mark a total line in the HS or Country field (S-TOTAL, TOTAL, SUB TOTAL, G.TOTAL,
+# 合計, 小計, 総計, 計, WORLD): such a line repeats figures of other lines and is never summed.
+_SUBTOTAL_WORDS = r"(?i)TOTAL|合計|小計|総計|^(?:計|WORLD|ALL|世界)$"
+
+
+def subtotal_rows(typed: pl.DataFrame) -> pl.Series:
+    """Which rows are subtotals: a total word in HS or Country, or one of the two blank while
+    the other is not (a country's total over codes, or a code's total over countries)."""
+    hs = pl.col("hs").fill_null("")
+    country = pl.col("country").fill_null("")
+    return typed.select(
+        hs.str.contains(_SUBTOTAL_WORDS) | country.str.contains(_SUBTOTAL_WORDS)
+        | ((hs == "") != (country == ""))
+    ).to_series()
 
 
 def _number_ok(column: str) -> pl.Expr:
@@ -44,7 +65,7 @@ class HsCountryRows(pa.DataFrameModel):
 
     flow: int = pa.Field(isin=[1, 2], nullable=False)
     year: int = pa.Field(ge=MIN_YEAR, le=MAX_YEAR, nullable=False)
-    hs: str = pa.Field(str_matches=r"^[0-9]{9}$", nullable=False)
+    hs: str = pa.Field(str_matches=HS_CODE_PATTERN, nullable=False)
     country: str = pa.Field(nullable=False)  # membership is checked against ref.countries
     unit1: str = pa.Field(nullable=True)
     unit2: str = pa.Field(nullable=True)
@@ -92,7 +113,7 @@ def typed_rows(rows: pl.DataFrame) -> pl.DataFrame:
     """Convert the text fields of a split file to the types the models check."""
     text = [c for c in ("hs", "country", "custom", "unit1", "unit2") if c in rows.columns]
     return rows.with_columns(
-        pl.col("hs").str.strip_chars().str.strip_chars("'").str.strip_chars(),
+        pl.col("hs").str.strip_chars().str.strip_chars("'").str.strip_chars().str.to_uppercase(),
         *[pl.col(c).str.strip_chars() for c in text if c != "hs"],
         *[
             pl.when(pl.col(c).str.strip_chars().str.contains(_INTEGER_TEXT))
@@ -212,6 +233,13 @@ def _validate_layout(
     """
     line = ["file_index", "line_number"]
     typed = typed_rows(rows)
+    # A subtotal line repeats what other lines report: quarantined for that reason alone (its
+    # other failures, an HS code `S-TOTAL` say, follow from it), never validated or summed.
+    is_subtotal = subtotal_rows(typed)
+    subtotals = typed.filter(is_subtotal).select(*line, reason=pl.lit(SUBTOTAL_REASON))
+    all_rows = rows
+    if subtotals.height:
+        typed, rows = typed.filter(~is_subtotal), rows.filter(~is_subtotal)
     schema = _schema(layout, codes)
     reasons = pl.DataFrame(schema={"file_index": pl.Int32, "line_number": pl.Int64,
                                    "reason": pl.String})
@@ -270,8 +298,8 @@ def _validate_layout(
     quarantine = pl.concat(
         [
             malformed.select("file_index", *QUARANTINE_SCHEMA.keys()),
-            rows.select(*line, "raw_line")
-            .join(pl.concat([reasons, duplicates]), on=line)
+            all_rows.select(*line, "raw_line")
+            .join(pl.concat([subtotals, reasons, duplicates]), on=line)
             .select("file_index", *QUARANTINE_SCHEMA.keys()),
         ]
     ).sort(line)

@@ -60,10 +60,26 @@ Each release holds the whole year-Y file set.  Relative to the fixed release, 25
 of an earlier release differ (typically by 0.1-2 %; R5 by ~0.4 %) and the rest are equal; about
 0.15 % of rows vanish after R3 and as many after R4, and as many appear only from R4 / R5 on.
 
-Bad rows (``bad_rows=True``): five EXTRA lines a validator must quarantine, counted in no total,
+Bad rows (``bad_rows=True``): six EXTRA lines a validator must quarantine, counted in no total,
 in the R4 release of the middle year of ``years`` (default 2024: ``2025-01-23_preliminary``).
-``exp_Y_s16-s21.csv``: unknown country ``999``; 8-digit HS ``'87089910'``; negative month value.
+``exp_Y_s16-s21.csv``: unknown country ``999``; 8-digit HS ``'87089910'``; negative month value;
+a subtotal line, HS ``'S-TOTAL'``, country 304, repeating the sum of that file's US lines.
 ``imp_Y_s01-s07.csv``: a line with 20 fields; a decimal value ``1234.5``.
+
+Confidential codes (from the April 2024 figures, as Customs does): in each flow-year from 2024,
+two rows (seeded draw among non-anchor rows present in every release, chapters 32, 33, 38, 48, 70,
+82, 95, whose codes all fall in one sector) move their figures from April 2024 on to a code of
+their own in the same file, same partner and units: one keeps the chapter (``38XXXXXXX``), one
+the heading (``4821XXXXX``).  Totals by partner, segment, month and sector do not change, so the
+calibration below holds with them counted.
+
+Manifests: release folders published from 2025-01-01 (``writer.MANIFESTS_FROM``) hold a
+``.manifest.json`` shaped like the fetcher's (``trade_etl/fetch/manifest.py``): per file its flow,
+year, months with stages (a preliminary release: earlier months ``detailed``, the newest
+``preliminary``, as e-Stat titles say ``Import Jan-Feb:Detailed, Mar:9-digit Provisional``;
+revised and fixed: every month at that stage), title, bytes, sha256, statInfId ``9999…`` (not an
+e-Stat id) and release count 1.  Earlier folders are as dropped by hand: the warehouse gives their
+months their folder's stage.
 
 Supersession and calibration
 ----------------------------

@@ -62,6 +62,13 @@ _KINDS = {1: (3, "preliminary"), 2: (6, "preliminary"), 3: (9, "preliminary"),
           4: (12, "preliminary"), 5: (12, "revised"), 6: (12, "fixed")}
 # fmt: on
 _RELEASE_DIR_RE = re.compile(r"^\d{4}-\d{2}-\d{2}_(preliminary|revised|fixed)$")
+# Confidential codes (real from the April 2024 figures): a few rows per flow-year move their
+# figures from that month on to a code keeping the chapter (or heading) with X for the rest.
+# Chapters whose codes all fall in one sector and no highlight, so that moving a row there
+# changes no sector total; non-anchor rows present in every release, so coverage is unchanged.
+CONFIDENTIAL_FROM = (2024, 4)
+_CONFIDENTIAL_CHAPTERS = (32, 33, 38, 48, 70, 82, 95)
+_CONFIDENTIAL_KEPT = (2, 4)  # one code per flow-year keeps the chapter, one the heading
 
 
 def parse_years(spec: str | int | Sequence[int]) -> list[int]:
@@ -545,8 +552,49 @@ class _FlowYear:
             part = _lr(part, "_t", "_w", "_v", grp="code")
             part = _anchor_fix(part, "_v", p6, grp="code")
             rows = rows.with_columns(part["_v"].alias(f"v6_{m}"))
+        self.confidential = self._confidential_rows(rows, ks("confidential"))
         self.rows = rows.drop("v", "w", "vrow", "p_act", "boost", "cell")
         self._check(self.rows, {m: f"v6_{m}" for m in range(12)}, 6)
+
+    def _confidential_rows(self, rows: pl.DataFrame, key: int) -> dict[tuple[str, str], str]:
+        """(hs9, country) -> confidential code, for the rows whose figures Customs withholds
+        from CONFIDENTIAL_FROM on: one row in each of the first chapters by a seeded draw."""
+        if (self.year, 12) < CONFIDENTIAL_FROM:
+            return {}
+        picked = (
+            rows.filter(~pl.col("anchor") & (pl.col("first_v") == 1) & (pl.col("last_v") == 6)
+                        & pl.col("chapter").is_in(_CONFIDENTIAL_CHAPTERS)
+                        & (pl.col("vrow") >= 1e4))
+            .with_columns(_u=_unif_e(key))
+            .sort("_u")
+            .unique("chapter", keep="first", maintain_order=True)
+            .head(len(_CONFIDENTIAL_KEPT))
+        )
+        return {
+            (hs9, code): hs9[:kept] + "X" * (9 - kept)
+            for (hs9, code), kept in zip(picked.select("hs9", "code").rows(), _CONFIDENTIAL_KEPT,
+                                         strict=False)
+        }
+
+    def _withhold(self, out: pl.DataFrame) -> pl.DataFrame:
+        """Move the confidential rows' figures from CONFIDENTIAL_FROM on to their confidential
+        code (a row of its own, same partner and units): every total stays the same."""
+        if not self.confidential:
+            return out
+        first = 0 if self.year > CONFIDENTIAL_FROM[0] else CONFIDENTIAL_FROM[1] - 1
+        codes = {f"{hs9}|{code}": conf for (hs9, code), conf in self.confidential.items()}
+        key = pl.concat_str("hs9", pl.lit("|"), "code")
+        chosen = key.is_in(list(codes))
+        month_of = {c: m for m in range(12) for c in (f"q1_{m}", f"q2_{m}", f"v{m}")}
+        moved = out.filter(chosen).with_columns(
+            key.replace_strict(codes, return_dtype=pl.String).alias("hs9"),
+            *[pl.lit(0, pl.Int64).alias(c) for c, m in month_of.items() if m < first],
+        )
+        kept = out.with_columns(
+            pl.when(chosen).then(0).otherwise(pl.col(c)).alias(c)
+            for c, m in month_of.items() if m >= first
+        )
+        return pl.concat([kept, moved]).sort(["hs9", "code"])
 
     def _check(self, df: pl.DataFrame, cols: dict[int, str], k: int) -> None:
         if df.select(pl.min_horizontal(list(cols.values())).min()).item() < 0:
@@ -645,4 +693,5 @@ class _FlowYear:
         nonzero = pl.any_horizontal(
             [pl.col(f"{p}{m}") != 0 for m in range(cover) for p in ("q1_", "q2_", "v")]
         )
-        return out.filter(nonzero).select(cols).sort(["hs9", "code"])
+        out = self._withhold(out.select(cols))
+        return out.filter(nonzero).sort(["hs9", "code"])

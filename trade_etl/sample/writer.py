@@ -5,6 +5,9 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
+import hashlib
+import json
 import math
 import zipfile
 from collections.abc import Sequence
@@ -182,6 +185,62 @@ def _bad_lines(flow: int, year: int) -> list[str]:
     ]
 
 
+def _subtotal_line(frame: pl.DataFrame, flow: int, year: int, country: str) -> str:
+    """A partner's subtotal over the file's codes, HS `S-TOTAL`: it repeats the figures of the
+    partner's lines, so a validator must quarantine it ("subtotal row, not counted")."""
+    measures = [c for c in frame.columns if c.startswith(("c_q", "c_v"))]
+    numbers = frame.filter(pl.col("c_cty") == country).select(measures).sum().row(0)
+    return ",".join([str(flow), str(year), "'S-TOTAL'", country, "", "",
+                     *(str(int(n or 0)) for n in numbers)])
+
+
+# Releases published from this date on carry a .manifest.json as the fetcher writes it; earlier
+# ones are as if dropped by hand, so audit.latest_month_stages shows both kinds of stage.
+MANIFESTS_FROM = dt.date(2025, 1, 1)
+_MANIFEST_SOURCE = ("Synthetic sample (trade_etl.sample), shaped like the Ministry of Finance "
+                    "tables on e-Stat: not real figures")
+_SECTION_LABEL = {"s01-s07": "Section I-VII Chapter 01-40", "s08-s15":
+                  "Section VIII-XV Chapter 41-83", "s16-s21": "Section XVI-XXI Chapter 84-97"}
+
+
+def month_stages(kind: int, cover: int) -> list[dict]:
+    """The stage of each month a release of `kind` holds, as a fetched title states it: in a
+    preliminary release the newest month is provisional and the earlier ones detailed."""
+    stage = {5: "revised", 6: "fixed"}.get(kind)
+    return [{"month": m, "stage": stage or ("preliminary" if m == cover else "detailed")}
+            for m in range(1, cover + 1)]
+
+
+def _title(flow: int, months: list[dict], label: str) -> str:
+    """`Commodity by Country (Import Jan-Feb:Detailed, Mar:9-digit Provisional) …`."""
+    words = {"preliminary": "9-digit Provisional", "detailed": "Detailed", "revised": "Revised",
+             "fixed": "Fixed"}
+    runs: list[list] = []
+    for m in months:
+        if runs and runs[-1][2] == m["stage"]:
+            runs[-1][1] = m["month"]
+        else:
+            runs.append([m["month"], m["month"], m["stage"]])
+    parts = [f"{MONTHS[a - 1]}{'' if a == b else '-' + MONTHS[b - 1]}:{words[st]}"
+             for a, b, st in runs]
+    return (f"Commodity by Country ({'Export' if flow == 1 else 'Import'} {', '.join(parts)}) "
+            f"{label} (synthetic sample)")
+
+
+def _write_manifest(folder: Path, entries: list[dict]) -> None:
+    """`.manifest.json` of a sample release, shaped like the fetcher's (trade_etl/fetch/
+    manifest.py): per file its months and stages, bytes and sha256. Deterministic: no fetch
+    time, statInfIds 9999… that e-Stat does not use."""
+    files = []
+    for entry in sorted(entries, key=lambda e: e["file_name"]):
+        data = (folder / entry["file_name"]).read_bytes()
+        files.append({**entry, "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()})
+    manifest = {"manifest_version": 1, "release_id": folder.name, "source": _MANIFEST_SOURCE,
+                "files": files}
+    (folder / ".manifest.json").write_text(
+        json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+
+
 def _zip_member(zf: zipfile.ZipFile, name: str) -> BinaryIO:
     info = zipfile.ZipInfo(name, date_time=(2020, 1, 1, 0, 0, 0))
     info.compress_type = zipfile.ZIP_DEFLATED
@@ -230,6 +289,7 @@ def write_sample(
     targets = _plan(ys, seed)
     first, last, middle = ys[0], ys[-1], ys[len(ys) // 2]
     written: set[Path] = set()
+    manifest_entries: dict[Path, list[dict]] = {}
     for year in ys:
         for flow in (1, 2):
             fy = _FlowYear(year, flow, targets[(year, flow)], scale, seed)
@@ -241,7 +301,19 @@ def write_sample(
                 vals = fy.values(k)
                 zipped = k == 2 and year == first
                 zf = zipfile.ZipFile(folder / f"{pre}_{year}.zip", "w") if zipped else None
-                for tag, lo, hi in SECTION_FILES:
+                months = month_stages(k, _cover)
+                entries = manifest_entries.setdefault(folder, [])
+                entry = {"flow": "export" if flow == 1 else "import", "year": year,
+                         "release_count": 1, "update_date": date.isoformat(), "months": months}
+                if zipped:
+                    entries.append({"file_name": f"{pre}_{year}.zip", **entry,
+                                    "stat_inf_id": f"9999{year:04d}{flow}{k}00",
+                                    "title": _title(flow, months, "all sections")})
+                for t, (tag, lo, hi) in enumerate(SECTION_FILES, start=1):
+                    if not zipped:
+                        entries.append({"file_name": f"{pre}_{year}_{tag}.csv", **entry,
+                                        "stat_inf_id": f"9999{year:04d}{flow}{k}0{t}",
+                                        "title": _title(flow, months, _SECTION_LABEL[tag])})
                     name = f"{pre}_{year}_{tag}.csv"
                     part = vals.filter(pl.col("chapter").is_between(lo, hi))
                     custom = k == 6 and year == first and flow == 1 and tag == "s08-s15"
@@ -263,6 +335,8 @@ def write_sample(
                         if bad_rows and k == 4 and year == middle and bad_file
                         else []
                     )
+                    if extra and flow == 1:  # and a subtotal of the United States' lines
+                        extra.append(_subtotal_line(frame, flow, year, "304"))
                     target = _zip_member(zf, name) if zf is not None else open(folder / name, "wb")
                     with target as fh:
                         _write_csv(
@@ -279,6 +353,9 @@ def write_sample(
                     zf.close()
                 del vals
             del fy
+    for folder, entries in manifest_entries.items():
+        if dt.date.fromisoformat(folder.name[:10]) >= MANIFESTS_FROM:
+            _write_manifest(folder, entries)
     return sorted(written)
 
 

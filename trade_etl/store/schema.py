@@ -108,6 +108,10 @@ FIELDS: dict[str, dict[str, str]] = {
     "update_date": {"type": "DATE", "description": "The table's update date on e-Stat."},
     "title": {"type": "VARCHAR", "description": "The table's title on e-Stat, from which the "
               "months and their stages are read."},
+    "stage_source": {"type": "VARCHAR", "description":
+                     "`manifest` (the month's stage stated by the fetcher's .manifest.json, "
+                     "from the table title) or `folder` (no manifest states it: the stage in "
+                     "the release folder's name)."},
     "release_seq": {"type": "BIGINT", "description":
                     "Position in supersession order (1 = first): by publication date, then "
                     "stage (preliminary < detailed < revised < fixed), then name."},
@@ -115,7 +119,14 @@ FIELDS: dict[str, dict[str, str]] = {
     "flow": {"type": "TINYINT", "description": "1 = export, 2 = import."},
     "year": {"type": "SMALLINT", "description": "Calendar year."},
     "month": {"type": "TINYINT", "description": "Calendar month, 1–12."},
-    "hs_code": {"type": "VARCHAR", "description": "The 9-digit statistical code, as text."},
+    "hs_code": {"type": "VARCHAR", "description": "The 9-digit statistical code, as text; "
+                "from the April 2024 figures also a confidential code, its upper digits kept "
+                "and the rest `X` (`38XXXXXXX`)."},
+    "hs_digits_kept": {"type": "BIGINT", "description": "How many leading digits a "
+                       "confidential code keeps (2 = the chapter, as in `38XXXXXXX`)."},
+    "partners": {"type": "BIGINT", "description": "Number of partner countries with a value."},
+    "share_of_month_pct": {"type": "DOUBLE", "unit": PCT, "description":
+                           "The value as a share of the flow's total that month."},
     "hs_chapter": {"type": "VARCHAR", "description":
                    "HS chapter: the first two digits of the code (`01` … `97`)."},
     "hs_section": {"type": "VARCHAR", "description": "HS section, Roman numeral `I` … `XXI`."},
@@ -361,15 +372,19 @@ TABLES: dict[str, dict] = {
     },
     "audit.latest_month_stages": {
         "kind": "view",
-        "description": "For each month, its stage in the latest loaded release that states it "
-                       "(fetched files only).",
-        "columns": ["flow", "year", "month", "stage", "release_id", "update_date"],
+        "description": "For each month, its stage in the latest loaded release that reports "
+                       "it: from the release's .manifest.json where it states the month, "
+                       "otherwise the release folder's own stage (`stage_source`).",
+        "columns": ["flow", "year", "month", "stage", "release_id", "update_date",
+                    "stage_source"],
         "grain": ["flow", "year", "month"],
         "overrides": {
             "stage": {"description": "The month's stage in that release (the lower stage when "
-                                     "its files disagree)."},
-            "release_id": {"description": "The latest loaded release that states the month's "
-                                          "stage."},
+                                     "its files disagree); for `stage_source` `folder`, the "
+                                     "folder's stage as named."},
+            "release_id": {"description": "The latest loaded release that reports the month."},
+            "update_date": {"description": "The table's update date on e-Stat; for "
+                                           "`stage_source` `folder`, the folder's date."},
         },
     },
     "core.trade_facts": {
@@ -390,6 +405,19 @@ TABLES: dict[str, dict] = {
         "grain": ["flow", "year", "month", "hs_code", "country_code"],
         "overrides": {"release_id": {"description": "The release the figures come from."}},
     },
+    "core.confidential_codes": {
+        "kind": "view", "lake": False,
+        "description": "The latest values Customs withholds under confidential codes (from the "
+                       "April 2024 figures), summed over partners. They are in every total "
+                       "already; this view shows how much is withheld. Computed from "
+                       "core.trade_latest when read, so not copied to the lake.",
+        "columns": ["flow", "year", "month", "hs_code", "hs_chapter", "hs_digits_kept",
+                    "partners", "value_thousand_jpy", "share_of_month_pct"],
+        "grain": ["flow", "year", "month", "hs_code"],
+        "overrides": {"hs_code": {"description": "The confidential code, e.g. `38XXXXXXX`."},
+                      "value_thousand_jpy": {"description": "Value withheld under the code, "
+                                                            "all partners, as published."}},
+    },
     "core.releases": {
         "kind": "view",
         "description": "The loaded releases in publication order; supersession follows "
@@ -404,8 +432,10 @@ TABLES: dict[str, dict] = {
         "grain": ["release_id", "flow", "year", "month", "hs_chapter"],
     },
     "core.hs_code_sectors": {
-        "description": "Every 9-digit code in the fact store with its chapter, HS section and "
-                       "sectors (longest prefix of ref.sector_map wins, per level).",
+        "description": "Every code in the fact store with its chapter, HS section and "
+                       "sectors (longest prefix of ref.sector_map wins, per level; a "
+                       "confidential code `38XXXXXXX` matches only prefixes within its kept "
+                       "digits, so it falls in its chapter's sector).",
         "columns": ["hs_code", "hs_chapter", "hs_section", "top_sector_code",
                     "highlight_sector_code"],
         "grain": ["hs_code"],

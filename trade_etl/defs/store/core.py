@@ -25,7 +25,7 @@ from trade_etl.store.incremental import (
     release_tokens,
     table_token,
 )
-from trade_etl.store.warehouse import create_table_macro, rebuild_table
+from trade_etl.store.warehouse import create_table_macro, rebuild_table, sql_text
 
 RELEASE_COVERAGE = dg.AssetKey(["core", "release_coverage"])
 TRADE_LATEST = dg.AssetKey(["core", "trade_latest"])
@@ -75,8 +75,10 @@ def release_coverage(warehouse: DuckDBResource) -> dg.MaterializeResult:
     group_name="core", kinds={"duckdb", "sql"}, deps=[RELEASE_COVERAGE, RELEASE_FILES],
     description="The latest figures: for each (flow, year, month, HS chapter) the most recent "
     "release that reports it supersedes all earlier ones. Grain: flow, year, month, hs_code, "
-    "country_code.",
-    code_version=code_version("core/trade_latest", "core/winning_releases"),
+    "country_code. With it, the view core.confidential_codes: the values withheld under "
+    "confidential codes (`38XXXXXXX`), which every total includes.",
+    code_version=code_version("core/trade_latest", "core/winning_releases",
+                              "core/confidential_codes"),
     check_specs=[dg.AssetCheckSpec(
         "latest_one_release_per_cell", asset=TRADE_LATEST, blocking=True,
         description="Latest figures are unique per flow, year, month, HS code and country, and "
@@ -88,6 +90,8 @@ def trade_latest(warehouse: DuckDBResource):
             ensure_exists(conn, table)
         create_table_macro(conn, "core.winning_releases")
         refresh = refresh_latest(conn)
+        conn.execute("create or replace view core.confidential_codes as "
+                     + sql_text("core/confidential_codes"))
         totals = conn.sql(
             "select year, count(distinct month) as months, "
             "sum(value_thousand_jpy) filter (where flow = 1) as exports_thousand_jpy, "
