@@ -17,6 +17,7 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
+from trade_etl.ingest.official import AREA_CODES  # trade_year.csv area -> customs code
 from trade_etl.sample.rand import _normal
 from trade_etl.settings import REF_DATA_DIR
 
@@ -29,20 +30,6 @@ EU27 = frozenset(
     "203 204 206 207 208 209 210 213 217 218 220 221 222 223 225 227 230 231 232 233 235 236 237 "
     "241 242 245 246".split()
 )
-# trade_year.csv area name -> customs country code
-AREA_CODES = {
-    "R Korea": "103", "China": "105", "Taiwan": "106", "Hg Kong": "108", "Vietnam": "110",
-    "Thailnd": "111", "Sngapor": "112", "Malysia": "113", "Brunei": "116", "Philpin": "117",
-    "Indnsia": "118", "India": "123", "Pakistn": "124", "Iran": "133", "Bahrain": "135",
-    "Su Arab": "137", "Kuwait": "138", "Qatar": "140", "Oman": "141", "Israel": "143",
-    "U Arb E": "147", "Norway": "202", "Sweden": "203", "Denmark": "204", "U King": "205",
-    "Ireland": "206", "Nethlds": "207", "Belgium": "208", "France": "210", "Germany": "213",
-    "Switzld": "215", "Portugl": "217", "Spain": "218", "Italy": "220", "Finland": "222",
-    "Russia": "224", "Austria": "225", "Greece": "230", "Turkey": "234", "Canada": "302",
-    "USA": "304", "Mexico": "305", "Panama": "312", "Prtrico": "324", "Colmbia": "401",
-    "Venezla": "402", "Peru": "407", "Chile": "409", "Brazil": "410", "Argent": "413",
-    "Liberia": "515", "S Afrca": "551", "Austral": "601", "Pap Nga": "602", "Newzeld": "606",
-}
 # Relative weights (roughly billion yen of trade) used to spread the part of a year's total that
 # trade_year.csv does not name over the other countries.  Not derived: a plausible guess.
 # Unlisted countries get weight 1.  (A partner named in only one flow's table, e.g. Greece
