@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import build, query
+from tests.conftest import build, csv_text, query, row, write_release
 from trade_etl.serve import cli
 
 FIXED_2024 = "2025-11-28_fixed"
@@ -33,7 +33,12 @@ def only_fixed(sample: Path, tmp_path: Path) -> Path:
     """A raw folder holding the fixed release of 2024 alone (no other release covers it)."""
     raw = tmp_path / "raw"
     shutil.copytree(sample / FIXED_2024, raw / FIXED_2024)
+    (raw / FIXED_2024 / ".manifest.json").unlink()  # dropped by hand: files edited at will
     return raw
+
+
+def value_year(line: str) -> int:
+    return int(line.split(",")[8]) * 1000  # Value-Year, thousand yen
 
 
 def official(flow: int, year: int, partner: str = "") -> int:
@@ -65,8 +70,8 @@ def test_a_missing_section_file_fails_the_build_naming_partner_year_and_differen
         sample, tmp_path, capsys):
     raw = only_fixed(sample, tmp_path)
     missing = raw / FIXED_2024 / "exp_2024_s16-s21.csv"
-    machinery = sum(int(line.split(",")[8]) for line in missing.read_text().splitlines()[1:]
-                    if line.strip()) * 1000  # Value-Year, thousand yen
+    machinery = sum(value_year(line) for line in missing.read_text().splitlines()[1:]
+                    if line.strip())
     missing.unlink()
     wh = tmp_path / "wh.duckdb"
     capsys.readouterr()
@@ -100,6 +105,50 @@ def test_one_altered_value_fails_the_build(sample, tmp_path, capsys):
     assert "World CY2024 imports differ from the Ministry's fixed total by +¥1,000" in err, err
     assert "United States of America CY2024 imports differ from the Ministry's fixed total " \
            "by +¥1,000" in err, err
+
+
+def test_a_dropped_confidential_row_fails_the_build(sample, tmp_path, capsys):
+    """Withheld figures move to an X code and still count in partner totals (Customs): a
+    release without such a row falls short of the published totals by exactly its value."""
+    raw = only_fixed(sample, tmp_path)
+    path, line = next((p, line) for p in sorted((raw / FIXED_2024).glob("exp_*.csv"))
+                      for line in p.read_text().splitlines(keepends=True)[1:]
+                      if "XX" in line.split(",")[2])
+    country = line.split(",")[3]
+    path.write_text(path.read_text().replace(line, ""))
+    capsys.readouterr()
+    assert build(raw, tmp_path / "wh.duckdb") == 1
+    err = capsys.readouterr().err
+    dropped = value_year(line)
+    assert f"World CY2024 exports differ from the Ministry's fixed total by -¥{dropped:,}" in err
+    name = query_country(country)
+    assert f"{name} CY2024 exports differ from the Ministry's fixed total by -¥{dropped:,}" \
+        in err, err
+
+
+def query_country(code: str) -> str:
+    import csv
+
+    from trade_etl.settings import REF_DATA_DIR
+
+    with (REF_DATA_DIR / "countries.csv").open(encoding="utf-8") as handle:
+        return next(r["country_name"] for r in csv.DictReader(handle)
+                    if r["country_code"] == code)
+
+
+def test_an_extract_of_a_fixed_year_is_reported_not_blocked(tmp_path):
+    """A few hand-made rows of a fixed year (test data, a subset) are not Japan's whole trade:
+    their difference from the published totals is reported, never a failed build."""
+    raw = tmp_path / "raw"
+    write_release(raw, FIXED_2024, {"cars.csv": csv_text(
+        [row(1, 2024, "870323915", "304", {m: 1000 for m in range(1, 13)})])})
+    wh = tmp_path / "wh.duckdb"
+    assert build(raw, wh) == 0
+    assert query(wh, "select status, blocks, count(*) from audit.official_totals_diff "
+                     "where partner_code in ('', '304') group by all order by 1") == [
+        ("differs", False, 2)]  # exports with the world and the US; no imports held
+    assert query(wh, "select warehouse_jpy from audit.official_totals_diff where flow = 1 "
+                     "and partner_code = '304'") == [(12_000_000,)]
 
 
 def test_a_preliminary_year_is_reported_not_blocked(sample, tmp_path, capsys):

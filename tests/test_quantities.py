@@ -246,8 +246,9 @@ def test_as_of_uses_only_the_releases_published_by_then(warehouse):
 
 def test_files_of_a_release_that_disagree_on_units_fail_the_check(tmp_path, capsys):
     """A real build: a release whose two files give one cell in different units fails the
-    blocking check units_agree_within_release, and nothing is published; the same files in
-    agreement, or disagreeing only on cells the other file does not report, build."""
+    blocking check units_agree_within_release (and files_do_not_overlap: two files of one
+    release may not report one cell at all), and nothing is published; files disagreeing on
+    units only across cells the other file does not report build."""
     raw, wh = tmp_path / "raw", tmp_path / "wh.duckdb"
     write_release(raw, "2024-03-10_preliminary", {
         "a.csv": csv_text([row(1, 2024, CAR, US, {1: 100, 2: 90}, unit2="NO",
@@ -257,22 +258,23 @@ def test_files_of_a_release_that_disagree_on_units_fail_the_check(tmp_path, caps
     })
     assert build(raw, wh) == 1
     err = capsys.readouterr().err
-    assert ("the build did not complete: blocking check(s) failed: units_agree_within_release "
-            "on core/trade_facts (2024-03-10_preliminary)") in err
+    assert "the build did not complete: blocking check(s) failed: " in err
+    assert "units_agree_within_release on core/trade_facts (2024-03-10_preliminary)" in err
+    assert "files_do_not_overlap on core/trade_facts (2024-03-10_preliminary)" in err
     assert not wh.exists()  # nothing published
     building = wh.with_name(f".{wh.name}.building")
     assert query(building, "select count(*) from core.trade_facts") == [(4,)]
     # The release is loaded: a second build checks it again, and fails again.
     assert build(raw, wh) == 1 and not wh.exists()
     capsys.readouterr()
-    # b.csv corrected: the cell is in NO in both files and its quantities add up.
+    # b.csv corrected: it reports only the cell a.csv does not (China, in KG; the US in NO).
     write_release(raw, "2024-03-10_preliminary", {
-        "b.csv": csv_text([row(1, 2024, CAR, US, {1: 50}, unit2="NO", quantity2={1: 2}),
-                           row(1, 2024, CAR, CN, {1: 70}, unit2="KG", quantity2={1: 8000})])})
-    assert build(raw, wh) == 0, capsys.readouterr().err
+        "b.csv": csv_text([row(1, 2024, CAR, CN, {1: 70}, unit2="KG", quantity2={1: 8000})])})
+    assert cli.main(["build", "--raw-dir", str(raw), "--warehouse", str(wh), "--quiet",
+                     "--prune"]) == 0, capsys.readouterr().err  # b.csv's US row goes
     assert query(wh, "select partner_code, unit2, quantity2, value_jpy "
                      "from marts.quantity_by_hs_code where period = '2024-01' "
-                     "order by 1") == [(CN, "KG", 8000, 70_000), (US, "NO", 6, 150_000)]
+                     "order by 1") == [(CN, "KG", 8000, 70_000), (US, "NO", 4, 100_000)]
 
 
 def test_the_check_names_the_cells_and_their_units(tmp_path):
