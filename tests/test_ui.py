@@ -147,7 +147,7 @@ def test_webserver_lists_assets_and_runs_a_materialization(dagster_dev, tmp_path
     checks = {c["name"]: c["executionForLatestMaterialization"]
               for c in facts["assetChecksOrError"]["checks"]}
     assert set(checks) == {"fact_grain_unique", "facts_valid_and_audited",
-                           "units_agree_within_release"}
+                           "files_do_not_overlap", "units_agree_within_release"}
     assert all(c and c["status"] == "SUCCEEDED" for c in checks.values()), checks
 
 
