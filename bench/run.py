@@ -3,8 +3,9 @@
     python bench/run.py [--sizes small,ten-year] [--rounds 3] [--work bench/work]
                         [--out bench/results.md] [--yardstick ../shared/bench/reference_build.py]
 
-For each size, the synthetic release folders are generated once (`trade-etl sample --no-cp932`,
-untimed, reused while bench/work/data/<size>/sample.json matches; the yardstick reads no CP932),
+For each size, the synthetic release folders are generated once (`trade-etl sample --no-cp932
+--no-confidential`, untimed, reused while bench/work/data/<size>/sample.json matches; the
+yardstick reads no CP932 and takes only 9-digit codes),
 then every round times five scenarios in turn, each as the wall clock of one subprocess (Python
 start-up and imports included) and its peak resident memory (os.wait4):
 
@@ -197,10 +198,10 @@ def generate(work: Path, name: str) -> Path:
         return raw
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
-    print(f"generating {name}: trade-etl sample --years {years} --scale {scale} --no-cp932",
-          file=sys.stderr)
+    print(f"generating {name}: trade-etl sample --years {years} --scale {scale} --no-cp932 "
+          "--no-confidential", file=sys.stderr)
     cmd = [str(TRADE_ETL), "sample", "--out", str(raw), "--years", years, "--scale", str(scale),
-           "--no-cp932"]
+           "--no-cp932", "--no-confidential"]
     done = subprocess.run(cmd, capture_output=True, text=True)
     check(done.returncode, cmd, done.stderr)
     marker_path.write_text(json.dumps(marker) + "\n")

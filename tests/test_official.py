@@ -60,6 +60,9 @@ def test_the_sample_matches_the_published_totals(sample, tmp_path):
     statuses = query(wh, "select status, blocks, warehouse_stage, vintage_stage, count(*) "
                          "from audit.official_totals_diff group by all")
     assert statuses == [("match", False, "fixed", "fixed", 102)]  # 2 flows x (world + 50)
+    # The release holds confidential (X) codes, and reconciles because they count.
+    assert query(wh, "select count(distinct hs_code) > 0 from core.confidential_codes "
+                     "where year = 2024") == [(True,)]
     assert query(wh, "select exports_jpy, imports_jpy from marts.balance_total "
                      "where period = 'CY2024'") == [(official(1, 2024), official(2, 2024))]
     assert query(wh, "select exports_jpy from marts.balance_by_partner where period = 'CY2024' "

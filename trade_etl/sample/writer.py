@@ -256,11 +256,14 @@ def write_sample(
     seed: int = 0,
     bad_rows: bool = True,
     cp932: bool = True,
+    confidential: bool = True,
 ) -> list[Path]:
     """Write the synthetic release folders for ``years`` under ``out_dir``; return them sorted.
 
     ``cp932=False`` writes the Japanese-language download (see the module notes) in UTF-8 with
     the English header instead, for readers that take no CP932 (the benchmark's yardstick).
+    ``confidential=False`` leaves out the confidential (`X`) codes: their figures stay on their
+    9-digit codes (totals are the same), for readers that take only 9-digit codes (the same).
 
     ``scale`` multiplies the number of HS x country rows (about 3,400-3,800 per flow-year at 1.0;
     the pool of real codes saturates near scale 300); calibrated figures are exact at any scale
@@ -293,6 +296,8 @@ def write_sample(
     for year in ys:
         for flow in (1, 2):
             fy = _FlowYear(year, flow, targets[(year, flow)], scale, seed)
+            if not confidential:
+                fy.confidential = {}
             pre = FLOW_PREFIX[flow]
             for k, date, stage, _cover in release_schedule(year):
                 folder = out_dir / _release_dirname(date, stage)
@@ -370,6 +375,8 @@ def _main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--no-bad-rows", action="store_true")
     ap.add_argument("--no-cp932", action="store_true",
                     help="write the Japanese-language file in UTF-8 with the English header")
+    ap.add_argument("--no-confidential", action="store_true",
+                    help="no confidential (X) codes: their figures stay on 9-digit codes")
     ap.add_argument(
         "--build-profile",
         type=Path,
@@ -383,6 +390,6 @@ def _main(argv: Sequence[str] | None = None) -> int:
     if a.out_dir is None:
         ap.error("out_dir is required")
     for p in write_sample(a.out_dir, parse_years(a.years), a.scale, a.seed, not a.no_bad_rows,
-                          not a.no_cp932):
+                          not a.no_cp932, not a.no_confidential):
         print(p)
     return 0

@@ -360,7 +360,8 @@ def cmd_sample(args: argparse.Namespace) -> int:
     from trade_etl.sample import parse_years, write_sample
 
     folders = write_sample(Path(args.out), parse_years(args.years), scale=args.scale,
-                           seed=args.seed, cp932=not args.no_cp932)
+                           seed=args.seed, cp932=not args.no_cp932,
+                           confidential=not args.no_confidential)
     files = sum(1 for folder in folders for p in folder.rglob("*") if p.is_file())
     print(f"wrote {len(folders)} synthetic releases ({files} files) to {args.out}")
     return 0
@@ -677,6 +678,10 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--no-cp932", action="store_true",
                         help="write the Japanese-language (CP932) file in UTF-8 with the English "
                         "header, for readers that take no CP932 (the benchmark's yardstick)")
+    sample.add_argument("--no-confidential", action="store_true",
+                        help="no confidential (X) codes from April 2024: their figures stay on "
+                        "9-digit codes, for readers that take only 9-digit codes (the "
+                        "benchmark's yardstick)")
     sample.set_defaults(func=cmd_sample)
 
     sql = add("sql", help="run SQL against the warehouse (read-only)")
