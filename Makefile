@@ -13,7 +13,7 @@ export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
 .PHONY: demo test test-engines ui bench lint clean
 
 $(UV):
-	$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "trade_etl needs Python 3.11"'
+	$(PYTHON) -c 'import sys; assert (3, 11) <= sys.version_info[:2] <= (3, 13), "trade_etl needs Python 3.11, 3.12 or 3.13"'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet uv==$(UV_VERSION)
 
