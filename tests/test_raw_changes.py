@@ -94,6 +94,39 @@ def test_a_renamed_release_folder_leaves_no_ghost(tmp_path, capsys):
     assert "2024-03-19_preliminary" in latest and "2024-03-21_preliminary" not in latest
 
 
+def test_the_release_partitions_follow_the_folders(tmp_path, monkeypatch):
+    """A renamed folder: the sensor asks to add the new name's partition and delete the old
+    one's; `build --prune` leaves exactly one partition per folder (no green ghost in the UI)."""
+    import dagster as dg
+
+    from trade_etl.definitions import defs
+    from trade_etl.defs.resources import RawDirectory
+
+    raw, wh = tmp_path / "raw", tmp_path / "wh.duckdb"
+    home = tmp_path / "dagster_home"  # the session's instance keeps no partitions between uses
+    home.mkdir()
+    shutil.copy(REPO / "dagster.yaml", home / "dagster.yaml")
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    monkeypatch.setenv("TRADE_ETL_RAW_DIR", str(raw))
+    monkeypatch.setenv("TRADE_ETL_WAREHOUSE", str(wh))
+    two_releases(raw)
+    assert build(raw, wh) == 0
+    os.rename(raw / "2024-03-21_preliminary", raw / "2024-03-19_preliminary")
+    instance = dg.DagsterInstance.get()
+    sensor = defs.resolve_sensor_def("raw_release_sensor")
+    # The sensor's own function (evaluate_tick would also validate the run it requests of the
+    # new name against partitions the tick has not added yet).
+    tick = sensor(dg.build_sensor_context(
+        instance=instance, definitions=defs, resources={"raw_dir": RawDirectory(path=str(raw))}))
+    requests = {(type(r).__name__, tuple(r.partition_keys))
+                for r in tick.dynamic_partitions_requests}
+    assert requests == {("AddDynamicPartitionsRequest", ("2024-03-19_preliminary",)),
+                        ("DeleteDynamicPartitionsRequest", ("2024-03-21_preliminary",))}
+    assert cli.main(["build", "--raw-dir", str(raw), "--warehouse", str(wh), "--quiet",
+                     "--prune"]) == 0
+    assert sorted(instance.get_dynamic_partitions("releases")) == sorted(os.listdir(raw))
+
+
 def test_a_removed_release_folder_leaves_nothing_behind(tmp_path):
     """No release is left to load, only one to remove: every per-release table forgets it."""
     raw, wh = tmp_path / "raw", tmp_path / "wh.duckdb"

@@ -14,18 +14,23 @@ from trade_etl.store.freshness import releases_to_build
     job=build_warehouse,
     minimum_interval_seconds=30,
     default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Adds a `releases` partition for each release folder in the raw directory and "
+    description="Keeps one `releases` partition per release folder in the raw directory (adds "
+    "new folders' partitions, deletes those of folders removed or renamed) and "
     "requests a build of each release whose files differ from what the published warehouse "
     "last read (run key: release and a fingerprint of its files' names, sizes, times and "
     "inodes, so a release is built once per version). A folder with a file changed within "
     "the quiet period (TRADE_ETL_QUIET_SECONDS) waits for a later tick.",
 )
 def raw_release_sensor(context: dg.SensorEvaluationContext, raw_dir: RawDirectory):
+    if not raw_dir.root.is_dir():  # unmounted or mistyped: not a reason to forget every release
+        return dg.SkipReason(f"raw directory {raw_dir.root} does not exist")
     sources = discover(raw_dir.root)
     young = {s.release_id for s in unsettled(sources, quiet_seconds())}
     releases = sorted({s.release_id for s in sources})
-    known = set(RELEASES.get_partition_keys(dynamic_partitions_store=context.instance))
-    new_partitions = [r for r in releases if r not in known]
+    known = RELEASES.get_partition_keys(dynamic_partitions_store=context.instance)
+    new_partitions = [r for r in releases if r not in set(known)]
+    # A folder removed or renamed: its partition goes (its runs and events stay in the history).
+    gone_partitions = [r for r in known if r not in set(releases)]
     # The published file (TRADE_ETL_WAREHOUSE), read-only: never the build's lock or copy.
     changed = releases_to_build(warehouse_path(), sources, raw_dir.root)
     requests = [dg.RunRequest(run_key=f"{release}:{fingerprint}", partition_key=release)
@@ -33,8 +38,9 @@ def raw_release_sensor(context: dg.SensorEvaluationContext, raw_dir: RawDirector
     waiting = f"; {len(young)} still being written" if young else ""
     return dg.SensorResult(
         run_requests=requests,
-        dynamic_partitions_requests=[RELEASES.build_add_request(new_partitions)]
-        if new_partitions else [],
+        dynamic_partitions_requests=(
+            [RELEASES.build_add_request(new_partitions)] if new_partitions else [])
+        + ([RELEASES.build_delete_request(gone_partitions)] if gone_partitions else []),
         skip_reason=None if requests else dg.SkipReason(
             f"no new or changed release folders among {len(releases)}{waiting}"),
     )

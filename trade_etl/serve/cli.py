@@ -74,16 +74,41 @@ def run_build(raw: Path, warehouse: Path, quiet: bool = False,
     check_warehouse_path(warehouse)
     if timings is not None:
         timings = check_output(timings, "--timings", warehouse, raw)  # before the build
-    # A look at the build lock before any run, so that what would stop the run's first step
-    # (another build, a path that cannot be written) is one line with its own exit code. The
-    # run's resource takes the lock for the run; a build that starts in between fails there.
+    # The build lock before any run, so that what would stop the run's first step (another
+    # build, a path that cannot be written) is one line with its own exit code and no run in
+    # the UI. It is kept to the end of the run when the run's steps are in this process (the
+    # run's resource takes it again, re-entrant): no build slips in between. Steps in other
+    # processes take it themselves, so it is let go just before such a run (_BuildLock).
+    lock = _BuildLock(warehouse)
     try:
-        publish.acquire(warehouse)
+        lock.take()
     except publish.BuildRunning as err:
         _error(str(err))
         return EXIT_BUSY
-    publish.release(warehouse)
-    return _build(raw, warehouse, quiet, timings, force, prune)
+    try:
+        return _build(raw, warehouse, quiet, timings, force, prune, lock)
+    finally:
+        lock.let_go()
+
+
+class _BuildLock:
+    """The build lock `trade-etl build` holds while it decides, and during an in-process run."""
+
+    def __init__(self, warehouse: Path) -> None:
+        self.warehouse, self.held = warehouse, False
+
+    def take(self) -> None:
+        from trade_etl.store import publish
+
+        publish.acquire(self.warehouse)
+        self.held = True
+
+    def let_go(self) -> None:
+        from trade_etl.store import publish
+
+        if self.held:
+            self.held = False
+            publish.release(self.warehouse)
 
 
 def _progress_logger(quiet: bool) -> logging.Logger:
@@ -111,7 +136,8 @@ def lake_is_current(warehouse: Path) -> bool:
 
 
 def _build(raw: Path, warehouse: Path, quiet: bool, timings: Path | None,
-           force: bool, prune: bool) -> int:
+           force: bool, prune: bool, lock: _BuildLock) -> int:
+    from trade_etl.errors import UserError
     from trade_etl.ingest import inventory
     from trade_etl.serve.build_report import BuildReport
     from trade_etl.store import freshness
@@ -134,6 +160,13 @@ def _build(raw: Path, warehouse: Path, quiet: bool, timings: Path | None,
                                               "skipped": True}, indent=2) + "\n",
                          "--timings", warehouse, raw)
         return _report_file_errors(report)
+    try:  # before any run: a refused build is not a failed run in the UI
+        inventory.refuse_unless_pruning(freshness.files_gone(warehouse, sources), prune)
+    except UserError as err:
+        _error(str(err))
+        return err.exit_code
+    if settings.executor() != "in_process":
+        lock.let_go()  # the run's steps take it in their own processes
     with RssSampler() if timings is not None else contextlib.nullcontext() as sampler:
         return _run(raw, warehouse, quiet, timings, force, prune, sources, started, sampler)
 
@@ -265,11 +298,25 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 def cmd_ui(args: argparse.Namespace) -> int:
     """The Dagster UI (webserver and daemon) on the instance `trade-etl build` records its runs
-    in, for the warehouse and raw folder given."""
+    in, for the warehouse and raw folder given.
+
+    `dagster dev` replaces this process and runs in the instance's folder ($DAGSTER_HOME): from
+    anywhere else with a dagster.yaml (the repository's own) it warns that this file "will not
+    be used", which is true of that file but reads as if the instance had no settings. Paths
+    given relative to the folder the command was started in are made absolute first. SIGTERM
+    and SIGINT (Ctrl-C) stop the webserver, the daemon and the code servers, then `dagster
+    dev` exits 0.
+    """
     from trade_etl.serve.runs import prepare_instance
 
     _paths(args)
-    home = prepare_instance()
+    home = prepare_instance().resolve()
+    os.environ[settings.DAGSTER_HOME_ENV] = str(home)  # as Path.cwd() will spell it
+    for name in (settings.RAW_DIR_ENV, settings.WAREHOUSE_ENV, settings.REPORTS_DIR_ENV,
+                 settings.LAKE_WAREHOUSE_ENV):
+        value = os.environ.get(name)
+        if value and "://" not in value:
+            os.environ[name] = str(Path(value).absolute())
     print(f"Dagster UI on http://{args.host}:{args.port} (instance {home}; Ctrl-C stops it)",
           file=sys.stderr, flush=True)
     workspace = home / "workspace.yaml"  # as the repository's: code location `trade_etl`
@@ -278,6 +325,7 @@ def cmd_ui(args: argparse.Namespace) -> int:
                          f"      working_directory: {json.dumps(str(Path.cwd()))}\n")
     command = [sys.executable, "-m", "dagster", "dev", "-w", str(workspace),
                "-h", args.host, "-p", str(args.port)]
+    os.chdir(home)
     os.execv(sys.executable, command)  # the UI's process from now on; it does not return
 
 

@@ -1,15 +1,17 @@
 """Run the build job on the Dagster instance the UI shows (`trade-etl build`, `trade-etl ui`).
 
-The CLI starts no orchestrator of its own: it adds the `releases` partitions the raw folder
-holds, picks the releases to load (trade_etl/store/freshness.py, as the sensor does) and runs
-`build_warehouse` on the persistent instance (in this process, or with each step in its own
-process under `TRADE_ETL_EXECUTOR=multiprocess`), so the run, its logs, its materializations and
-its checks appear in the UI like a run launched there.
+The CLI starts no orchestrator of its own: it makes the `releases` partitions the release
+folders the raw folder holds (adding new ones, deleting removed or renamed ones), picks the
+releases to load (trade_etl/store/freshness.py, as the sensor does) and runs `build_warehouse`
+on the persistent instance (in this process, or with each step in its own process under
+`TRADE_ETL_EXECUTOR=multiprocess`), so the run, its logs, its materializations and its checks
+appear in the UI like a run launched there.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -20,13 +22,22 @@ REPORT_JOB = "refresh_report"  # trade_etl/defs/report/assets.py
 PARTITIONS = "releases"  # trade_etl/defs/partitions.py: RELEASES
 
 
+NUX_OFF = "# No newsletter sign-up pop-up on the first visit to the UI.\nnux:\n  enabled: false\n"
+
+
 def prepare_instance() -> Path:
     """Point DAGSTER_HOME at the shared instance (settings.dagster_home), creating it with the
-    project's dagster.yaml the first time; an existing configuration is left alone."""
+    project's dagster.yaml the first time. An existing configuration is left alone, but for
+    `nux: enabled: false` (no newsletter pop-up in the UI), added when it has no `nux` key."""
     home = settings.dagster_home().absolute()
     home.mkdir(parents=True, exist_ok=True)
-    if not (home / "dagster.yaml").exists():
-        shutil.copyfile(settings.DAGSTER_YAML, home / "dagster.yaml")
+    config = home / "dagster.yaml"
+    if not config.exists():
+        shutil.copyfile(settings.DAGSTER_YAML, config)
+    else:
+        text = config.read_text(encoding="utf-8")
+        if not re.search(r"^nux\s*:", text, re.MULTILINE):
+            config.write_text(text.rstrip("\n") + "\n" + NUX_OFF, encoding="utf-8")
     os.environ[settings.DAGSTER_HOME_ENV] = str(home)
     return home
 
@@ -59,9 +70,24 @@ def unpartitioned(job) -> list:
             if graph.get(key).partitions_def is None]
 
 
+def sync_partitions(instance, on_disk: list[str]) -> list[str]:
+    """Make the `releases` partitions the release folders `on_disk`: add the new ones, delete
+    those of folders removed or renamed (their history stays in the instance; the UI no longer
+    lists them as partitions). Returns the partitions in the order they were added."""
+    known = instance.get_dynamic_partitions(PARTITIONS)
+    present = set(on_disk)
+    for stale in [r for r in known if r not in present]:
+        instance.delete_dynamic_partition(PARTITIONS, stale)
+    kept = [r for r in known if r in present]
+    missing = [r for r in sorted(present) if r not in set(kept)]
+    if missing:
+        instance.add_dynamic_partitions(PARTITIONS, missing)
+    return [*kept, *missing]
+
+
 def launch_build(releases: list[str], on_disk: list[str], run_config: dict, force: bool):
-    """Run build_warehouse on the instance for `releases` (the partitions to load), after adding
-    a partition for every release folder `on_disk`; returns the job's result.
+    """Run build_warehouse on the instance for `releases` (the partitions to load), after making
+    the partitions the release folders `on_disk` (sync_partitions); returns the job's result.
 
     With nothing to load (reference data, settings or code changed, or files removed) or with
     `force`, the run covers every release on disk: per-release derived tables depend on the
@@ -71,11 +97,7 @@ def launch_build(releases: list[str], on_disk: list[str], run_config: dict, forc
     import dagster as dg
 
     instance = dg.DagsterInstance.get()
-    known = instance.get_dynamic_partitions(PARTITIONS)
-    missing = [r for r in sorted(on_disk) if r not in set(known)]
-    if missing:
-        instance.add_dynamic_partitions(PARTITIONS, missing)
-        known = [*known, *missing]
+    known = sync_partitions(instance, on_disk)
     job = build_job()
     order = {key: i for i, key in enumerate(known)}
     wanted = sorted(on_disk if force or not releases else releases, key=order.__getitem__)

@@ -8,6 +8,9 @@ Two questions, from files and the published warehouse only (no Dagster):
   inventory and clears the "up to date" mark; the publish step sets the mark from it when the
   run leaves no file unloaded. When the mark matches, `trade-etl build` says so and starts no
   run (`--force` runs anyway).
+- *Would it remove loaded rows?* Files whose rows the warehouse holds but the raw folder no
+  longer does: without `--prune` the CLI refuses before any run starts (the inventory step
+  refuses again inside a run, for runs started elsewhere).
 - *Which releases?* A release needs loading when its files' names, sizes, times or inodes differ
   from what the published warehouse's inventory last saw, or when files of it are still
   unloaded there. Those become the partitions of the run (trade_etl/defs/partitions.py).
@@ -19,6 +22,7 @@ import hashlib
 from pathlib import Path
 
 import duckdb
+import polars as pl
 
 from trade_etl.fetch import manifest
 from trade_etl.ingest import fx_rates
@@ -129,3 +133,31 @@ def releases_to_build(warehouse: Path, sources: list[SourceFile],
             problem_changed.add(r["release_id"])
     return {r: fp for r, fp in current.items()
             if recorded.get(r) != files[r] or r in unloaded or r in problem_changed}
+
+
+def files_gone(warehouse: Path, sources: list[SourceFile]) -> pl.DataFrame:
+    """Loaded files that `sources` (the raw folder now) no longer holds, read from the file the
+    next build starts from (publish.build_base), as the inventory step would find them; empty
+    when there is no warehouse yet, or when that file cannot be opened read-only (the run's own
+    inventory step decides then)."""
+    from trade_etl.ingest import inventory
+    from trade_etl.store import publish
+
+    base = publish.build_base(warehouse)
+    empty = pl.DataFrame(schema={"release_id": pl.String, "source_file": pl.String,
+                                 "csvs": pl.Int64, "rows": pl.Int64, "cells": pl.Int64})
+    if base is None:
+        return empty
+    try:
+        conn = duckdb.connect(str(base), read_only=True)
+    except duckdb.Error:
+        return empty
+    try:
+        if not table_exists(conn, "audit.releases"):
+            return empty
+        files = pl.DataFrame({"release_id": [s.release_id for s in sources],
+                              "file_name": [s.file_name for s in sources]},
+                             schema={"release_id": pl.String, "file_name": pl.String})
+        return inventory.gone(conn, files)
+    finally:
+        conn.close()

@@ -147,6 +147,18 @@ def sweep(published: Path) -> tuple[int, int]:
     return count, freed
 
 
+def build_base(published: Path) -> Path | None:
+    """The file the next build starts from, as `prepare` will choose it: the working copy when
+    it descends from the published file, else the published file (None: neither exists). Read
+    by `trade-etl build` before it starts a run, with the lock held."""
+    work = work_path(published)
+    if not published.exists():
+        return None
+    if work.exists() and _publish_id(work) == _publish_id(published):
+        return work
+    return published
+
+
 def prepare(published: Path) -> tuple[int, int]:
     """Make the working copy ready (call with the lock held), after sweeping what killed builds
     left behind; returns (files removed, bytes freed) by the sweep.

@@ -15,7 +15,7 @@ from trade_etl import settings
 from trade_etl.defs.columns import columns_of
 from trade_etl.defs.fetch.assets import ESTAT_DOWNLOADS
 from trade_etl.defs.metadata import code_version, markdown_table
-from trade_etl.defs.partitions import RELEASES, SINGLE_RUN
+from trade_etl.defs.partitions import RELEASES, SINGLE_RUN, partition_checks
 from trade_etl.defs.resources import (
     WAREHOUSE_WRITER,
     RawDirectory,
@@ -190,7 +190,12 @@ LOAD_CHECKS = [
 )
 def load_releases(context: dg.AssetExecutionContext, warehouse: DuckDBResource):
     """Parse and validate each new or changed file of the run's releases (pandera), store each
-    release in one transaction, then check what the releases now hold."""
+    release in one transaction, then check what the releases now hold.
+
+    Every release partition of the run gets its own materialization metadata and check results
+    (`release_metadata`, `partition_checks`): a run over several releases does not show their
+    sum on each. Names ending in `_this_run` and `seconds_*` are the run's, shared by its
+    partitions."""
     releases = sorted(context.partition_keys)
     with warehouse_connection(warehouse) as conn:
         params = {"releases": releases}
@@ -215,48 +220,73 @@ def load_releases(context: dg.AssetExecutionContext, warehouse: DuckDBResource):
             conn, sources, codes, progress=progress, detail=PROGRESS_LOG.debug,
             staged=(lambda source, sha: staging.load(root, code, sha)) if root.is_dir() else None)
         staging.discard(root, code, summary.staged)  # stored: their bundles are done with
-        by_release = conn.sql(
-            "select release_id, count(*) as files, sum(rows_read) as rows_read, "
-            "sum(rows_loaded) as rows_loaded, sum(rows_quarantined) as rows_quarantined, "
-            "count(*) filter (where status = 'error') as files_in_error "
-            "from audit.releases where release_id in (select unnest($releases::varchar[])) "
-            "group by release_id order by release_id", params=params).pl()
-        facts = conn.execute("select count(*) from core.trade_facts where release_id in "
-                             "(select unnest($releases::varchar[]))", params).fetchall()[0][0]
-        reasons = conn.sql(
-            "select regexp_replace(reason, ': .*', '') as reason, count(*) as lines "
-            "from audit.quarantine where release_id in (select unnest($releases::varchar[])) "
-            "group by 1 order by 2 desc, 1", params=params).pl()
-        checks = list(load_checks(conn, releases))
+        metadata = release_metadata(conn, releases)
+        checks = {release: list(load_checks(conn, [release])) for release in releases}
     for message in summary.errors:
         context.log.warning(message)
+    for release in releases:
+        for asset_key, values in metadata[release].items():
+            context.add_asset_metadata(values, asset_key=asset_key, partition_key=release)
     scope = {"releases_in_run": len(releases)}
     yield dg.MaterializeResult(asset_key=TRADE_FACTS, metadata={
-        "dagster/row_count": facts, **scope,
+        **scope,
         "files_loaded_this_run": summary.files_loaded,
         "files_from_staging_this_run": len(summary.staged),
         "cells_loaded_this_run": summary.cells_loaded,
         **{f"seconds_{stage}": round(seconds, 3) for stage, seconds in summary.seconds.items()},
-        "preview": dg.MetadataValue.md(markdown_table(by_release, 40)),
     })
     yield dg.MaterializeResult(asset_key=AUDIT_RELEASES, metadata={
-        "dagster/row_count": int(by_release["files"].sum() or 0), **scope,
-        "rows_read": int(by_release["rows_read"].sum() or 0),
-        "rows_quarantined": int(by_release["rows_quarantined"].sum() or 0),
+        **scope,
         "rows_read_this_run": summary.rows_read,
         "rows_quarantined_this_run": summary.rows_quarantined,
         "files_in_error_this_run": len(summary.errors),
-        "errors": dg.MetadataValue.md("\n".join(f"- {e}" for e in summary.errors) or "_none_"),
     })
-    yield dg.MaterializeResult(asset_key=AUDIT_QUARANTINE, metadata={
-        "dagster/row_count": int(reasons["lines"].sum() or 0), **scope,
-        "preview": dg.MetadataValue.md(markdown_table(reasons)),
-    })
-    yield from checks
+    yield dg.MaterializeResult(asset_key=AUDIT_QUARANTINE, metadata=scope)
+    yield from partition_checks(context, checks)
+
+
+def release_metadata(conn, releases: list[str]) -> dict[str, dict[dg.AssetKey, dict]]:
+    """Each release's own numbers, per asset of load_releases: what its partition shows."""
+    params = {"releases": releases}
+    files = conn.sql(
+        "select release_id, file_name, rows_read, rows_loaded, rows_quarantined, "
+        "cells_loaded, status, error from audit.releases "
+        f"where {IN_RELEASES} order by release_id, file_name", params=params).pl()
+    facts = dict(conn.execute(
+        f"select release_id, count(*) from core.trade_facts where {IN_RELEASES} group by 1",
+        params).fetchall())
+    reasons = conn.sql(
+        "select release_id, regexp_replace(reason, ': .*', '') as reason, count(*) as lines "
+        f"from audit.quarantine where {IN_RELEASES} group by 1, 2 order by 1, 3 desc, 2",
+        params=params).pl()
+    out = {}
+    for release in releases:
+        own = files.filter(pl.col("release_id") == release)
+        why = reasons.filter(pl.col("release_id") == release).drop("release_id")
+        errors = own.filter(pl.col("status") == "error")
+        totals = {name: int(own[name].sum() or 0)
+                  for name in ("rows_read", "rows_loaded", "rows_quarantined", "cells_loaded")}
+        table = own.select("file_name", "rows_read", "rows_loaded", "rows_quarantined",
+                           "cells_loaded", "status")
+        out[release] = {
+            TRADE_FACTS: {"dagster/row_count": facts.get(release, 0), "files": own.height,
+                          "rows_loaded": totals["rows_loaded"],
+                          "cells_loaded": totals["cells_loaded"],
+                          "preview": dg.MetadataValue.md(markdown_table(table, 40))},
+            AUDIT_RELEASES: {"dagster/row_count": own.height, **totals,
+                             "files_in_error": errors.height,
+                             "errors": dg.MetadataValue.md("\n".join(
+                                 f"- {r['file_name']}: {r['error']}"
+                                 for r in errors.head(50).iter_rows(named=True)) or "_none_")},
+            AUDIT_QUARANTINE: {"dagster/row_count": int(why["lines"].sum() or 0),
+                               "preview": dg.MetadataValue.md(markdown_table(why))},
+        }
+    return out
 
 
 def load_checks(conn, releases: list[str]):
-    """The checks of LOAD_CHECKS on the given releases, on the loader's own connection."""
+    """The checks of LOAD_CHECKS on the given releases, on the loader's own connection (the
+    loader asks for one release at a time: each partition gets its own results)."""
     params = {"releases": releases}
 
     def count(query: str) -> int:
@@ -290,8 +320,7 @@ def load_checks(conn, releases: list[str]):
             "file_name, flow, year, month, hs_code, country_code "
             "having count(*) > 1)", {"release": release}).fetchall()[0][0]
     yield dg.AssetCheckResult(asset_key=TRADE_FACTS, check_name="fact_grain_unique",
-                              passed=dupes == 0, metadata={"duplicate_keys": dupes,
-                                                           "releases_checked": len(releases)})
+                              passed=dupes == 0, metadata={"duplicate_keys": dupes})
     negative = count(f"select count(*) from core.trade_facts where {IN_RELEASES} "
                      "and least(quantity1, quantity2, value_thousand_jpy) < 0")
     orphans = count(
@@ -301,8 +330,7 @@ def load_checks(conn, releases: list[str]):
         "using (release_id, file_name)")
     yield dg.AssetCheckResult(asset_key=TRADE_FACTS, check_name="facts_valid_and_audited",
                               passed=negative == 0 and orphans == 0,
-                              metadata={"negative_rows": negative, "unaudited_files": orphans,
-                                        "releases_checked": len(releases)})
+                              metadata={"negative_rows": negative, "unaudited_files": orphans})
     overlaps = []
     for release in releases:  # one release at a time, like the grain
         pairs = conn.sql(sql_text("checks/files_overlap_within_release"),
@@ -317,7 +345,7 @@ def load_checks(conn, releases: list[str]):
     yield dg.AssetCheckResult(
         asset_key=TRADE_FACTS, check_name="files_do_not_overlap", passed=pairs.is_empty(),
         description=detail or None,
-        metadata={"file_pairs_overlapping": pairs.height, "releases_checked": len(releases),
+        metadata={"file_pairs_overlapping": pairs.height,
                   "pairs": dg.MetadataValue.md(markdown_table(pairs, 20))})
     # One release at a time, like the grain: the cost is the release's, not the history's.
     disagreeing = []
@@ -329,5 +357,4 @@ def load_checks(conn, releases: list[str]):
     yield dg.AssetCheckResult(
         asset_key=TRADE_FACTS, check_name="units_agree_within_release", passed=cells.is_empty(),
         metadata={"cells_with_disagreeing_units": cells.height,
-                  "releases_checked": len(releases),
-                  "cells": dg.MetadataValue.md(markdown_table(cells, 20))})
+                                    "cells": dg.MetadataValue.md(markdown_table(cells, 20))})

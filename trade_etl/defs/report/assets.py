@@ -1,6 +1,7 @@
 """The report: the brief with charts, one HTML page (trade_etl/serve/report.py).
 
-warehouse/published ─▶ marts/report   (job refresh_report, started by report_sensor)
+warehouse/published ─▶ marts/report   (job refresh_report, started by report_sensor after a
+                                      publish the report does not follow yet)
 
 It reads the published file, read-only, so it shows what readers see and takes no writer's
 slot. It runs in a run of its own after each build rather than as a step of the build: drawing
@@ -89,7 +90,16 @@ refresh_report = dg.define_asset_job(
 @dg.asset_sensor(
     asset_key=PUBLISHED, job=refresh_report, minimum_interval_seconds=30,
     default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Starts refresh_report each time a build publishes the warehouse (from the UI, "
-    "the raw-folder sensor or `trade-etl build`), so the report follows the marts.")
+    description="Starts refresh_report when a build has published the warehouse (from the UI, "
+    "the raw-folder sensor or `trade-etl build`) since the report was last drawn, so the report "
+    "follows the marts; a report already newer than the last publish (e.g. drawn by `trade-etl "
+    "demo`) is not drawn again when the UI starts.")
 def report_sensor(context: dg.SensorEvaluationContext, asset_event: dg.EventLogEntry):
+    # With no cursor yet (a new instance, or the sensor's first tick), the asset sensor offers
+    # the latest publish however old: draw only if no report followed it.
+    published, drawn = (context.instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=key), limit=1, ascending=False).records
+        for key in (PUBLISHED, REPORT))
+    if drawn and published and drawn[0].storage_id > published[0].storage_id:
+        return dg.SkipReason("the report was drawn after the last publish")
     return dg.RunRequest(run_key=f"published:{asset_event.run_id}")

@@ -6,6 +6,7 @@ core/period_months (the fiscal calendar) ─▶ marts
 """
 
 import dagster as dg
+import polars as pl
 from dagster_duckdb import DuckDBResource
 
 from trade_etl.defs.columns import columns_of
@@ -53,19 +54,25 @@ def sector_mapping_token(conn) -> str:
     partitions_def=RELEASES, backfill_policy=SINGLE_RUN,
     code_version=code_version("core/release_coverage", "core/winning_releases"),
 )
-def release_coverage(warehouse: DuckDBResource) -> dg.MaterializeResult:
+def release_coverage(context: dg.AssetExecutionContext,
+                     warehouse: DuckDBResource) -> dg.MaterializeResult:
     # Recomputes every release whose facts changed (this run's, and any a killed run left).
+    releases = context.partition_keys
     with warehouse_connection(warehouse) as conn:
         refresh = refresh_per_release(conn, "core.release_coverage")
         create_table_macro(conn, "core.winning_releases")
         by_release = conn.sql(
             "select release_id, count(*) as cells, min(format('{:04d}-{:02d}', year, month)) "
             "as first_month, max(format('{:04d}-{:02d}', year, month)) as last_month "
-            "from core.release_coverage group by 1 order by 1").pl()
-    return dg.MaterializeResult(metadata={"dagster/row_count": refresh.rows,
-                                          "refresh": refresh.describe(),
-                                          "preview": dg.MetadataValue.md(
-                                              markdown_table(by_release, 40))})
+            "from core.release_coverage where release_id in (select unnest($releases::varchar[]))"
+            " group by 1 order by 1", params={"releases": releases}).pl()
+    for release in releases:  # each partition shows its own release (README, "Dagster UI")
+        own = by_release.filter(pl.col("release_id") == release)
+        context.add_asset_metadata(partition_key=release, metadata={
+            "dagster/row_count": int(own["cells"].sum() or 0),
+            "first_month": own["first_month"][0] if own.height else "none",
+            "last_month": own["last_month"][0] if own.height else "none"})
+    return dg.MaterializeResult(metadata={"refresh_this_run": refresh.describe()})
 
 
 @dg.asset(
@@ -174,13 +181,21 @@ def hs_code_sectors(warehouse: DuckDBResource):
     partitions_def=RELEASES, backfill_policy=SINGLE_RUN,
     code_version=code_version("core/trade_release_monthly", "core/trade_monthly_as_of"),
 )
-def trade_release_monthly(warehouse: DuckDBResource) -> dg.MaterializeResult:
+def trade_release_monthly(context: dg.AssetExecutionContext,
+                          warehouse: DuckDBResource) -> dg.MaterializeResult:
+    releases = context.partition_keys
     with warehouse_connection(warehouse) as conn:
         refresh = refresh_per_release(conn, "core.trade_release_monthly",
                                       depends_on=sector_mapping_token(conn))
         create_table_macro(conn, "core.trade_monthly_as_of")
-    return dg.MaterializeResult(metadata={"dagster/row_count": refresh.rows,
-                                          "refresh": refresh.describe()})
+        rows = dict(conn.execute(
+            "select release_id, count(*) from core.trade_release_monthly where release_id in "
+            "(select unnest($releases::varchar[])) group by 1", {"releases": releases}
+        ).fetchall())
+    for release in releases:  # each partition shows its own release
+        context.add_asset_metadata({"dagster/row_count": rows.get(release, 0)},
+                                   partition_key=release)
+    return dg.MaterializeResult(metadata={"refresh_this_run": refresh.describe()})
 
 
 @dg.asset(
