@@ -87,7 +87,8 @@ def test_spec_is_consistent():
                 problems.append(f"{table}.{name}: override keys {sorted(override)}")
         if spec.get("kind", "table") not in ("table", "view"):
             problems.append(f"{table}: kind {spec['kind']!r}")
-        if not set(spec) <= {"description", "columns", "grain", "kind", "lake", "overrides"}:
+        if not set(spec) <= {"description", "columns", "grain", "kind", "lake", "overrides",
+                              "sql", "as_of", "built_by", "preview", "checks"}:
             problems.append(f"{table}: unknown keys {sorted(set(spec))}")
         if spec.get("lake", True) is not True and spec.get("kind") != "view":
             problems.append(f"{table}: only views stay out of the lake")
@@ -101,6 +102,29 @@ def test_spec_is_consistent():
         for col in schema.columns(table):
             if not col.description.strip() or not col.type.isupper():
                 problems.append(f"{table}.{col.name}: empty description or odd type {col.type}")
+    assert not problems, "\n".join(problems)
+
+
+def test_spec_names_existing_sql_and_complete_marts():
+    """Every SQL file the spec names exists; a table macro is `<table>_as_of` (file stem = name);
+    every mart is built by an asset, with a preview; every check's SQL exists."""
+    problems = []
+    for table, spec in schema.TABLES.items():
+        files = [spec["sql"]] if "sql" in spec else []
+        files += [check["sql"] for check in spec.get("checks", [])]
+        problems += [f"{table}: sql/{f}.sql does not exist" for f in files
+                     if not (REPO / "sql" / f"{f}.sql").is_file()]
+        if spec.get("as_of") and spec.get("sql") != table.replace(".", "/") + "_as_of":
+            problems.append(f"{table}: a table macro's file must be sql/<schema>/<name>_as_of.sql")
+        if table.startswith("marts.") and not {"built_by", "sql", "preview"} <= set(spec):
+            problems.append(f"{table}: a mart needs built_by, sql and preview")
+        for check in spec.get("checks", []):
+            if set(check) != {"name", "sql", "params", "description", "reads"}:
+                problems.append(f"{table}: check {check.get('name')} keys {sorted(check)}")
+            problems += [f"{table}: check {check['name']} reads {r}, not in TABLES"
+                         for r in check["reads"] if r not in schema.TABLES]
+    names = [c["name"] for t in schema.TABLES for c in schema.checks(t)]
+    problems += [f"check {n} declared twice" for n in set(names) if names.count(n) > 1]
     assert not problems, "\n".join(problems)
 
 

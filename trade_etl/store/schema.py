@@ -292,13 +292,35 @@ BALANCE = ["exports_jpy", "imports_jpy", "balance_jpy", "exports_usd", "imports_
            "balance_usd", "exports_yoy_pct", "imports_yoy_pct"]
 PERIOD = ["period_type", "period", "period_start", "period_end", "months_reported"]
 LATEST_MART = " Latest figures; `{name}_as_of(d)` gives them as known on date d."
+# The reconciliations read marts.balance_total too: it is built before they run.
+ON_TOTAL = ["marts.balance_total"]
+
+
+def _check(name: str, sql: str, description: str, params: dict | None = None,
+           reads: list[str] | None = None) -> dict:
+    """A blocking reconciliation: `sql/checks/<sql>.sql` returns the rows that disagree (none
+    when it passes), with `params` bound; `reads` are the other tables it reads."""
+    return {"name": name, "sql": f"checks/{sql}", "params": params or {},
+            "description": description, "reads": reads or []}
+
+
+def _balance_preview(label: str) -> dict:
+    return {"select": f"{label} as name, round(exports_jpy / 1e12, 3) as exports_tn_jpy, "
+                      "round(imports_jpy / 1e12, 3) as imports_tn_jpy, "
+                      "round(balance_jpy / 1e12, 3) as balance_tn_jpy, "
+                      "round(balance_usd / 1e9, 1) as balance_bn_usd",
+            "order": "abs(balance_jpy) desc", "title": "largest balances"}
 
 
 def _mart(name: str, description: str, dimensions: list[str], grain: list[str],
-          overrides: dict | None = None) -> dict:
+          overrides: dict | None = None, *, preview: str, checks: tuple = ()) -> dict:
+    """A balance mart: the table macro `sql/marts/<name>_as_of.sql` and the table `marts.<name>`
+    = the macro at the latest date, built by the asset `balance_marts`."""
     return {"description": description + LATEST_MART.format(name=name),
             "columns": PERIOD + dimensions + BALANCE, "grain": ["period_type", "period", *grain],
-            "overrides": overrides or {}}
+            "overrides": overrides or {}, "built_by": "balance_marts", "as_of": True,
+            "sql": f"{name.replace('.', '/')}_as_of", "preview": _balance_preview(preview),
+            "checks": list(checks)}
 
 
 QUANTITY_OVERRIDES = {
@@ -313,21 +335,39 @@ QUANTITY_OVERRIDES = {
 
 
 def _quantity_mart(name: str, description: str, code: str) -> dict:
-    """A quantity mart: a view, by period, flow, HS `code` column, partner and units. Not
-    copied to the lake: it is core.trade_latest several times over, computed when read
-    (docs/lake.md)."""
+    """A quantity mart: a view, by period, flow, HS `code` column, partner and units, built by
+    the asset `quantity_marts`. Not copied to the lake: it is core.trade_latest several times
+    over, computed when read (docs/lake.md)."""
     return {"kind": "view", "lake": False,
             "description": description + LATEST_MART.format(name=name),
             "columns": [*PERIOD, "flow", code, "partner_code", "partner_name", "partner_iso3",
                         "unit1", "quantity1", "unit2", "quantity2", "value_jpy",
                         "jpy_per_unit1", "jpy_per_unit2"],
             "grain": ["period_type", "period", "flow", code, "partner_code", "unit1", "unit2"],
-            "overrides": QUANTITY_OVERRIDES}
+            "overrides": QUANTITY_OVERRIDES, "built_by": "quantity_marts", "as_of": True,
+            "sql": f"{name.replace('.', '/')}_as_of",
+            "preview": {"select": f"flow, {code}, partner_name, unit1, quantity1, unit2, "
+                                  "quantity2, round(value_jpy / 1e9, 3) as value_bn_jpy, "
+                                  "round(jpy_per_unit1) as jpy_per_unit1, "
+                                  "round(jpy_per_unit2) as jpy_per_unit2",
+                        "order": "value_jpy desc", "title": "largest values"}}
 
 
-# Each public table or view: description, columns in warehouse order, grain (the columns that
-# identify a row; empty when no column set does), optional kind "view", optional lake False (not
-# copied to the lake) and per-column overrides.
+# Each public table or view, declared once. Keys:
+#   description, columns (names of FIELDS, in warehouse order), grain (the columns that identify
+#   a row; empty when no column set does), overrides (per-column changes to FIELDS);
+#   kind        "table" (default) or "view" (what `COMMENT ON` and readers see);
+#   lake        False: `trade-etl lake publish` leaves it out (views readers compute; default True);
+#   sql         the SQL file that defines it, under sql/ without `.sql` (none: sql/ddl.sql or the
+#               loader writes it);
+#   as_of       True: `sql` is the table macro `<name>_as_of(as_of)` and the table or view is that
+#               macro at the latest date (trade_etl.store.warehouse.build_as_of);
+#   built_by    the Dagster asset that builds it (`balance_marts`, `quantity_marts`, `revisions`):
+#               the multi-assets' specs, descriptions, previews and checks come from here;
+#   preview     {select, order, title}: the rows its materialization shows (the latest complete
+#               fiscal year's, when it has a period_type);
+#   checks      reconciliations on its asset: {name, sql (under sql/checks/, returns the rows that
+#               disagree), params, description, reads (other tables it reads)}, all blocking.
 TABLES: dict[str, dict] = {
     "raw.release_files": {
         "description": "The files found in the raw folder at the last discovery (the "
@@ -414,6 +454,7 @@ TABLES: dict[str, dict] = {
         "columns": ["flow", "year", "month", "hs_code", "hs_chapter", "hs_digits_kept",
                     "partners", "value_thousand_jpy", "share_of_month_pct"],
         "grain": ["flow", "year", "month", "hs_code"],
+        "sql": "core/confidential_codes",
         "overrides": {"hs_code": {"description": "The confidential code, e.g. `38XXXXXXX`."},
                       "value_thousand_jpy": {"description": "Value withheld under the code, "
                                                             "all partners, as published."}},
@@ -461,14 +502,34 @@ TABLES: dict[str, dict] = {
     },
     "marts.balance_total": _mart(
         "marts.balance_total", "Japan's exports, imports and balance with the world, by "
-        "period.", [], []),
+        "period.", [], [], preview="period_type",
+        checks=(_check("total_matches_latest", "total_matches_latest",
+                       "Monthly totals equal core.trade_latest, to the yen."),
+                _check("months_sum_to_periods", "months_sum_to_periods",
+                       "Months sum to fiscal and calendar quarters, halves and years."))),
     "marts.balance_by_partner": _mart(
         "marts.balance_by_partner", "Trade with each partner country, by period.",
-        ["partner_code", "partner_name", "partner_iso3", "area"], ["partner_code"]),
+        ["partner_code", "partner_name", "partner_iso3", "area"], ["partner_code"],
+        preview="partner_name",
+        checks=(_check("partners_sum_to_total", "parts_sum_to_total",
+                       "Partners sum to marts.balance_total in every period.",
+                       {"breakdown": "partner"}, ON_TOTAL),
+                # evaluated by trade_etl.defs.store.marts.official_totals_check: it reports
+                # differences (WARN) that do not block, and fails (ERROR) on those that do
+                _check("totals_match_official", "official_totals_diff",
+                       "The world's and every partner's calendar-year exports and imports equal "
+                       "the Ministry of Finance's published totals (ref.official_totals), to the "
+                       "thousand yen. Fails the build (ERROR) for a complete year whose figures "
+                       "are at the stage of the published vintage (revised or fixed); a "
+                       "preliminary year, or one at another stage, is reported as a warning. "
+                       "Differences: audit.official_totals_diff.", reads=ON_TOTAL))),
     "marts.balance_by_region": _mart(
         "marts.balance_by_region", "Trade with each customs area and with the groups ASEAN "
         "and EU (membership month by month), by period; regions overlap, the areas alone sum "
-        "to the total.", ["region", "region_type"], ["region"]),
+        "to the total.", ["region", "region_type"], ["region"], preview="region",
+        checks=(_check("areas_sum_to_total", "parts_sum_to_total",
+                       "Customs areas sum to marts.balance_total in every period.",
+                       {"breakdown": "area"}, ON_TOTAL),)),
     "marts.balance_by_hs_section": _mart(
         "marts.balance_by_hs_section", "Trade by HS section, by period; sections sum to the "
         "total.", ["hs_section", "section_name", "section_number"], ["hs_section"],
@@ -476,16 +537,28 @@ TABLES: dict[str, dict] = {
                                        "whose chapter is not in `ref.hs_chapters`."},
          "section_name": {"description": "Short English name of the section; `Unknown HS "
                                          "chapter` for `?`."},
-         "section_number": {"description": "Number of the section, 1 … 21; empty for `?`."}}),
+         "section_number": {"description": "Number of the section, 1 … 21; empty for `?`."}},
+        preview="hs_section || ' ' || left(section_name, 40)",
+        checks=(_check("hs_sections_sum_to_total", "parts_sum_to_total",
+                       "HS sections sum to marts.balance_total in every period.",
+                       {"breakdown": "hs_section"}, ON_TOTAL),)),
     "marts.balance_by_sector": _mart(
         "marts.balance_by_sector", "Trade by principal-commodity sector, by period: the nine "
         "top groups (they sum to the total) and the highlighted groups inside them.",
-        ["sector_code", "sector_name", "sector_level", "parent_sector_code"], ["sector_code"]),
+        ["sector_code", "sector_name", "sector_level", "parent_sector_code"], ["sector_code"],
+        preview="sector_name || ' (' || sector_level || ')'",
+        checks=(_check("sectors_sum_to_total", "parts_sum_to_total",
+                       "The nine top sectors sum to marts.balance_total in every period.",
+                       {"breakdown": "sector"}, ON_TOTAL),)),
     "marts.balance_by_partner_sector": _mart(
         "marts.balance_by_partner_sector", "Trade with each partner by sector, by period; "
         "each partner's top sectors sum to the partner.",
         ["partner_code", "partner_name", "partner_iso3", "sector_code", "sector_name",
-         "sector_level"], ["partner_code", "sector_code"]),
+         "sector_level"], ["partner_code", "sector_code"],
+        preview="partner_iso3 || ' ' || sector_name",
+        checks=(_check("partner_sectors_sum_to_partners", "partner_sectors_sum_to_partners",
+                       "For every partner, the top sectors sum to the partner's trade.",
+                       reads=ON_TOTAL),)),
     "marts.quantity_by_hs_code": _quantity_mart(
         "marts.quantity_by_hs_code", "Quantities, value and unit values by 9-digit HS code, "
         "partner and period, unit by unit: quantities in different units are never added up "
@@ -506,6 +579,10 @@ TABLES: dict[str, dict] = {
             "flow": {"type": "VARCHAR", "description": "`export` or `import`."},
             "period": {"description": "The month as `YYYY-MM`."},
         },
+        "built_by": "revisions", "sql": "marts/revisions",
+        "preview": {"select": "flow, period, partner_name, first_value_jpy, latest_value_jpy, "
+                              "revision_jpy",
+                    "order": "abs(revision_jpy) desc", "title": "largest revisions"},
     },
     "ref.countries": {
         "description": "Japan Customs country codes with their English name, ISO code and "
@@ -585,6 +662,7 @@ TABLES: dict[str, dict] = {
                     "months_reported", "warehouse_stage", "vintage_stage", "official_jpy",
                     "warehouse_jpy", "difference_jpy", "status", "blocks"],
         "grain": ["flow", "year", "partner_code"],
+        "sql": "checks/official_totals_diff",
         "overrides": {
             "partner_code": {"description": "The partner's customs country code; empty for "
                                             "the world."},
@@ -631,6 +709,27 @@ def in_lake(table: str) -> bool:
     """Whether `trade-etl lake publish` copies the table (every public table but a few large
     views that readers compute from the tables they read)."""
     return TABLES[table].get("lake", True)
+
+
+def built_by(asset: str) -> list[str]:
+    """The tables and views the asset `asset` builds, in spec order."""
+    return [table for table, spec in TABLES.items() if spec.get("built_by") == asset]
+
+
+def sql_file(table: str) -> str:
+    """The SQL file defining `table` (under sql/, without `.sql`): for an `as_of` table, its
+    table macro."""
+    return TABLES[table]["sql"]
+
+
+def as_of(table: str) -> bool:
+    """Whether `table` is its table macro `<table>_as_of(as_of)` at the latest date."""
+    return TABLES[table].get("as_of", False)
+
+
+def checks(table: str) -> list[dict]:
+    """The reconciliation checks on `table`'s asset (see TABLES)."""
+    return list(TABLES[table].get("checks", []))
 
 
 def table_comment(table: str) -> str:

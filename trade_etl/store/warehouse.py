@@ -13,6 +13,7 @@ from pathlib import Path
 import duckdb
 
 from trade_etl.settings import SQL_DIR
+from trade_etl.store import schema
 
 
 def sql_text(name: str) -> str:
@@ -73,8 +74,15 @@ def table_exists(conn: duckdb.DuckDBPyConnection, table: str) -> bool:
 
 
 LATEST = "DATE '9999-12-31'"
-MARTS = ("balance_total", "balance_by_partner", "balance_by_region", "balance_by_hs_section",
-         "balance_by_sector", "balance_by_partner_sector")
+
+
+def _names(asset: str) -> tuple[str, ...]:
+    return tuple(table.split(".")[1] for table in schema.built_by(asset))
+
+
+# Derived from the spec (trade_etl/store/schema.py, `built_by`); kept as names for callers.
+MARTS = _names("balance_marts")
+QUANTITY_MARTS = _names("quantity_marts")
 
 
 def create_table_macro(conn: duckdb.DuckDBPyConnection, name: str,
@@ -84,40 +92,39 @@ def create_table_macro(conn: duckdb.DuckDBPyConnection, name: str,
     The SQL file refers to its parameters by name (`as_of`, or those given). `name` and
     `params` come from fixed lists.
     """
-    schema, macro = name.split(".")
-    conn.execute(f"create or replace macro {schema}.{macro}({', '.join(params)}) as table "
-                 f"{sql_text(f'{schema}/{macro}')}")
+    schema_name, macro = name.split(".")
+    conn.execute(f"create or replace macro {schema_name}.{macro}({', '.join(params)}) as table "
+                 f"{sql_text(f'{schema_name}/{macro}')}")
 
 
-def build_mart(conn: duckdb.DuckDBPyConnection, mart: str) -> int:
-    """Create `marts.<mart>_as_of(as_of)` and the table `marts.<mart>` = the macro at the latest.
-
-    One definition answers both "latest" and "as first published" questions.
-    """
-    if mart not in MARTS:
-        raise ValueError(f"unknown mart {mart!r}")
-    create_table_macro(conn, f"marts.{mart}_as_of")
-    conn.execute(f"create or replace table marts.{mart} as select * from "
-                 f"marts.{mart}_as_of({LATEST}) order by all")
-    return conn.sql(f"select count(*) from marts.{mart}").fetchall()[0][0]
+def create_as_of_macro(conn: duckdb.DuckDBPyConnection, table: str) -> None:
+    """Create the table macro `<table>_as_of(as_of)` of a spec'd `as_of` table."""
+    if not schema.as_of(table) or schema.sql_file(table) != f"{table.replace('.', '/')}_as_of":
+        raise ValueError(f"{table!r} is not a table macro of the spec")
+    create_table_macro(conn, f"{table}_as_of")
 
 
-QUANTITY_MARTS = ("quantity_by_hs_code", "quantity_by_hs_subheading")
+def build_as_of(conn: duckdb.DuckDBPyConnection, table: str) -> int | None:
+    """Create `<table>` = its macro `<table>_as_of` at the latest date: a table (returns its row
+    count) or, for a spec'd view, a view (returns None). The macro must exist
+    (create_as_of_macro)."""
+    if not schema.as_of(table):
+        raise ValueError(f"{table!r} is not a table macro of the spec")
+    if schema.kind(table) == "view":
+        conn.execute(f"create or replace view {table} as select * from "
+                     f"{table}_as_of({LATEST})")
+        return None
+    conn.execute(f"create or replace table {table} as select * from "
+                 f"{table}_as_of({LATEST}) order by all")
+    return conn.sql(f"select count(*) from {table}").fetchall()[0][0]
 
 
-def create_view_mart(conn: duckdb.DuckDBPyConnection, mart: str) -> None:
-    """Create `marts.<mart>_as_of(as_of)` and the view `marts.<mart>` = the macro at the latest.
-
-    Views, not tables: they are as large as core.trade_latest several times over, and a query
-    that filters on their grain (a code, a partner, a period) reads only what it needs
-    (docs/design.md).
-    """
-    if mart not in QUANTITY_MARTS:
-        raise ValueError(f"unknown quantity mart {mart!r}")
-    create_table_macro(conn, "core.quantities_as_of", ("as_of", "hs_digits"))
-    create_table_macro(conn, f"marts.{mart}_as_of")
-    conn.execute(f"create or replace view marts.{mart} as select * from "
-                 f"marts.{mart}_as_of({LATEST})")
+def create_view(conn: duckdb.DuckDBPyConnection, view: str) -> None:
+    """`create or replace view <view> as <its spec'd SQL file>` (a spec'd view, never user
+    input)."""
+    if schema.kind(view) != "view" or schema.as_of(view):
+        raise ValueError(f"{view!r} is not a plain view of the spec")
+    conn.execute(f"create or replace view {view} as {sql_text(schema.sql_file(view))}")
 
 
 def rebuild_table(conn: duckdb.DuckDBPyConnection, table: str, params: dict | None = None) -> int:

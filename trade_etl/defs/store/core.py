@@ -26,7 +26,7 @@ from trade_etl.store.incremental import (
     release_tokens,
     table_token,
 )
-from trade_etl.store.warehouse import create_table_macro, rebuild_table, sql_text
+from trade_etl.store.warehouse import create_table_macro, create_view, rebuild_table
 
 RELEASE_COVERAGE = dg.AssetKey(["core", "release_coverage"])
 TRADE_LATEST = dg.AssetKey(["core", "trade_latest"])
@@ -97,8 +97,7 @@ def trade_latest(warehouse: DuckDBResource):
             ensure_exists(conn, table)
         create_table_macro(conn, "core.winning_releases")
         refresh = refresh_latest(conn)
-        conn.execute("create or replace view core.confidential_codes as "
-                     + sql_text("core/confidential_codes"))
+        create_view(conn, "core.confidential_codes")
         totals = conn.sql(
             "select year, count(distinct month) as months, "
             "sum(value_thousand_jpy) filter (where flow = 1) as exports_thousand_jpy, "

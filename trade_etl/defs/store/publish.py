@@ -21,14 +21,16 @@ from trade_etl.defs.store.core import HS_CODE_SECTORS, TRADE_LATEST
 from trade_etl.errors import EXIT_FAILED, UserError
 from trade_etl.ingest import inventory
 from trade_etl.store import freshness, publish, schema
-from trade_etl.store.warehouse import MARTS, QUANTITY_MARTS, transaction
+from trade_etl.store.warehouse import transaction
 
 
 @dg.asset(
     pool=WAREHOUSE_WRITER,
     key=["warehouse", "published"], group_name="publish", kinds={"duckdb"},
     deps=[TRADE_FACTS, AUDIT_RELEASES, AUDIT_QUARANTINE, TRADE_LATEST, HS_CODE_SECTORS,
-          *[dg.AssetKey(["marts", m]) for m in (*MARTS, "revisions", *QUANTITY_MARTS)]],
+          # every mart the spec declares (schema.TABLES, built_by)
+          *[dg.AssetKey(t.split(".")) for t, spec in schema.TABLES.items()
+            if t.startswith("marts.") and "built_by" in spec]],
     description="The warehouse readers open (TRADE_ETL_WAREHOUSE): the run's working copy, "
     "checkpointed, compacted when a third of it is free space, and swapped in atomically once "
     "everything upstream and every blocking check has passed.",
