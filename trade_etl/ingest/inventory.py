@@ -21,17 +21,12 @@ import polars as pl
 from trade_etl.errors import EXIT_FAILED, EXIT_PRUNE, UserError
 from trade_etl.fetch import manifest
 from trade_etl.ingest.releases import SourceFile, discover, printable, sha256_file, unsettled
+from trade_etl.store import schema
 from trade_etl.store.incremental import drop_releases
 
-INVENTORY_SCHEMA = {
-    "release_id": pl.String, "published_on": pl.Date, "stage": pl.String,
-    "file_name": pl.String, "path": pl.String, "size_bytes": pl.Int64, "mtime_ns": pl.Int64,
-    "sha256": pl.String, "problem": pl.String, "discovered_at": pl.Datetime("us"),
-    "ctime_ns": pl.Int64, "inode": pl.Int64}
-RELEASE_MONTHS_SCHEMA = {
-    "release_id": pl.String, "file_name": pl.String, "flow": pl.Int8, "year": pl.Int16,
-    "month": pl.Int8, "stage": pl.String, "stat_inf_id": pl.String, "update_date": pl.Date,
-    "title": pl.String}
+# The frames written into the spec'd tables, typed from the spec (trade_etl/store/schema.py).
+INVENTORY_SCHEMA = schema.polars_schema("raw.release_files")
+RELEASE_MONTHS_SCHEMA = schema.polars_schema("audit.release_months")
 
 
 def wait_until_settled(raw_dir: Path, quiet_seconds: float, timeout_seconds: float,

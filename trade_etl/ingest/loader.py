@@ -27,12 +27,10 @@ from trade_etl import failpoints, settings
 from trade_etl.ingest.raw_csv import FileProblem, read_table
 from trade_etl.ingest.releases import SourceFile, read_members
 from trade_etl.ingest.validation import SplitFile, ValidatedFile, validate_files
+from trade_etl.store import schema
 from trade_etl.store.warehouse import transaction
 
-AUDIT_COLUMNS = ("release_id", "published_on", "stage", "file_name", "sha256", "rows_read",
-                 "rows_loaded", "rows_quarantined", "loaded_at", "source_file", "source_sha256",
-                 "status", "error", "layout", "encoding", "cells_loaded", "value_year_mismatches",
-                 "source_problem")
+AUDIT_COLUMNS = tuple(c.name for c in schema.columns("audit.releases"))  # from the spec
 
 
 @dataclass

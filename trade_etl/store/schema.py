@@ -732,6 +732,21 @@ def checks(table: str) -> list[dict]:
     return list(TABLES[table].get("checks", []))
 
 
+# DuckDB type -> polars dtype name, for frames written into a spec'd table.
+POLARS_TYPES = {"VARCHAR": "String", "DATE": "Date", "BIGINT": "Int64", "INTEGER": "Int32",
+                "SMALLINT": "Int16", "TINYINT": "Int8", "DOUBLE": "Float64",
+                "BOOLEAN": "Boolean", "TIMESTAMP": "Datetime"}
+
+
+def polars_schema(table: str) -> dict:
+    """`{column: polars dtype}` of `table`, in warehouse order: the schema of a frame the
+    ingest writes into it (TIMESTAMP is microseconds, as DuckDB stores it)."""
+    import polars as pl
+
+    return {c.name: pl.Datetime("us") if c.type == "TIMESTAMP"
+            else getattr(pl, POLARS_TYPES[c.type]) for c in columns(table)}
+
+
 def table_comment(table: str) -> str:
     """The table's description and grain, as written to DuckDB and Dagster."""
     keys = grain(table)
