@@ -126,6 +126,39 @@ def test_revisions_show_first_and_latest(warehouse):
     assert rows == [("2025-01-23_preliminary", first, "2025-11-28_fixed", first + 7000, 7000)]
 
 
+def test_partner_ranks_follow_balance_by_partner(warehouse):
+    # CY2023: the US (cars out, LNG in) ahead of China (chips out).
+    us, cn = total(2023, range(1, 13), 1000) + total(2023, range(1, 13), 500), \
+        total(2023, range(1, 13), 300)
+    rows = query(warehouse, "select partner_iso3, trade_jpy, trade_rank, trade_share_pct, "
+                            "exports_share_pct, imports_share_pct from marts.partner_ranks "
+                            "where period = 'CY2023' order by trade_rank")
+    assert rows == [("USA", us, 1, round(100 * us / (us + cn), 3),
+                     round(100 * total(2023, range(1, 13), 1000)
+                           / (total(2023, range(1, 13), 1000) + cn), 3), 100.0),
+                    ("CHN", cn, 2, round(100 * cn / (us + cn), 3),
+                     round(100 * cn / (total(2023, range(1, 13), 1000) + cn), 3), 0.0)]
+    # every period: one row per partner of marts.balance_by_partner, the same trade, ranks
+    # by trade, and shares summing to 100
+    assert query(warehouse, """
+        select count(*) from marts.partner_ranks as r
+        full outer join marts.balance_by_partner as p using (period_type, period, partner_code)
+        where r.trade_jpy is distinct from p.exports_jpy + p.imports_jpy""") == [(0,)]
+    assert query(warehouse, """
+        select count(*) from (
+            select period_type, period, sum(trade_share_pct) as shares,
+                bool_and(trade_rank = rank) as ranked
+            from (select *, rank() over (partition by period_type, period
+                                         order by trade_jpy desc) as rank
+                  from marts.partner_ranks)
+            group by all)
+        where abs(shares - 100) > 0.01 or not ranked""") == [(0,)]
+    # as of a date, from the releases published by then (before the fixed revision)
+    assert query(warehouse, "select trade_jpy from marts.partner_ranks_as_of(DATE '2025-04-17') "
+                            "where period = 'CY2024' and partner_iso3 = 'USA'") == [
+        (total(2024, range(1, 13), 1000) + total(2024, range(1, 13), 500),)]
+
+
 def test_sectors_sections_and_regions(warehouse):
     sectors = dict(query(warehouse, "select sector_code, exports_jpy from marts.balance_by_sector "
                                     "where period = 'CY2023'"))

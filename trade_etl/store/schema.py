@@ -224,6 +224,20 @@ FIELDS: dict[str, dict[str, str]] = {
     "revision_jpy": {"type": "BIGINT", "unit": JPY, "description": "Latest − first."},
     "revision_pct": {"type": "DOUBLE", "unit": PCT, "description":
                      "Latest against first, to 3 decimals; empty when the first value is 0."},
+    # partner ranks
+    "trade_jpy": {"type": "BIGINT", "unit": JPY, "description": "Trade: exports + imports."},
+    "trade_rank": {"type": "BIGINT", "description":
+                   "Rank of the partner by trade_jpy within the period, 1 = the largest; "
+                   "partners with equal trade share a rank."},
+    "trade_share_pct": {"type": "DOUBLE", "unit": PCT, "description":
+                        "The partner's trade_jpy as a share of Japan's trade with the world "
+                        "that period, to 3 decimals."},
+    "exports_share_pct": {"type": "DOUBLE", "unit": PCT, "description":
+                          "The partner's share of Japan's exports that period, to 3 decimals; "
+                          "empty when Japan has none."},
+    "imports_share_pct": {"type": "DOUBLE", "unit": PCT, "description":
+                          "The partner's share of Japan's imports that period, to 3 decimals; "
+                          "empty when Japan has none."},
     # quantities
     "hs_subheading": {"type": "VARCHAR", "description":
                       "HS subheading: the first six digits of the code, the level the HS "
@@ -559,6 +573,20 @@ TABLES: dict[str, dict] = {
         checks=(_check("partner_sectors_sum_to_partners", "partner_sectors_sum_to_partners",
                        "For every partner, the top sectors sum to the partner's trade.",
                        reads=ON_TOTAL),)),
+    "marts.partner_ranks": {
+        "description": "Japan's partners ranked by trade (exports + imports) in every period, "
+                       "with their shares of Japan's trade, exports and imports; the shares of "
+                       "all partners sum to 100." + LATEST_MART.format(name="marts.partner_ranks"),
+        "columns": [*PERIOD, "partner_code", "partner_name", "partner_iso3", "exports_jpy",
+                    "imports_jpy", "trade_jpy", "trade_rank", "trade_share_pct",
+                    "exports_share_pct", "imports_share_pct"],
+        "grain": ["period_type", "period", "partner_code"],
+        "built_by": "balance_marts", "as_of": True, "sql": "marts/partner_ranks_as_of",
+        "preview": {"select": "trade_rank, partner_name, round(trade_jpy / 1e12, 3) as "
+                              "trade_tn_jpy, trade_share_pct, exports_share_pct, "
+                              "imports_share_pct",
+                    "order": "trade_rank, partner_code", "title": "largest partners"},
+    },
     "marts.quantity_by_hs_code": _quantity_mart(
         "marts.quantity_by_hs_code", "Quantities, value and unit values by 9-digit HS code, "
         "partner and period, unit by unit: quantities in different units are never added up "
@@ -803,6 +831,25 @@ BLOCK = re.compile(r"<!-- (?P<tag>columns|table): (?P<table>[a-z_]+\.[a-z_]+)"
                    re.S)
 
 
+# <!-- marts --> … <!-- /marts -->: the index of every mart, from the spec.
+MARTS_BLOCK = re.compile(r"<!-- marts -->\n.*?<!-- /marts -->", re.S)
+
+
+def marts_index() -> str:
+    """A markdown table of every spec'd mart: kind, as-of macro, grain, checks, lake."""
+    lines = ["| mart | kind | as of date d | grain | checks on every build | in the lake |",
+             "|---|---|---|---|---|---|"]
+    for table in TABLES:
+        if not table.startswith("marts."):
+            continue
+        macro = f"`{table}_as_of(d)`" if as_of(table) else ""
+        names = ", ".join(f"`{c['name']}`" for c in checks(table))
+        lines.append(f"| `{table}` | {kind(table)} | {macro} | "
+                     f"{', '.join(grain(table))} | {names} | "
+                     f"{'yes' if in_lake(table) else 'no'} |")
+    return "\n".join(lines)
+
+
 def _cell(text: str) -> str:
     return text.replace("|", "\\|")
 
@@ -839,6 +886,7 @@ def _render(match: re.Match) -> str:
 
 def render_docs(text: str) -> str:
     """`text` with every marked block replaced by the table generated from the spec."""
+    text = MARTS_BLOCK.sub(lambda _: f"<!-- marts -->\n{marts_index()}\n<!-- /marts -->", text)
     return BLOCK.sub(_render, text)
 
 
