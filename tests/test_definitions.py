@@ -121,10 +121,11 @@ def test_asset_graph_snapshot():
 
 
 def _tick(raw, instance):
-    from trade_etl.defs.resources import RawDirectory
+    from trade_etl.defs.resources import RawDirectory, TradeEtlConfig
 
     with dg.build_sensor_context(instance=instance,
-                                 resources={"raw_dir": RawDirectory(path=str(raw))}) as ctx:
+                                 resources={"raw_dir": RawDirectory(path=str(raw)),
+                                            "trade_etl": TradeEtlConfig()}) as ctx:
         result = raw_release_sensor(ctx)
     for request in result.dynamic_partitions_requests:  # as the daemon would
         instance.add_dynamic_partitions(request.partitions_def_name, request.partition_keys)

@@ -17,7 +17,7 @@ import polars as pl
 import pyarrow as pa
 import pytest
 
-from tests.conftest import build, csv_text, row, write_release
+from tests.conftest import build, csv_text, row, run_job, write_release
 from trade_etl import settings
 from trade_etl.lake import iceberg
 from trade_etl.sample import write_sample
@@ -273,12 +273,25 @@ def test_a_build_with_the_lake_switched_on_publishes_it_and_retries_a_missed_pub
     assert_lake_equals(wh, config)
 
 
-def test_builds_are_duckdb_only_unless_the_lake_is_switched_on():
+def test_builds_are_duckdb_only_unless_the_lake_is_switched_on(tmp_path):
+    """The asset is always in the graph (the graph does not depend on the environment); with
+    no lake configured a build materializes it as `not configured` and writes no lake."""
     from trade_etl.definitions import defs
-    from trade_etl.defs.lake.assets import LAKE_PUBLISHED
+    from trade_etl.defs.lake.assets import LAKE_PUBLISHED, NOT_CONFIGURED
 
     assert not settings.lake_enabled()
-    assert LAKE_PUBLISHED not in defs.resolve_asset_graph().get_all_asset_keys()
+    assert LAKE_PUBLISHED in defs.resolve_asset_graph().get_all_asset_keys()
+    raw, wh = tmp_path / "raw", tmp_path / "wh.duckdb"
+    write_release(raw, "2024-02-20_preliminary", {
+        "exp_2024.csv": csv_text([row(1, 2024, "870323915", "304", {1: 100})])})
+    result = run_job(raw, run_config={"resources": {
+        "raw_dir": {"config": {"path": str(raw)}},
+        "warehouse": {"config": {"database": str(wh)}},
+        "trade_etl": {"config": {"raw_dir": str(raw), "warehouse": str(wh)}}}})
+    assert result.success
+    [lake] = result.asset_materializations_for_node("lake__published")
+    assert lake.metadata["lake"].value == NOT_CONFIGURED
+    assert not (tmp_path / "lake").exists() and not (tmp_path / ".wh.duckdb.lake.json").exists()
 
 
 def test_the_lake_refuses_to_forget_its_publishes(warehouses, tmp_path, capsys):

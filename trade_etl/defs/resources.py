@@ -9,6 +9,7 @@ outside it (staging, the lake) run beside them (docs/lake.md, "Beyond one machin
 """
 
 import logging
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,30 +17,69 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 from dagster_duckdb import DuckDBResource
-from pydantic import PrivateAttr
+from pydantic import Field, PrivateAttr
 
 from trade_etl import settings
 from trade_etl.errors import EXIT_BUSY, UserError, explain
-from trade_etl.settings import (
-    RAW_DIR_ENV,
-    WAREHOUSE_ENV,
-    apply_env_defaults,
-    duckdb_memory_limit,
-)
+from trade_etl.settings import Settings
 from trade_etl.store import publish
 from trade_etl.store.warehouse import ensure_schema
 
-apply_env_defaults()
+# Chosen before a run exists (the executor when the definitions load, the instance by whoever
+# launches the run): not run settings.
+NOT_RUN_SETTINGS = ("executor", "dagster_home")
+RUN_SETTINGS = tuple(n for n in settings.SETTING_NAMES if n not in NOT_RUN_SETTINGS)
+
+
+class TradeEtlConfig(dg.ConfigurableResource):
+    """The settings of a run (trade_etl.settings.Settings), one field per setting.
+
+    A field left unset (None) takes its `TRADE_ETL_*` variable in the run's process, else the
+    default: `settings()` is `Settings.from_env(os.environ, **fields given)`, validated once per
+    call. `trade-etl build` gives the paths and flags of its command line here, as run config
+    (`run_config_for`), rather than through the environment. Not `dg.EnvVar`: an EnvVar field
+    fails the run when its variable is unset, and most of these are unset on purpose."""
+
+    raw_dir: str | None = None
+    warehouse: str | None = None
+    reports_dir: str | None = None
+    report_partner: str | None = None
+    fiscal_start_month: int | None = None
+    duckdb_memory_limit: str | None = None
+    load_batch_mb: float | None = None
+    quiet_seconds: float | None = None
+    settle_timeout: float | None = None
+    lake_catalog_uri: str | None = None
+    lake_warehouse: str | None = None
+    allow_dates: bool | None = None
+    debug: bool | None = None
+    estat_base_url: str | None = None
+    fetch_pause: float | None = None
+    fetch_backoff: float | None = None
+    fetch_attempts: int | None = None
+    fetch_deadline: float | None = None
+    fetch_page_deadline: float | None = None
+    fetch_min_rate: float | None = None
+    fetch_rate_grace: float | None = None
+    fetch_max_page_mb: float | None = None
+    fetch_redirect_hosts: str | None = None  # comma-separated, as the variable
+    sql_max_bytes: int | None = None
+    fx_base_url: str | None = None
+
+    def settings(self) -> Settings:
+        given = {name: getattr(self, name) for name in RUN_SETTINGS}
+        return Settings.from_env(os.environ, **given)
 
 
 class RawDirectory(dg.ConfigurableResource):
     """The folder where release folders (`<YYYY-MM-DD>_<stage>/`) are dropped."""
 
-    path: str
+    path: str = Field(default="", description="empty: the setting raw_dir ($TRADE_ETL_RAW_DIR "
+                      "or data/raw) in the run's process")
 
     @property
     def root(self) -> Path:
-        return Path(self.path)
+        return Path(self.path) if self.path else Settings.from_env(os.environ).raw_dir
 
 
 class WarehouseResource(DuckDBResource):
@@ -55,16 +95,24 @@ class WarehouseResource(DuckDBResource):
     a later step starts from a fresh connection.
     """
 
+    database: str = Field(default="", description="the published DuckDB file; empty: the "
+                          "setting warehouse ($TRADE_ETL_WAREHOUSE or "
+                          "data/warehouse/trade.duckdb) in the run's process")
     _conn: duckdb.DuckDBPyConnection | None = PrivateAttr(default=None)
+
+    @property
+    def path(self) -> Path:
+        """The published file (readers open it; runs write its working copy)."""
+        return Path(self.database) if self.database else Settings.from_env(os.environ).warehouse
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         try:
             with user_errors("taking the build lock"):
-                publish.acquire(Path(self.database))
+                publish.acquire(self.path)
         except publish.BuildRunning as err:
             raise as_failure(UserError(str(err), EXIT_BUSY)) from None
         with user_errors("preparing the working copy"):
-            freed = publish.prepare(Path(self.database))
+            freed = publish.prepare(self.path)
         if freed[0]:
             message = (f"removed {freed[0]} temporary file(s) ({freed[1] / 1e6:.1f} MB) left by "
                        "builds that did not finish")
@@ -75,16 +123,17 @@ class WarehouseResource(DuckDBResource):
         try:
             self.close_connection()
         finally:
-            publish.release(Path(self.database))
+            publish.release(self.path)
 
     @contextmanager
     def get_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        work = publish.work_path(Path(self.database))
+        work = publish.work_path(self.path)
         with user_errors(f"writing {work}"):
             if self._conn is None:
-                conn = duckdb.connect(str(work),
-                                      config={"custom_user_agent": "trade_etl",
-                                              **self.connection_config})
+                config = {"custom_user_agent": "trade_etl", **self.connection_config}
+                if "memory_limit" not in config:  # not given: the setting, as publishing's
+                    config["memory_limit"] = Settings.from_env(os.environ).duckdb_memory_limit
+                conn = duckdb.connect(str(work), config=config)
                 try:
                     ensure_schema(conn)
                 except BaseException:
@@ -124,39 +173,65 @@ def user_errors(doing: str = "") -> Iterator[None]:
         raise as_failure(explained) from exc
 
 
+def warehouse_file(warehouse: DuckDBResource) -> Path:
+    """The published file of the run's warehouse resource (WarehouseResource.path)."""
+    if isinstance(warehouse, WarehouseResource):
+        return warehouse.path
+    return Path(warehouse.database)
+
+
 @contextmanager
 def warehouse_connection(warehouse: DuckDBResource) -> Iterator[duckdb.DuckDBPyConnection]:
     """The run's read-write connection, with the schema in place (WarehouseResource)."""
-    Path(warehouse.database).parent.mkdir(parents=True, exist_ok=True)
+    warehouse_file(warehouse).parent.mkdir(parents=True, exist_ok=True)
     with warehouse.get_connection() as conn:
         yield conn
 
 
+# Results are always ordered explicitly; not keeping insertion order lets DuckDB load in
+# parallel and skip a copy (a release's facts load ~2x faster).
+CONNECTION_CONFIG = {"preserve_insertion_order": False}
+
+
 @dg.definitions
 def resources() -> dg.Definitions:
+    """The resources, unconfigured: paths and settings come from run config (`trade-etl
+    build`: run_config_for) or, field by field, from the run's environment (the UI, the
+    sensor). Only the executor is chosen here, when the definitions load."""
     return dg.Definitions(
         resources={
-            "warehouse": WarehouseResource(
-                database=dg.EnvVar(WAREHOUSE_ENV),
-                # Results are always ordered explicitly; not keeping insertion order lets DuckDB
-                # load in parallel and skip a copy (a release's facts load ~2x faster).
-                connection_config={"memory_limit": duckdb_memory_limit(),
-                                   "preserve_insertion_order": False},
-            ),
-            "raw_dir": RawDirectory(path=dg.EnvVar(RAW_DIR_ENV)),
+            "warehouse": WarehouseResource(connection_config=CONNECTION_CONFIG),
+            "raw_dir": RawDirectory(),
+            "trade_etl": TradeEtlConfig(),
         },
-        executor=executor(),
+        executor=executor(Settings.from_env(os.environ).executor),
     )
+
+
+def run_config_for(config: Settings) -> dict:
+    """Run config that gives a run exactly `config` (the `resources` part): what `trade-etl
+    build` passes to the run instead of setting environment variables."""
+    values = {name: getattr(config, name) for name in RUN_SETTINGS}
+    values = {name: (",".join(v) if isinstance(v, tuple) else
+                     str(v) if isinstance(v, Path) else v)
+              for name, v in values.items() if v is not None}
+    return {
+        "trade_etl": {"config": values},
+        "raw_dir": {"config": {"path": str(config.raw_dir)}},
+        "warehouse": {"config": {"database": str(config.warehouse), "connection_config": {
+            **CONNECTION_CONFIG, "memory_limit": config.duckdb_memory_limit}}},
+    }
 
 
 WAREHOUSE_WRITER = "warehouse_writer"
 
 
-def executor() -> dg.ExecutorDefinition:
-    """The executor `TRADE_ETL_EXECUTOR` names (settings.executor): in-process by default; the
-    multiprocess one forks its step processes from a server that has loaded the definitions;
-    k8s and celery come from their Dagster integrations, installed separately."""
-    choice = settings.executor()
+def executor(choice: str | None = None) -> dg.ExecutorDefinition:
+    """The executor `choice` names (Settings.executor, `TRADE_ETL_EXECUTOR`; default: the
+    environment's): in-process by default; the multiprocess one forks its step processes from
+    a server that has loaded the definitions; k8s and celery come from their Dagster
+    integrations, installed separately."""
+    choice = choice or settings.executor()
     if choice == "in_process":
         return dg.in_process_executor
     if choice == "multiprocess":

@@ -4,9 +4,8 @@ import dagster as dg
 
 from trade_etl.defs.jobs import build_warehouse
 from trade_etl.defs.partitions import RELEASES
-from trade_etl.defs.resources import RawDirectory
+from trade_etl.defs.resources import RawDirectory, TradeEtlConfig
 from trade_etl.ingest.releases import discover, unsettled
-from trade_etl.settings import quiet_seconds, warehouse_path
 from trade_etl.store.freshness import releases_to_build
 
 
@@ -21,18 +20,20 @@ from trade_etl.store.freshness import releases_to_build
     "inodes, so a release is built once per version). A folder with a file changed within "
     "the quiet period (TRADE_ETL_QUIET_SECONDS) waits for a later tick.",
 )
-def raw_release_sensor(context: dg.SensorEvaluationContext, raw_dir: RawDirectory):
+def raw_release_sensor(context: dg.SensorEvaluationContext, raw_dir: RawDirectory,
+                       trade_etl: TradeEtlConfig):
     if not raw_dir.root.is_dir():  # unmounted or mistyped: not a reason to forget every release
         return dg.SkipReason(f"raw directory {raw_dir.root} does not exist")
-    sources = discover(raw_dir.root)
-    young = {s.release_id for s in unsettled(sources, quiet_seconds())}
+    tick = trade_etl.settings()  # the daemon's environment, read once per tick
+    sources = discover(raw_dir.root, tick.allow_dates)
+    young = {s.release_id for s in unsettled(sources, tick.quiet_seconds)}
     releases = sorted({s.release_id for s in sources})
     known = RELEASES.get_partition_keys(dynamic_partitions_store=context.instance)
     new_partitions = [r for r in releases if r not in set(known)]
     # A folder removed or renamed: its partition goes (its runs and events stay in the history).
     gone_partitions = [r for r in known if r not in set(releases)]
-    # The published file (TRADE_ETL_WAREHOUSE), read-only: never the build's lock or copy.
-    changed = releases_to_build(warehouse_path(), sources, raw_dir.root)
+    # The published file (the setting warehouse), read-only: never the build's lock or copy.
+    changed = releases_to_build(tick.warehouse, sources, raw_dir.root)
     requests = [dg.RunRequest(run_key=f"{release}:{fingerprint}", partition_key=release)
                 for release, fingerprint in sorted(changed.items()) if release not in young]
     waiting = f"; {len(young)} still being written" if young else ""

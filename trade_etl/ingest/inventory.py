@@ -30,7 +30,8 @@ RELEASE_MONTHS_SCHEMA = schema.polars_schema("audit.release_months")
 
 
 def wait_until_settled(raw_dir: Path, quiet_seconds: float, timeout_seconds: float,
-                       say: Callable[[str], None]) -> list[SourceFile]:
+                       say: Callable[[str], None], allow_dates: bool = False
+                       ) -> list[SourceFile]:
     """The raw folder's files once none has changed for `quiet_seconds`.
 
     Waits rather than skipping, so that `cp -r downloads/x data/raw/ && trade-etl build` loads
@@ -39,7 +40,7 @@ def wait_until_settled(raw_dir: Path, quiet_seconds: float, timeout_seconds: flo
     started = time.monotonic()
     told = 0.0
     while True:
-        sources = discover(raw_dir)
+        sources = discover(raw_dir, allow_dates)
         young = unsettled(sources, quiet_seconds)
         if not young:
             return sources

@@ -98,8 +98,8 @@ Parsed = list[tuple[SourceFile, str | None, list[FileResult]]]
 def batches(files: list[tuple[SourceFile, str | None]],
             size: int | None = None) -> list[list[tuple[SourceFile, str | None]]]:
     """Consecutive groups of files of about `size` bytes on disk (a larger file alone);
-    `size` defaults to settings.load_batch_bytes()."""
-    size = settings.load_batch_bytes() if size is None else size
+    `size` defaults to Settings.load_batch_bytes' default (8 MB)."""
+    size = settings.DEFAULT_LOAD_BATCH_BYTES if size is None else size
     groups: list[list[tuple[SourceFile, str | None]]] = []
     total = size
     for item in files:
@@ -191,6 +191,7 @@ def load_sources(
     progress: Callable[[str], None] = lambda _msg: None,
     detail: Callable[[str], None] = lambda _msg: None,
     staged: Callable[[SourceFile, str | None], list[FileResult] | None] | None = None,
+    batch_bytes: int | None = None,
 ) -> LoadSummary:
     """Parse, validate and store each (source, sha256) pair, in publication order.
 
@@ -198,12 +199,14 @@ def load_sources(
     pandera's checks and DuckDB all release the GIL): the two cores both work, and memory holds
     two batches at most. `detail` hears one line per file, `progress` one line per release once
     its files are in. `staged`, when given, returns a source file's results as staged ahead
-    (trade_etl/ingest/staging.py), or None to read and validate it here.
+    (trade_etl/ingest/staging.py), or None to read and validate it here. `batch_bytes`: CSV
+    bytes read and validated at once (Settings.load_batch_bytes).
     """
     codes = sorted(set(country_codes))
     summary = LoadSummary()
     releases = list(dict.fromkeys(source.release_id for source, _ in sources))
-    plan = {release: batches([(s, d) for s, d in sources if s.release_id == release])
+    plan = {release: batches([(s, d) for s, d in sources if s.release_id == release],
+                             batch_bytes)
             for release in releases}
 
     def prepare(batch: list[tuple[SourceFile, str | None]]) -> Parsed:

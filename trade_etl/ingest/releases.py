@@ -18,8 +18,6 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
-from trade_etl import settings
-
 RELEASE_DIR = re.compile(r"^([0-9]{4}-[0-9]{2}-[0-9]{2})_([A-Za-z][A-Za-z0-9-]*)$")
 # `<date>_<stage>-r2`: a second version of tables published the same day (the fetcher puts it
 # there, trade_etl/fetch/fetcher.py), ordered after `<date>_<stage>` and before `-r3`.
@@ -81,11 +79,11 @@ class SourceFile:
                 release_revision(self.release_id), self.release_id, self.file_name)
 
 
-def parse_release_dir(name: str, today: date | None = None, allow_dates: bool | None = None
+def parse_release_dir(name: str, today: date | None = None, allow_dates: bool = False
                       ) -> tuple[date | None, str | None, str | None]:
     """(published_on, stage, problem) for a release folder name. The stage leaves out a
     revision suffix (`preliminary-r2` is a preliminary release). A date after today or before
-    1988 is a problem unless `allow_dates` (default: settings.allow_dates())."""
+    1988 is a problem unless `allow_dates` (Settings.allow_dates, `--allow-dates`)."""
     match = RELEASE_DIR.match(name)
     if not match:
         return None, None, "folder name is not <YYYY-MM-DD>_<stage>, e.g. 2025-04-17_preliminary"
@@ -97,7 +95,6 @@ def parse_release_dir(name: str, today: date | None = None, allow_dates: bool | 
     revision = REVISION.match(stage)
     if revision:
         stage = revision.group(1)
-    allow_dates = settings.allow_dates() if allow_dates is None else allow_dates
     today = today or date.today()
     problem = None
     if not allow_dates and published > today + timedelta(days=FUTURE_ALLOWANCE_DAYS):
@@ -111,8 +108,9 @@ def parse_release_dir(name: str, today: date | None = None, allow_dates: bool | 
     return published, stage, problem
 
 
-def discover(raw_dir: Path) -> list[SourceFile]:
-    """Every file under the raw directory, with any problem found without reading it."""
+def discover(raw_dir: Path, allow_dates: bool = False) -> list[SourceFile]:
+    """Every file under the raw directory, with any problem found without reading it
+    (`allow_dates`: release dates after today or before 1988 are no problem)."""
     if not raw_dir.is_dir():
         return []
     root = raw_dir.resolve()
@@ -129,7 +127,7 @@ def discover(raw_dir: Path) -> list[SourceFile]:
             found.append(_source(entry, root, release_id, None, None, "",
                                  "symbolic link points outside the raw directory"))
             continue
-        published, stage, problem = parse_release_dir(entry.name)
+        published, stage, problem = parse_release_dir(entry.name, allow_dates=allow_dates)
         if problem is None and release_id != entry.name:
             problem = "folder name is not valid UTF-8"
         for path in sorted(_walk(entry)):

@@ -197,9 +197,24 @@ def period_rates(conn: duckdb.DuckDBPyConnection, period: str, as_of: date,
                  [m for m, s in months if s is None])
 
 
+def built_fiscal_start_month(conn: duckdb.DuckDBPyConnection) -> int:
+    """The fiscal year's first month the warehouse was built with, read from its calendar
+    (core.period_months: a fiscal year's first day), so the brief's wording agrees with the
+    marts whatever the environment says now; 4 (April) in a warehouse without one."""
+    try:
+        rows = conn.execute("select month(period_start) from core.period_months "
+                            "where period_type = 'fiscal_year' limit 1").fetchall()
+    except duckdb.CatalogException:
+        rows = []
+    return int(rows[0][0]) if rows else 4
+
+
 def write_brief(conn: duckdb.DuckDBPyConnection, fiscal_year: int, partner: str | None = None,
-                as_of: date | None = None, fiscal_start_month: int = 4) -> str:
+                as_of: date | None = None, fiscal_start_month: int | None = None) -> str:
+    """The brief; `fiscal_start_month` defaults to the one the warehouse was built with."""
     day = as_of or LATEST
+    if fiscal_start_month is None:
+        fiscal_start_month = built_fiscal_start_month(conn)
     release = conn.execute(
         "select release_id, published_on from core.releases where published_on <= $d "
         "order by release_seq desc limit 1", {"d": day}).fetchall()

@@ -15,6 +15,7 @@ from trade_etl import settings
 from trade_etl.errors import EXIT_BUSY, EXIT_FAILED, EXIT_USAGE, explain
 from trade_etl.serve.memory import RssSampler, step_peaks
 from trade_etl.serve.output import check_output, write_output
+from trade_etl.settings import Settings
 from trade_etl.text import VisibleFormatter, visible
 
 
@@ -23,12 +24,18 @@ def _error(message: str) -> None:
     print(f"error: {visible(message)}", file=sys.stderr)
 
 
+def command_settings(args: argparse.Namespace, environ=None) -> Settings:
+    """The command's settings: its flags over the environment over the defaults, read and
+    checked once; every step of the command (and its Dagster run, as run config) uses them."""
+    given = {"raw_dir": getattr(args, "raw_dir", None) or None,
+             "warehouse": getattr(args, "warehouse", None) or None,
+             "allow_dates": True if getattr(args, "allow_dates", False) else None,
+             "debug": True if getattr(args, "debug", False) else None}
+    return Settings.from_env(os.environ if environ is None else environ, **given)
+
+
 def _paths(args: argparse.Namespace) -> tuple[Path, Path]:
-    raw = Path(args.raw_dir or settings.raw_dir())
-    warehouse = Path(args.warehouse or settings.warehouse_path())
-    os.environ[settings.RAW_DIR_ENV] = str(raw)
-    os.environ[settings.WAREHOUSE_ENV] = str(warehouse)
-    return raw, warehouse
+    return args.settings.raw_dir, args.settings.warehouse
 
 
 def step_timings(result, run_seconds: float) -> dict:
@@ -53,7 +60,7 @@ def step_timings(result, run_seconds: float) -> dict:
 
 def run_build(raw: Path, warehouse: Path, quiet: bool = False,
               timings: str | Path | None = None, force: bool = False,
-              prune: bool = False) -> int:
+              prune: bool = False, config: Settings | None = None) -> int:
     """Run the build job on the warehouse's Dagster instance (trade_etl/serve/runs.py), for the
     releases that need loading; print a summary.
 
@@ -61,7 +68,8 @@ def run_build(raw: Path, warehouse: Path, quiet: bool = False,
     changed since the last complete build (trade_etl/store/freshness.py), unless `force` (which
     also loads every release's partition and hashes every file again). `prune` lets the build
     remove what files no longer in the raw folder contributed. `timings`, when given, receives
-    a JSON breakdown of where the time went (`make bench`).
+    a JSON breakdown of where the time went (`make bench`). `config`: the command's settings
+    (default: the environment's), with `raw` and `warehouse` as given.
     """
     from trade_etl.store import publish
     from trade_etl.store.warehouse import check_warehouse_path
@@ -70,10 +78,11 @@ def run_build(raw: Path, warehouse: Path, quiet: bool = False,
         _error(f"raw directory {raw} does not exist: create it, or point --raw-dir "
                f"(or ${settings.RAW_DIR_ENV}) at your release folders")
         return EXIT_USAGE
-    settings.check_all()
+    if config is None or (config.raw_dir, config.warehouse) != (Path(raw), Path(warehouse)):
+        config = Settings.from_env(os.environ, raw_dir=raw, warehouse=warehouse)
     check_warehouse_path(warehouse)
-    if timings is not None:
-        timings = check_output(timings, "--timings", warehouse, raw)  # before the build
+    if timings is not None:  # before the build
+        timings = check_output(timings, "--timings", warehouse, raw, config)
     # The build lock before any run, so that what would stop the run's first step (another
     # build, a path that cannot be written) is one line with its own exit code and no run in
     # the UI. It is kept to the end of the run when the run's steps are in this process (the
@@ -86,7 +95,7 @@ def run_build(raw: Path, warehouse: Path, quiet: bool = False,
         _error(str(err))
         return EXIT_BUSY
     try:
-        return _build(raw, warehouse, quiet, timings, force, prune, lock)
+        return _build(config, quiet, timings, force, prune, lock)
     finally:
         lock.let_go()
 
@@ -123,33 +132,34 @@ def _progress_logger(quiet: bool) -> logging.Logger:
     return progress
 
 
-def lake_is_current(warehouse: Path) -> bool:
+def lake_is_current(warehouse: Path, config: Settings) -> bool:
     """True without a lake; with one, whether it holds the warehouse as last published (a
     build whose lake publish failed runs again for it)."""
     from trade_etl import lake
     from trade_etl.store.incremental import stored_token
     from trade_etl.store.publish import PUBLISH_KEY
 
-    config = settings.lake_config()
-    return config is None or lake.is_current(warehouse, config,
-                                             stored_token(warehouse, PUBLISH_KEY))
+    where = config.lake
+    return where is None or lake.is_current(warehouse, where,
+                                            stored_token(warehouse, PUBLISH_KEY))
 
 
-def _build(raw: Path, warehouse: Path, quiet: bool, timings: Path | None,
+def _build(config: Settings, quiet: bool, timings: Path | None,
            force: bool, prune: bool, lock: _BuildLock) -> int:
     from trade_etl.errors import UserError
     from trade_etl.ingest import inventory
     from trade_etl.serve.build_report import BuildReport
     from trade_etl.store import freshness
 
+    raw, warehouse = config.raw_dir, config.warehouse
     started = time.perf_counter()
     _progress_logger(quiet)
     sources = inventory.wait_until_settled(
-        raw, settings.quiet_seconds(), settings.settle_timeout(),
-        lambda line: print(visible(line), file=sys.stderr, flush=True))
-    fingerprint = freshness.inputs_fingerprint(raw, sources)
+        raw, config.quiet_seconds, config.settle_timeout,
+        lambda line: print(visible(line), file=sys.stderr, flush=True), config.allow_dates)
+    fingerprint = freshness.inputs_fingerprint(raw, sources, config)
     if not force and freshness.is_up_to_date(warehouse, fingerprint) and lake_is_current(
-            warehouse):
+            warehouse, config):
         print(f"{warehouse} is up to date: nothing in {raw}, the reference data, the settings "
               "or the code changed since the last build (--force runs it anyway)",
               file=sys.stderr)
@@ -158,28 +168,30 @@ def _build(raw: Path, warehouse: Path, quiet: bool, timings: Path | None,
         if timings is not None:
             write_output(timings, json.dumps({"total_s": round(time.perf_counter() - started, 3),
                                               "skipped": True}, indent=2) + "\n",
-                         "--timings", warehouse, raw)
+                         "--timings", warehouse, raw, config)
         return _report_file_errors(report)
     try:  # before any run: a refused build is not a failed run in the UI
         inventory.refuse_unless_pruning(freshness.files_gone(warehouse, sources), prune)
     except UserError as err:
         _error(str(err))
         return err.exit_code
-    if settings.executor() != "in_process":
+    if config.executor != "in_process":
         lock.let_go()  # the run's steps take it in their own processes
     with RssSampler() if timings is not None else contextlib.nullcontext() as sampler:
-        return _run(raw, warehouse, quiet, timings, force, prune, sources, started, sampler)
+        return _run(config, quiet, timings, force, prune, sources, started, sampler)
 
 
-def _run(raw: Path, warehouse: Path, quiet: bool, timings: Path | None, force: bool,
+def _run(config: Settings, quiet: bool, timings: Path | None, force: bool,
          prune: bool, sources: list, started: float, sampler: RssSampler | None) -> int:
     from trade_etl.serve.build_report import BuildReport
     from trade_etl.store import freshness
 
     import_started = time.perf_counter()
+    from trade_etl.defs.resources import run_config_for
     from trade_etl.serve.runs import launch_build, prepare_instance
 
-    home = prepare_instance()
+    raw, warehouse = config.raw_dir, config.warehouse
+    home = prepare_instance(config.dagster_home)
     to_load = freshness.releases_to_build(warehouse, sources, raw)
     on_disk = sorted({s.release_id for s in sources})
     import_seconds = time.perf_counter() - import_started
@@ -188,11 +200,13 @@ def _run(raw: Path, warehouse: Path, quiet: bool, timings: Path | None, force: b
     run_started = time.perf_counter()
     # Dagster's console log repeats failures with their tracebacks; the CLI prints one line
     # per problem instead, unless --debug.
-    log_level = "DEBUG" if settings.debug() else "CRITICAL"
+    # The paths and settings reach the run as run config (resources), not the environment.
+    log_level = "DEBUG" if config.debug else "CRITICAL"
     result = launch_build(
-        sorted(to_load), on_disk, force=force,
+        sorted(to_load), on_disk, force=force, home=home, executor=config.executor,
         run_config={"loggers": {"console": {"config": {"log_level": log_level}}},
-                    "ops": {"release_files": {"config": {"prune": prune, "rehash": force}}}})
+                    "ops": {"release_files": {"config": {"prune": prune, "rehash": force}}},
+                    "resources": run_config_for(config)})
     run_seconds = time.perf_counter() - run_started
     report = BuildReport.read(warehouse)
     if timings is not None:
@@ -200,7 +214,7 @@ def _run(raw: Path, warehouse: Path, quiet: bool, timings: Path | None, force: b
                      "import_s": round(import_seconds, 3), **step_timings(result, run_seconds),
                      "rss_mib": step_peaks(sampler, result.run_id)}
         write_output(timings, json.dumps(breakdown, indent=2) + "\n", "--timings", warehouse,
-                     raw)
+                     raw, config)
     explained = _explained_failure(result)
     if explained is not None:
         _error(explained[0])
@@ -282,18 +296,9 @@ def _report_file_errors(report) -> int:
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    raw, warehouse = _paths(args)
-    before = os.environ.get(settings.ALLOW_DATES_ENV)
-    if args.allow_dates:  # read by discovery, in this process and in the run's steps
-        os.environ[settings.ALLOW_DATES_ENV] = "1"
-    try:
-        return run_build(raw, warehouse, quiet=args.quiet, timings=args.timings,
-                         force=args.force, prune=args.prune)
-    finally:  # this build's choice only (tests and notebooks call main() again)
-        if before is None:
-            os.environ.pop(settings.ALLOW_DATES_ENV, None)
-        else:
-            os.environ[settings.ALLOW_DATES_ENV] = before
+    raw, warehouse = _paths(args)  # --allow-dates is in args.settings: discovery, the run
+    return run_build(raw, warehouse, quiet=args.quiet, timings=args.timings,
+                     force=args.force, prune=args.prune, config=args.settings)
 
 
 def cmd_ui(args: argparse.Namespace) -> int:
@@ -309,14 +314,8 @@ def cmd_ui(args: argparse.Namespace) -> int:
     """
     from trade_etl.serve.runs import prepare_instance
 
-    _paths(args)
-    home = prepare_instance().resolve()
-    os.environ[settings.DAGSTER_HOME_ENV] = str(home)  # as Path.cwd() will spell it
-    for name in (settings.RAW_DIR_ENV, settings.WAREHOUSE_ENV, settings.REPORTS_DIR_ENV,
-                 settings.LAKE_WAREHOUSE_ENV):
-        value = os.environ.get(name)
-        if value and "://" not in value:
-            os.environ[name] = str(Path(value).absolute())
+    config = args.settings
+    home = prepare_instance(config.dagster_home).resolve()
     print(f"Dagster UI on http://{args.host}:{args.port} (instance {home}; Ctrl-C stops it)",
           file=sys.stderr, flush=True)
     workspace = home / "workspace.yaml"  # as the repository's: code location `trade_etl`
@@ -325,14 +324,33 @@ def cmd_ui(args: argparse.Namespace) -> int:
                          f"      working_directory: {json.dumps(str(Path.cwd()))}\n")
     command = [sys.executable, "-m", "dagster", "dev", "-w", str(workspace),
                "-h", args.host, "-p", str(args.port)]
+    env = ui_environment(config, home)
     os.chdir(home)
-    os.execv(sys.executable, command)  # the UI's process from now on; it does not return
+    os.execve(sys.executable, command, env)  # the UI's process from now on; it does not return
+
+
+def ui_environment(config: Settings, home: Path, environ=None) -> dict[str, str]:
+    """The environment `dagster dev` (and the code servers, runs and sensors it starts) gets:
+    this process's, with the command's paths absolute (it runs in the instance's folder) and
+    DAGSTER_HOME the instance. Built for the child; this process's environment is unchanged."""
+    env = dict(os.environ if environ is None else environ)
+    env[settings.DAGSTER_HOME_ENV] = str(home)  # as Path.cwd() will spell it
+    env[settings.RAW_DIR_ENV] = str(config.raw_dir.absolute())
+    env[settings.WAREHOUSE_ENV] = str(config.warehouse.absolute())
+    for name in (settings.REPORTS_DIR_ENV, settings.LAKE_WAREHOUSE_ENV):
+        value = env.get(name)
+        if value and "://" not in value:
+            env[name] = str(Path(value).absolute())
+    if config.debug:
+        env[settings.DEBUG_ENV] = "1"
+    return env
+
 
 
 def cmd_fetch(args: argparse.Namespace) -> int:
     from trade_etl.fetch import fetcher, manifest
 
-    raw = Path(args.raw_dir or settings.raw_dir())
+    raw = args.settings.raw_dir
     if args.fx:
         return _fetch_fx(args, raw)
     if args.fx_base_url:
@@ -378,7 +396,7 @@ def _fetch_fx(args: argparse.Namespace, raw: Path) -> int:
                "trade-etl fetch without --fx for the releases")
         return EXIT_USAGE
     try:
-        base_url = (args.fx_base_url or settings.fx_base_url()).rstrip("/")
+        base_url = (args.fx_base_url or args.settings.fx_base_url).rstrip("/")
         manners = fx.make_manners(base_url)
         if args.pause is not None:
             manners.pause_s = args.pause
@@ -426,7 +444,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
               "(synthetic data calibrated to published totals; see README)")
     else:
         print(f"using the releases already in {raw}")
-    code = run_build(raw, warehouse)
+    code = run_build(raw, warehouse, config=args.settings)
     if not warehouse.exists():
         return code
     from trade_etl.serve.query import open_read_only, print_table
@@ -448,10 +466,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
         year = int(fiscal_years.removeprefix("FY"))
         print(f"\n$ trade-etl brief --fiscal-year {year} --partner USA")
         cmd_brief(argparse.Namespace(fiscal_year=year, partner="USA", as_of=None,
-                                     warehouse=str(warehouse)))
+                                     warehouse=str(warehouse), settings=args.settings))
     from trade_etl.serve.runs import launch_report
 
-    result = launch_report()  # the asset marts/report, as the UI's sensor would run it
+    result = launch_report(config=args.settings)  # marts/report, as the UI's sensor runs it
     drawn = result.asset_materializations_for_node("marts__report") if result.success else []
     page = drawn[0].metadata["report"].value if drawn and "report" in drawn[0].metadata else None
     print(f"\nReport (the brief with charts; open it in a browser): {page}" if page else
@@ -463,12 +481,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _warehouse_arg(args: argparse.Namespace) -> Path:
-    return Path(args.warehouse or settings.warehouse_path())
+    return args.settings.warehouse
 
 
 def _lake_config(args: argparse.Namespace, warehouse: Path) -> settings.LakeConfig:
-    """The lake of the arguments or the environment, else `lake/` beside the warehouse."""
-    return settings.lake_config(args.catalog_uri, args.warehouse_uri,
+    """The lake of the arguments or the settings, else `lake/` beside the warehouse."""
+    config = args.settings
+    return settings.lake_config(args.catalog_uri or config.lake_catalog_uri,
+                                args.warehouse_uri or config.lake_warehouse, environ={},
                                 default_dir=warehouse.absolute().parent / "lake")
 
 
@@ -550,13 +570,13 @@ def cmd_sql(args: argparse.Namespace) -> int:
         _error(f"--limit must be 0 or more rows, not {args.limit}")
         return EXIT_USAGE
     try:
-        text = read_sql_file(args.file, settings.sql_max_bytes()) if args.file else args.query
+        text = read_sql_file(args.file, args.settings.sql_max_bytes) if args.file else args.query
     except SqlFileError as err:
         _error(str(err))
         return EXIT_USAGE
     try:
         conn = open_read_only(_warehouse_arg(args), allow_external=args.allow_external,
-                              memory_limit=settings.duckdb_memory_limit())
+                              memory_limit=args.settings.duckdb_memory_limit)
     except WarehouseUnavailable as err:
         _error(str(err))
         return 2
@@ -604,8 +624,8 @@ def cmd_brief(args: argparse.Namespace) -> int:
         return opened
     as_of, conn = opened
     try:
-        print(write_brief(conn, args.fiscal_year, args.partner, as_of,
-                          settings.fiscal_start_month()))
+        # The fiscal year as the warehouse was built (its calendar), not as set now.
+        print(write_brief(conn, args.fiscal_year, args.partner, as_of))
     except BriefError as err:
         _error(str(err))
         return 1
@@ -624,15 +644,15 @@ def cmd_report(args: argparse.Namespace) -> int:
     as_of, conn = opened
     warehouse = _warehouse_arg(args)
     try:
-        check_output(args.out, "--out", warehouse)  # before the seconds of drawing
-        report = build_report(conn, args.fiscal_year, args.partner, as_of,
-                              settings.fiscal_start_month())
+        check_output(args.out, "--out", warehouse, config=args.settings)  # before drawing
+        report = build_report(conn, args.fiscal_year, args.partner, as_of)
     except BriefError as err:
         _error(str(err))
         return 1
     finally:
         conn.close()
-    out = write_report(report, args.out, "--out", warehouse)  # OSErrors: explained by main()
+    out = write_report(report, args.out, "--out", warehouse, args.settings)  # main() explains
+
     print(f"wrote {out} ({out.stat().st_size / 1e3:,.0f} kB, {len(report.charts)} charts): "
           f"{report.title}")
     return 0
@@ -809,15 +829,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.debug:
-        os.environ[settings.DEBUG_ENV] = "1"
+    debug = args.debug or settings.debug()  # before the settings: their own errors too
     try:
+        args.settings = command_settings(args)  # read and checked once, for the whole command
+        debug = args.settings.debug
         return args.func(args)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
     except Exception as exc:
-        if settings.debug():
+        if debug:
             raise
         explained = explain(exc)
         if explained is not None:

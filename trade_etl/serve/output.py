@@ -20,6 +20,7 @@ from pathlib import Path
 
 from trade_etl import settings
 from trade_etl.errors import EXIT_USAGE, UserError
+from trade_etl.settings import Settings
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 DUCKDB_MAGIC = b"DUCK"  # at offset 8
@@ -40,14 +41,14 @@ def _inside(path: Path, folder: Path) -> bool:
     return path == folder or folder in path.parents
 
 
-def _lake_paths(warehouse: Path) -> list[Path]:
+def _lake_paths(warehouse: Path, config: Settings) -> list[Path]:
     """The local folders and sqlite catalogs of the lakes this warehouse publishes to: the one
     configured (or lake/ beside it) and every one its lake marker records."""
     from trade_etl.lake import recorded_lakes
 
     configs = []
     with contextlib.suppress(settings.SettingError):
-        configs.append(settings.lake_config(default_dir=warehouse.parent / "lake"))
+        configs.append(config.lake_or_beside_warehouse(warehouse))
     configs += recorded_lakes(warehouse)
     found = []
     for config in configs:
@@ -58,7 +59,7 @@ def _lake_paths(warehouse: Path) -> list[Path]:
     return found
 
 
-def _protected(real: Path, warehouse: Path, raw: Path) -> str | None:
+def _protected(real: Path, warehouse: Path, raw: Path, config: Settings) -> str | None:
     """Why `real` belongs to the warehouse or what it depends on, or None."""
     home = _real(warehouse)
     if real == home:
@@ -69,11 +70,11 @@ def _protected(real: Path, warehouse: Path, raw: Path) -> str | None:
            for part in [real, *real.parents]):
         return ("the warehouse depends on it (its working copy, lock, staging or lake "
                 "marker)")
-    if any(_inside(real, _real(lake)) for lake in _lake_paths(home)):
+    if any(_inside(real, _real(lake)) for lake in _lake_paths(home, config)):
         return "it belongs to the warehouse's lake (its folder or catalog)"
     if _inside(real, _real(raw)):
         return "it is inside the raw folder the warehouse is built from"
-    if _inside(real, _real(settings.dagster_home())):
+    if _inside(real, _real(config.dagster_home)):
         return "it is inside the Dagster instance (run history)"
     return None
 
@@ -104,9 +105,11 @@ def _database(path: Path) -> str | None:
 
 
 def check_output(path: str | os.PathLike, flag: str = "--out", warehouse: Path | None = None,
-                 raw: Path | None = None) -> Path:
+                 raw: Path | None = None, config: Settings | None = None) -> Path:
     """The real path to write for `path` (given as `flag`), or OutputRefused naming it and
-    why. `warehouse` and `raw` default to the settings'."""
+    why. `warehouse` and `raw` default to `config`'s (the command's or run's settings; None:
+    the environment's)."""
+    config = Settings.from_env() if config is None else config
     if not str(path).strip():
         raise OutputRefused(f"{flag} is empty: give the file to write")
     real = _real(path)
@@ -116,7 +119,7 @@ def check_output(path: str | os.PathLike, flag: str = "--out", warehouse: Path |
         return OutputRefused(f"refusing to write {flag} {real}{given}: {reason}; choose "
                              "another file")
 
-    reason = _protected(real, warehouse or settings.warehouse_path(), raw or settings.raw_dir())
+    reason = _protected(real, warehouse or config.warehouse, raw or config.raw_dir, config)
     if reason:
         raise refuse(reason)
     try:
@@ -136,10 +139,12 @@ def check_output(path: str | os.PathLike, flag: str = "--out", warehouse: Path |
 
 
 def write_output(path: str | os.PathLike, content: str | bytes, flag: str = "--out",
-                 warehouse: Path | None = None, raw: Path | None = None) -> Path:
+                 warehouse: Path | None = None, raw: Path | None = None,
+                 config: Settings | None = None) -> Path:
     """Write `content` (text as UTF-8) to `path` once check_output allows it: to a temporary
     file beside the real target, renamed over it when complete. Returns the real path."""
-    real = check_output(path, flag, warehouse, raw)
+    config = Settings.from_env() if config is None else config
+    real = check_output(path, flag, warehouse, raw, config)
     data = content.encode("utf-8") if isinstance(content, str) else content
     real.parent.mkdir(parents=True, exist_ok=True)
     tmp = real.with_name(f".{real.name}.{uuid.uuid4().hex[:8]}.partial")
@@ -149,7 +154,7 @@ def write_output(path: str | os.PathLike, content: str | bytes, flag: str = "--o
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        check_output(real, flag, warehouse, raw)  # again: it may have changed meanwhile
+        check_output(real, flag, warehouse, raw, config)  # again: it may have changed meanwhile
         with contextlib.suppress(FileNotFoundError):
             os.chmod(tmp, stat.S_IMODE(os.stat(real).st_mode))  # keep the replaced file's
         os.replace(tmp, real)

@@ -22,6 +22,7 @@ import duckdb
 from trade_etl.serve.brief import (
     LATEST,
     BriefError,
+    built_fiscal_start_month,
     period_rates,
     resolve_partner,
     write_brief,
@@ -377,9 +378,12 @@ def _currencies(conn, fiscal_year: int, as_of: date, partner: tuple | None) -> C
 
 
 def build_report(conn: duckdb.DuckDBPyConnection, fiscal_year: int, partner: str | None = None,
-                 as_of: date | None = None, fiscal_start_month: int = 4) -> Report:
-    """Every chart's data, spec and reading; `render_html` draws them."""
+                 as_of: date | None = None, fiscal_start_month: int | None = None) -> Report:
+    """Every chart's data, spec and reading; `render_html` draws them. `fiscal_start_month`
+    defaults to the one the warehouse was built with (brief.built_fiscal_start_month)."""
     day = as_of or LATEST
+    if fiscal_start_month is None:
+        fiscal_start_month = built_fiscal_start_month(conn)
     brief = write_brief(conn, fiscal_year, partner, as_of, fiscal_start_month)  # checks inputs
     resolved = resolve_partner(conn, partner) if partner else None
     charts = [
@@ -471,14 +475,14 @@ def render_html(report: Report) -> str:
 
 
 def write_report(report: Report, out: Path, flag: str = "--out",
-                 warehouse: Path | None = None) -> Path:
+                 warehouse: Path | None = None, config=None) -> Path:
     """Render and write the page, replacing `out` only once it is complete and only where
     trade_etl/serve/output.py allows (never the warehouse or a file it depends on); returns
     the real path written."""
     from trade_etl.serve.output import check_output, write_output
 
-    check_output(out, flag, warehouse)  # before rendering, which takes seconds
-    return write_output(out, render_html(report), flag, warehouse)
+    check_output(out, flag, warehouse, config=config)  # before rendering, which takes seconds
+    return write_output(out, render_html(report), flag, warehouse, config=config)
 
 
 __all__ = ["BriefError", "Chart", "Report", "build_report", "render_html", "render_png",

@@ -10,7 +10,6 @@ appear in the UI like a run launched there.
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 from pathlib import Path
@@ -25,11 +24,12 @@ PARTITIONS = "releases"  # trade_etl/defs/partitions.py: RELEASES
 NUX_OFF = "# No newsletter sign-up pop-up on the first visit to the UI.\nnux:\n  enabled: false\n"
 
 
-def prepare_instance() -> Path:
-    """Point DAGSTER_HOME at the shared instance (settings.dagster_home), creating it with the
-    project's dagster.yaml the first time. An existing configuration is left alone, but for
-    `nux: enabled: false` (no newsletter pop-up in the UI), added when it has no `nux` key."""
-    home = settings.dagster_home().absolute()
+def prepare_instance(home: Path | None = None) -> Path:
+    """The shared instance's folder (`home`: Settings.dagster_home; default the
+    environment's), created with the project's dagster.yaml the first time. An existing
+    configuration is left alone, but for `nux: enabled: false` (no newsletter pop-up in the
+    UI), added when it has no `nux` key. Open it with open_instance; DAGSTER_HOME is not set."""
+    home = (home or settings.dagster_home()).absolute()
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
     if not config.exists():
@@ -38,8 +38,25 @@ def prepare_instance() -> Path:
         text = config.read_text(encoding="utf-8")
         if not re.search(r"^nux\s*:", text, re.MULTILINE):
             config.write_text(text.rstrip("\n") + "\n" + NUX_OFF, encoding="utf-8")
-    os.environ[settings.DAGSTER_HOME_ENV] = str(home)
     return home
+
+
+def open_instance(home: Path):
+    """The Dagster instance in `home` (its dagster.yaml), as DagsterInstance.get() would open
+    it with DAGSTER_HOME=home, without setting DAGSTER_HOME: the project's pooled event log
+    (trade_etl/defs/event_log.py) is told its folder, which it otherwise takes from there."""
+    import dagster as dg
+    import yaml
+    from dagster._core.instance.ref import InstanceRef
+
+    text = (home / "dagster.yaml").read_text(encoding="utf-8")
+    storage = (yaml.safe_load(text) or {}).get("event_log_storage") or {}
+    overrides = {}
+    if storage.get("module") == "trade_etl.defs.event_log" and not (
+            storage.get("config") or {}).get("base_dir"):
+        overrides["event_log_storage"] = {**storage, "config": {
+            **(storage.get("config") or {}), "base_dir": str(home / "history" / "runs")}}
+    return dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(home), overrides=overrides))
 
 
 def build_job():
@@ -49,13 +66,14 @@ def build_job():
     return defs.resolve_job_def(JOB)
 
 
-def _execute(job, instance, partition_key: str | None = None, tags: dict | None = None,
-             **kwargs):
-    """Run `job` in this process, or, with TRADE_ETL_EXECUTOR=multiprocess, each step in its
-    own process (`dg.execute_job`); the result has the same events either way."""
+def _execute(job, instance, executor: str, partition_key: str | None = None,
+             tags: dict | None = None, **kwargs):
+    """Run `job` in this process, or, with the executor multiprocess, each step in its own
+    process (`dg.execute_job`, run config included); the result has the same events either
+    way."""
     import dagster as dg
 
-    if settings.executor() == "in_process":
+    if executor == "in_process":
         return job.execute_in_process(instance=instance, partition_key=partition_key,
                                       tags=tags, **kwargs)
     tags = {**(tags or {}), **({"dagster/partition": partition_key} if partition_key else {})}
@@ -85,44 +103,48 @@ def sync_partitions(instance, on_disk: list[str]) -> list[str]:
     return [*kept, *missing]
 
 
-def launch_build(releases: list[str], on_disk: list[str], run_config: dict, force: bool):
+def launch_build(releases: list[str], on_disk: list[str], run_config: dict, force: bool,
+                 home: Path | None = None, executor: str | None = None):
     """Run build_warehouse on the instance for `releases` (the partitions to load), after making
     the partitions the release folders `on_disk` (sync_partitions); returns the job's result.
 
     With nothing to load (reference data, settings or code changed, or files removed) or with
     `force`, the run covers every release on disk: per-release derived tables depend on the
     sector mapping and their SQL too, and only a partitioned step recomputes them. With no
-    release folder at all, it builds the unpartitioned assets only.
+    release folder at all, it builds the unpartitioned assets only. `home`: the instance's
+    folder (default: the environment's); `executor`: Settings.executor (the same).
     """
-    import dagster as dg
-
-    instance = dg.DagsterInstance.get()
+    instance = open_instance(prepare_instance(home))
+    executor = executor or settings.executor()
     known = sync_partitions(instance, on_disk)
     job = build_job()
     order = {key: i for i, key in enumerate(known)}
     wanted = sorted(on_disk if force or not releases else releases, key=order.__getitem__)
     if not wanted:
-        return _execute(job, instance, raise_on_error=False, run_config=run_config,
+        return _execute(job, instance, executor, raise_on_error=False, run_config=run_config,
                         asset_selection=unpartitioned(job))
     # One run over the range of partitions from the first release to load to the last (in the
     # order they were added); releases in between with nothing new cost little.
     first, last = wanted[0], wanted[-1]
     if first == last:
-        return _execute(job, instance, raise_on_error=False, partition_key=first,
+        return _execute(job, instance, executor, raise_on_error=False, partition_key=first,
                         run_config=run_config)
-    return _execute(job, instance, raise_on_error=False, run_config=run_config,
+    return _execute(job, instance, executor, raise_on_error=False, run_config=run_config,
                     tags={"dagster/asset_partition_range_start": first,
                           "dagster/asset_partition_range_end": last})
 
 
-def launch_report(instance=None):
-    """Run refresh_report (the asset marts/report) on the instance, in this process: what the
-    sensor report_sensor starts after each build when the UI's daemon runs."""
-    import dagster as dg
-
+def launch_report(instance=None, config: settings.Settings | None = None):
+    """Run refresh_report (the asset marts/report) on the instance, in this process, with
+    `config` (default: the environment's) as its run config: what the sensor report_sensor
+    starts after each build when the UI's daemon runs."""
     from trade_etl.definitions import defs
+    from trade_etl.defs.resources import run_config_for
 
-    level = "DEBUG" if settings.debug() else "CRITICAL"
+    config = config or settings.Settings.from_env()
+    level = "DEBUG" if config.debug else "CRITICAL"
     return defs.resolve_job_def(REPORT_JOB).execute_in_process(
-        instance=instance or dg.DagsterInstance.get(), raise_on_error=False,
-        run_config={"loggers": {"console": {"config": {"log_level": level}}}})
+        instance=instance or open_instance(prepare_instance(config.dagster_home)),
+        raise_on_error=False,
+        run_config={"loggers": {"console": {"config": {"log_level": level}}},
+                    "resources": run_config_for(config)})

@@ -27,7 +27,7 @@ import polars as pl
 from trade_etl.fetch import manifest
 from trade_etl.ingest import fx_rates
 from trade_etl.ingest.releases import SourceFile, discover
-from trade_etl.settings import REF_DATA_DIR, SQL_DIR, duckdb_memory_limit, fiscal_start_month
+from trade_etl.settings import REF_DATA_DIR, SQL_DIR, Settings
 from trade_etl.store.incremental import combine, record_token, recorded_tokens, stored_token
 from trade_etl.store.warehouse import sql_text, table_exists
 
@@ -40,10 +40,12 @@ def _digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def inputs_fingerprint(raw_dir: Path, sources: list[SourceFile] | None = None) -> str:
-    """A hash of everything a build reads; it changes when any of it changes. `sources`: the
-    raw folder as just discovered, if the caller has it."""
-    sources = discover(raw_dir) if sources is None else sources
+def inputs_fingerprint(raw_dir: Path, sources: list[SourceFile] | None,
+                       config: Settings) -> str:
+    """A hash of everything a build reads, `config`'s settings that change what it builds
+    included; it changes when any of it changes. `sources`: the raw folder as just
+    discovered, if the caller has it."""
+    sources = discover(raw_dir, config.allow_dates) if sources is None else sources
     files = [(s.release_id, s.file_name, str(s.path.absolute()), s.size_bytes, s.mtime_ns,
               s.ctime_ns, s.inode, s.problem) for s in sources]
     manifests = [(p.name, manifest.digest(p)) for p in manifest.manifests(raw_dir)]
@@ -53,8 +55,8 @@ def inputs_fingerprint(raw_dir: Path, sources: list[SourceFile] | None = None) -
     code = [(str(p.relative_to(folder)), _digest(p))
             for folder in (SQL_DIR, PACKAGE_DIR) for p in sorted(folder.rglob("*"))
             if p.suffix in (".sql", ".py")]
-    return combine(files, manifests, refs, rates, code, fiscal_start_month(),
-                   duckdb_memory_limit())
+    return combine(files, manifests, refs, rates, code, config.fiscal_start_month,
+                   config.duckdb_memory_limit)
 
 
 def is_up_to_date(warehouse: Path, fingerprint: str) -> bool:

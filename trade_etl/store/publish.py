@@ -31,7 +31,7 @@ from pathlib import Path
 import duckdb
 
 from trade_etl import failpoints
-from trade_etl.settings import duckdb_memory_limit
+from trade_etl.settings import DEFAULT_MEMORY_LIMIT
 from trade_etl.store.incremental import record_token, stored_token
 
 PUBLISH_KEY = "publish:id"
@@ -181,10 +181,10 @@ def prepare(published: Path) -> tuple[int, int]:
     return freed
 
 
-def publish(published: Path) -> dict:
+def publish(published: Path, memory_limit: str = DEFAULT_MEMORY_LIMIT) -> dict:
     """Checkpoint, compact if worthwhile, and atomically replace the published file."""
     work = work_path(published)
-    conn = duckdb.connect(str(work), config=_bounded())
+    conn = duckdb.connect(str(work), config=_bounded(memory_limit))
     try:
         record_token(conn, PUBLISH_KEY, uuid.uuid4().hex)
         conn.execute("checkpoint")
@@ -194,25 +194,25 @@ def publish(published: Path) -> dict:
         conn.close()
     compacted = bool(total) and free / total > COMPACT_WHEN_FREE
     if compacted:
-        compact(work)
+        compact(work, memory_limit)
     failpoints.hit("publish:before_swap")
     _copy_synced(work, published)
     return {"bytes": published.stat().st_size, "compacted": compacted,
             "free_share_before": round(free / total, 3) if total else 0.0}
 
 
-def _bounded() -> dict:
+def _bounded(memory_limit: str = DEFAULT_MEMORY_LIMIT) -> dict:
     """The builds' DuckDB memory limit (TRADE_ETL_DUCKDB_MEMORY_LIMIT) for publishing's own
     connections: unbounded, DuckDB's default of 80 % of RAM let the checkpoint and the
     compaction hold the whole file (the build's peak memory was in this step)."""
-    return {"memory_limit": duckdb_memory_limit()}
+    return {"memory_limit": memory_limit}
 
 
-def compact(path: Path) -> None:
+def compact(path: Path, memory_limit: str = DEFAULT_MEMORY_LIMIT) -> None:
     """Rewrite a DuckDB file without its free blocks (COPY FROM DATABASE into a new file)."""
     fresh = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.compact")
     try:
-        conn = duckdb.connect(config=_bounded())
+        conn = duckdb.connect(config=_bounded(memory_limit))
         try:
             conn.execute("attach $old as old (read_only)", {"old": str(path)})
             conn.execute("attach $new as new", {"new": str(fresh)})

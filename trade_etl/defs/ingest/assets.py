@@ -11,7 +11,6 @@ import dagster as dg
 import polars as pl
 from dagster_duckdb import DuckDBResource
 
-from trade_etl import settings
 from trade_etl.defs.columns import columns_of
 from trade_etl.defs.fetch.assets import ESTAT_DOWNLOADS
 from trade_etl.defs.metadata import code_version, markdown_table
@@ -19,8 +18,10 @@ from trade_etl.defs.partitions import RELEASES, SINGLE_RUN, partition_checks
 from trade_etl.defs.resources import (
     WAREHOUSE_WRITER,
     RawDirectory,
+    TradeEtlConfig,
     user_errors,
     warehouse_connection,
+    warehouse_file,
 )
 from trade_etl.ingest import inventory, staging
 from trade_etl.ingest.loader import load_sources
@@ -63,14 +64,15 @@ class InventoryConfig(dg.Config):
     ],
 )
 def release_files(context: dg.AssetExecutionContext, config: InventoryConfig,
-                  warehouse: DuckDBResource, raw_dir: RawDirectory):
+                  warehouse: DuckDBResource, raw_dir: RawDirectory, trade_etl: TradeEtlConfig):
     def say(message: str) -> None:
         context.log.info(message)
         PROGRESS_LOG.info(message)
 
     with user_errors("reading the raw folder"):  # a UserError becomes a one-line failure
-        sources = inventory.wait_until_settled(raw_dir.root, settings.quiet_seconds(),
-                                               settings.settle_timeout(), say)
+        run = trade_etl.settings()
+        sources = inventory.wait_until_settled(raw_dir.root, run.quiet_seconds,
+                                               run.settle_timeout, say, run.allow_dates)
     for source in sources:
         if source.in_progress:
             say(f"still downloading, not read: {source.release_id}/{source.file_name}")
@@ -83,7 +85,7 @@ def release_files(context: dg.AssetExecutionContext, config: InventoryConfig,
         inventory.refuse_unless_pruning(gone, config.prune)  # before anything is written
         # A run is under way: the "up to date" mark no longer holds; the publish step sets it
         # again from what this run saw, if the run leaves nothing unloaded.
-        freshness.forget_in(conn, freshness.inputs_fingerprint(raw_dir.root, sources))
+        freshness.forget_in(conn, freshness.inputs_fingerprint(raw_dir.root, sources, run))
         inventory_frame, months = taken.files, taken.months
         with transaction(conn):
             if not gone.is_empty():
@@ -188,7 +190,8 @@ LOAD_CHECKS = [
     check_specs=LOAD_CHECKS,
     code_version=code_version("raw/pending_files", "ddl"),
 )
-def load_releases(context: dg.AssetExecutionContext, warehouse: DuckDBResource):
+def load_releases(context: dg.AssetExecutionContext, warehouse: DuckDBResource,
+                  trade_etl: TradeEtlConfig):
     """Parse and validate each new or changed file of the run's releases (pandera), store each
     release in one transaction, then check what the releases now hold.
 
@@ -215,10 +218,11 @@ def load_releases(context: dg.AssetExecutionContext, warehouse: DuckDBResource):
         # A line per file goes to the terminal only: as a run event each would cost ~20 ms in
         # the instance's storage; the metadata has the files per release.
         codes = country_codes(conn)
-        root, code = staging.staging_root(Path(warehouse.database)), staging.token(codes)
+        root, code = staging.staging_root(warehouse_file(warehouse)), staging.token(codes)
         summary = load_sources(
             conn, sources, codes, progress=progress, detail=PROGRESS_LOG.debug,
-            staged=(lambda source, sha: staging.load(root, code, sha)) if root.is_dir() else None)
+            staged=(lambda source, sha: staging.load(root, code, sha)) if root.is_dir() else None,
+            batch_bytes=trade_etl.settings().load_batch_bytes)
         staging.discard(root, code, summary.staged)  # stored: their bundles are done with
         metadata = release_metadata(conn, releases)
         checks = {release: list(load_checks(conn, [release])) for release in releases}

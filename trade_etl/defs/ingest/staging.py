@@ -15,9 +15,8 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 
-from trade_etl import settings
 from trade_etl.defs.partitions import RELEASES
-from trade_etl.defs.resources import RawDirectory, user_errors
+from trade_etl.defs.resources import RawDirectory, TradeEtlConfig, user_errors
 from trade_etl.ingest import staging
 from trade_etl.ingest.reference import ref_csv
 from trade_etl.ingest.releases import discover
@@ -32,16 +31,17 @@ STAGED_RELEASES = dg.AssetKey(["staging", "releases"])
     "as Parquet beside the warehouse, keyed by each file's sha256; no DuckDB access, so "
     "releases stage in parallel runs. The next build stores them instead of reading the files.",
 )
-def staged_releases(context: dg.AssetExecutionContext,
-                    raw_dir: RawDirectory) -> dg.MaterializeResult:
+def staged_releases(context: dg.AssetExecutionContext, raw_dir: RawDirectory,
+                    trade_etl: TradeEtlConfig) -> dg.MaterializeResult:
     releases = set(context.partition_keys)
     codes = pl.read_csv(ref_csv("countries"), columns=["country_code"],
                         schema_overrides={"country_code": pl.String})["country_code"].to_list()
-    root = staging.staging_root(settings.warehouse_path())
+    run = trade_etl.settings()
+    root = staging.staging_root(run.warehouse)
     code = staging.token(codes)
     outcome = {"staged": 0, "present": 0, "skipped": 0}
     with user_errors(f"staging into {root}"):
-        for source in discover(raw_dir.root):
+        for source in discover(raw_dir.root, run.allow_dates):
             if source.release_id in releases:
                 done = staging.stage(source, root, code, codes)
                 outcome[done] += 1

@@ -17,7 +17,7 @@ import dagster as dg
 
 from trade_etl import settings
 from trade_etl.defs.metadata import code_version
-from trade_etl.defs.resources import user_errors
+from trade_etl.defs.resources import TradeEtlConfig, user_errors
 from trade_etl.serve.brief import BriefError
 from trade_etl.serve.query import open_read_only
 from trade_etl.serve.report import build_report, render_png, write_report
@@ -45,27 +45,26 @@ def report_fiscal_year(conn) -> int | None:
     "or partner: trade-etl report.",
     code_version=code_version("marts/balance_total_as_of", "marts/balance_by_partner_as_of"),
 )
-def report(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+def report(context: dg.AssetExecutionContext, trade_etl: TradeEtlConfig) -> dg.MaterializeResult:
     with user_errors("writing the report"):
-        conn = open_read_only(settings.warehouse_path())  # the published file
+        run = trade_etl.settings()
+        conn = open_read_only(run.warehouse)  # the published file
         try:
             fiscal_year = report_fiscal_year(conn)
             if fiscal_year is None:
                 return dg.MaterializeResult(metadata={"fiscal_year": "none: no data yet"})
-            partner = settings.report_partner()
-            try:
-                page = build_report(conn, fiscal_year, partner,
-                                    fiscal_start_month=settings.fiscal_start_month())
+            partner = run.report_partner
+            try:  # the fiscal year as the warehouse was built (its core.period_months)
+                page = build_report(conn, fiscal_year, partner)
             except BriefError as err:  # the partner has no trade that year: the world alone
                 context.log.warning(f"report on {partner}: {err}; writing the world's")
                 partner = None
-                page = build_report(conn, fiscal_year,
-                                    fiscal_start_month=settings.fiscal_start_month())
+                page = build_report(conn, fiscal_year)
         finally:
             conn.close()
         name = f"report_FY{fiscal_year}" + (f"_{partner}" if partner else "") + ".html"
-        out = write_report(page, settings.reports_dir() / name,
-                           f"the report page (${settings.REPORTS_DIR_ENV})")
+        out = write_report(page, run.reports_dir / name,
+                           f"the report page (${settings.REPORTS_DIR_ENV})", config=run)
         png = render_png(page.charts[0].spec, scale=0.75)
     image = base64.b64encode(png).decode()
     return dg.MaterializeResult(metadata={

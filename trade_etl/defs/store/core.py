@@ -13,8 +13,7 @@ from trade_etl.defs.columns import columns_of
 from trade_etl.defs.ingest.assets import RELEASE_FILES, TRADE_FACTS
 from trade_etl.defs.metadata import code_version, markdown_table
 from trade_etl.defs.partitions import RELEASES, SINGLE_RUN
-from trade_etl.defs.resources import WAREHOUSE_WRITER, warehouse_connection
-from trade_etl.settings import fiscal_start_month
+from trade_etl.defs.resources import WAREHOUSE_WRITER, TradeEtlConfig, warehouse_connection
 from trade_etl.store.incremental import (
     PER_RELEASE_TABLES,
     combine,
@@ -206,8 +205,10 @@ def trade_release_monthly(context: dg.AssetExecutionContext,
     "in TRADE_ETL_FISCAL_START_MONTH (default 4, April).",
     code_version=code_version("core/period_months"),
 )
-def period_months(warehouse: DuckDBResource) -> dg.MaterializeResult:
-    start = fiscal_start_month()
+def period_months(warehouse: DuckDBResource, trade_etl: TradeEtlConfig) -> dg.MaterializeResult:
+    # Read once, here: the calendar built records it, and readers take it from there
+    # (trade_etl.serve.brief.built_fiscal_start_month), not from the environment again.
+    start = trade_etl.settings().fiscal_start_month
     with warehouse_connection(warehouse) as conn:
         rows = rebuild_table(conn, "core.period_months", {"fiscal_start_month": start})
         example = conn.sql("select period_type, period, period_start, period_end from "

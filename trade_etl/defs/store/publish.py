@@ -4,7 +4,6 @@ Every other asset is upstream, so a failed step or a failed blocking check leave
 warehouse as the last complete build left it (trade_etl/store/publish.py).
 """
 
-from pathlib import Path
 
 import dagster as dg
 
@@ -12,6 +11,7 @@ from trade_etl.defs.fetch.assets import FETCH_ASSETS
 from trade_etl.defs.ingest.assets import AUDIT_QUARANTINE, AUDIT_RELEASES, TRADE_FACTS
 from trade_etl.defs.resources import (
     WAREHOUSE_WRITER,
+    TradeEtlConfig,
     WarehouseResource,
     as_failure,
     user_errors,
@@ -35,8 +35,8 @@ from trade_etl.store.warehouse import transaction
     "checkpointed, compacted when a third of it is free space, and swapped in atomically once "
     "everything upstream and every blocking check has passed.",
 )
-def published(context: dg.AssetExecutionContext,
-              warehouse: WarehouseResource) -> dg.MaterializeResult:
+def published(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
+              trade_etl: TradeEtlConfig) -> dg.MaterializeResult:
     with warehouse_connection(warehouse) as conn:
         changed = inventory.changed_on_disk(conn)
         if changed:  # what was read may be half of what is there now: readers keep the last
@@ -55,9 +55,9 @@ def published(context: dg.AssetExecutionContext,
             comments = schema.apply_comments(conn)
     warehouse.close_connection()  # publish.publish checkpoints and copies the file
     with user_errors("publishing the warehouse"):
-        info = publish.publish(Path(warehouse.database))
+        info = publish.publish(warehouse.path, trade_etl.settings().duckdb_memory_limit)
     return dg.MaterializeResult(metadata={
-        "path": dg.MetadataValue.path(str(Path(warehouse.database).absolute())),
+        "path": dg.MetadataValue.path(str(warehouse.path.absolute())),
         "megabytes": round(info["bytes"] / 1e6, 1),
         "compacted": info["compacted"],
         "free_share_before": info["free_share_before"],
