@@ -100,7 +100,7 @@ def test_the_release_partitions_follow_the_folders(tmp_path, monkeypatch):
     import dagster as dg
 
     from trade_etl.definitions import defs
-    from trade_etl.defs.resources import RawDirectory
+    from trade_etl.defs.resources import RawDirectory, TradeEtlConfig
 
     raw, wh = tmp_path / "raw", tmp_path / "wh.duckdb"
     home = tmp_path / "dagster_home"  # the session's instance keeps no partitions between uses
@@ -117,7 +117,8 @@ def test_the_release_partitions_follow_the_folders(tmp_path, monkeypatch):
     # The sensor's own function (evaluate_tick would also validate the run it requests of the
     # new name against partitions the tick has not added yet).
     tick = sensor(dg.build_sensor_context(
-        instance=instance, definitions=defs, resources={"raw_dir": RawDirectory(path=str(raw))}))
+        instance=instance, definitions=defs,
+        resources={"raw_dir": RawDirectory(path=str(raw)), "trade_etl": TradeEtlConfig()}))
     requests = {(type(r).__name__, tuple(r.partition_keys))
                 for r in tick.dynamic_partitions_requests}
     assert requests == {("AddDynamicPartitionsRequest", ("2024-03-19_preliminary",)),
