@@ -10,7 +10,7 @@ import duckdb
 import pytest
 
 from trade_etl import settings
-from trade_etl.serve import cli
+from trade_etl.app import cli
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED_REFERENCE = REPO.parent / "shared" / "reference"
@@ -115,9 +115,9 @@ def run_job(raw: Path, releases: list[str] | None = None, run_config: dict | Non
     by default; none: the unpartitioned assets only). Paths come from the environment."""
     import dagster as dg
 
+    from trade_etl.app.runs import unpartitioned
     from trade_etl.definitions import defs
     from trade_etl.ingest.releases import discover
-    from trade_etl.serve.runs import unpartitioned
 
     on_disk = sorted({s.release_id for s in discover(raw)})
     chosen = on_disk if releases is None else sorted(releases)

@@ -6,7 +6,7 @@ import sys
 import pytest
 
 from tests.conftest import build, csv_text, row, write_release
-from trade_etl.serve import cli
+from trade_etl.app import cli
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ import pandera.polars as pa
 import pytest
 
 from tests.conftest import build, csv_text, query, row, write_release
-from trade_etl.fetch import manifest
+from trade_etl.formats import manifest
 from trade_etl.ingest import validation
 
 US, CN, KR = "304", "105", "103"

@@ -173,7 +173,7 @@ def test_the_sensor_defers_a_folder_still_being_written(tmp_path, monkeypatch):
 
 def test_the_runtime_never_imports_the_sample_generator():
     """The synthetic generator is for `trade-etl sample`/`demo` and tests only."""
-    code = ("import sys, trade_etl.definitions, trade_etl.serve.cli, trade_etl.serve.runs;"
+    code = ("import sys, trade_etl.definitions, trade_etl.app.cli, trade_etl.app.runs;"
             "print(sorted(m for m in sys.modules if m.startswith('trade_etl.sample')))")
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True,
                          text=True, timeout=120)

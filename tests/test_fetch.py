@@ -21,9 +21,9 @@ import pytest
 
 from tests.conftest import REPO, STATE_TABLES, build, query, snapshot
 from tests.estat_site import FakeEstat
-from trade_etl.fetch import manifest
+from trade_etl.app import cli
 from trade_etl.fetch.estat_pages import parse_title
-from trade_etl.serve import cli
+from trade_etl.formats import manifest
 
 EN_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 

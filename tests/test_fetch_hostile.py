@@ -21,9 +21,10 @@ import pytest
 from tests.conftest import REPO
 from tests.estat_site import FakeEstat
 from tests.test_fetch import expected_name, publish, release_folders
-from trade_etl.fetch import fetcher, manifest
+from trade_etl.app import cli
+from trade_etl.fetch import fetcher
 from trade_etl.fetch.http import host_allowed, redirect_problem
-from trade_etl.serve import cli
+from trade_etl.formats import manifest
 
 REVISED = {"export": "Jan-Dec:Revised", "import": "Jan-Dec:Revised"}
 

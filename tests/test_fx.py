@@ -13,9 +13,9 @@ import pytest
 
 from tests.conftest import build, csv_text, query, row, snapshot, write_release
 from tests.fred_site import FakeFred, business_days
-from trade_etl.ingest import fx_rates
-from trade_etl.ingest.fx_rates import FxFormatError, monthly_means, parse_fred_csv
-from trade_etl.serve import cli
+from trade_etl.app import cli
+from trade_etl.formats import fx_rates
+from trade_etl.formats.fx_rates import FxFormatError, monthly_means, parse_fred_csv
 from trade_etl.serve.report import build_report
 
 USA = "304"

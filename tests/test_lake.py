@@ -299,8 +299,8 @@ def test_the_lake_refuses_to_forget_its_publishes(warehouses, tmp_path, capsys):
     backup is refused (exit 2, naming it, the marker and how to restore) by publish and
     snapshots, and left as it is; the real catalog put back publishes again; --new-lake starts
     a new lake on purpose."""
+    from trade_etl.app import cli
     from trade_etl.lake import marker_path, recorded_lake
-    from trade_etl.serve import cli
 
     w1, w2 = warehouses
     warehouse = tmp_path / "trade.duckdb"

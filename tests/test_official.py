@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import build, csv_text, query, row, write_release
-from trade_etl.serve import cli
+from trade_etl.app import cli
 
 FIXED_2024 = "2025-11-28_fixed"
 

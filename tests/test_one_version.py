@@ -22,8 +22,8 @@ import pytest
 from tests.conftest import REPO, build, csv_text, query, row, write_release
 from tests.estat_site import FakeEstat
 from tests.test_fetch import fetch, publish
-from trade_etl.fetch import manifest
-from trade_etl.serve import cli
+from trade_etl.app import cli
+from trade_etl.formats import manifest
 
 REVISED = {"export": "Jan-Dec:Revised", "import": "Jan-Dec:Revised"}
 YEAR_EXPORTS = ("select exports_jpy from marts.balance_total "

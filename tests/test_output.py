@@ -15,7 +15,7 @@ import pytest
 
 from tests.conftest import build, csv_text, row, write_release
 from trade_etl import settings
-from trade_etl.serve import cli
+from trade_etl.app import cli
 
 
 @pytest.fixture(scope="module")
@@ -165,7 +165,7 @@ def test_build_timings_is_checked_before_the_build(small, tmp_path, capsys):
 def test_the_report_asset_refuses_a_reports_dir_inside_the_raw_folder(small, monkeypatch):
     import dagster as dg
 
-    from trade_etl.serve.runs import launch_report
+    from trade_etl.app.runs import launch_report
 
     raw, warehouse = small
     monkeypatch.setenv(settings.WAREHOUSE_ENV, str(warehouse))

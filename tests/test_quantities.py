@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import build, csv_text, query, row, write_release
-from trade_etl.serve import cli
+from trade_etl.app import cli
 
 US, CN, SA = "304", "105", "137"
 CAR, CAR_CN, PARTS = "870323915", "870380000", "870899000"

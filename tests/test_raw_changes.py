@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import REPO, build, csv_text, query, row, run_job, snapshot, write_release
-from trade_etl.serve import cli
+from trade_etl.app import cli
 from trade_etl.store import publish
 
 # Every table a build writes; core.hs_code_sectors and the marts included.

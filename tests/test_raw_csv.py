@@ -4,7 +4,8 @@ import polars as pl
 import pytest
 
 from tests.conftest import csv_text, header, row
-from trade_etl.ingest.raw_csv import FileProblem, canonical_column, read_table
+from trade_etl.formats.customs_csv import FileProblem, canonical_column
+from trade_etl.ingest.raw_csv import read_table
 
 US, CN = "304", "105"
 

@@ -14,7 +14,7 @@ import pytest
 
 from tests.conftest import query
 from trade_etl import settings
-from trade_etl.serve import cli
+from trade_etl.app import cli
 
 FISCAL_YEAR = 2024
 FY_MONTHS = [f"{y}-{m:02d}" for y, m in
@@ -230,8 +230,8 @@ def test_report_sensor_refreshes_the_asset_after_a_build(sample_warehouse, tmp_p
     """After a build publishes, report_sensor requests one refresh_report run (and none on the
     next tick); the run writes the page under the reports folder and its materialisation shows
     the monthly chart as a PNG."""
+    from trade_etl.app.runs import launch_report
     from trade_etl.definitions import defs
-    from trade_etl.serve.runs import launch_report
 
     monkeypatch.setenv(settings.WAREHOUSE_ENV, str(sample_warehouse))
     monkeypatch.setenv(settings.REPORTS_DIR_ENV, str(tmp_path / "reports"))

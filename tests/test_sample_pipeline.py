@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO, SHARED_REFERENCE, build, query, snapshot
-from trade_etl.serve import cli
+from trade_etl.app import cli
 
 TN = 10**12
 

@@ -1,4 +1,4 @@
-"""The one column spec (trade_etl/store/schema.py) agrees with a built warehouse, and the DuckDB
+"""The one column spec (trade_etl/formats/schema.py) agrees with a built warehouse, and the DuckDB
 comments, the Dagster column schemas and docs/warehouse.md all come from it."""
 
 from __future__ import annotations
@@ -16,11 +16,11 @@ import pytest
 
 from tests.conftest import REPO
 from trade_etl.defs.columns import column_schema, table_metadata
-from trade_etl.store import schema
+from trade_etl.formats import schema
 
 DOCS = REPO / "docs" / "warehouse.md"
 CONTRACT = REPO.parent / "shared" / "contract" / "check_contract.py"
-REGENERATE = "run `python -m trade_etl.store.schema --write-docs`"
+REGENERATE = "run `python -m trade_etl.formats.schema --write-docs`"
 
 
 def warehouse_objects(conn: duckdb.DuckDBPyConnection) -> dict[str, str]:
@@ -187,7 +187,7 @@ def test_spec_matches_the_built_warehouse(built):
 def test_every_warehouse_table_is_specified_or_internal(built):
     """A new table or view must be described (and documented) or declared internal."""
     unknown = set(warehouse_objects(built)) - set(schema.TABLES) - set(schema.INTERNAL)
-    assert not unknown, f"add {sorted(unknown)} to TABLES or INTERNAL (trade_etl/store/schema.py)"
+    assert not unknown, f"add {sorted(unknown)} to TABLES or INTERNAL (trade_etl/formats/schema.py)"
     assert not set(schema.TABLES) & set(schema.INTERNAL)
 
 
@@ -326,7 +326,7 @@ def test_write_docs_command(tmp_path):
     page.write_text(re.sub(r"\| `exports_jpy` \|[^\n]*", "| `exports_jpy` | int | | stale |",
                            current), encoding="utf-8")
     assert page.read_text(encoding="utf-8") != current
-    check = [sys.executable, "-m", "trade_etl.store.schema", "--check-docs", "--docs", str(page)]
+    check = [sys.executable, "-m", "trade_etl.formats.schema", "--check-docs", "--docs", str(page)]
     out = subprocess.run(check, cwd=REPO, capture_output=True, text=True, timeout=120)
     assert out.returncode == 1 and "--write-docs" in out.stderr
     assert schema.main(["--write-docs", "--docs", str(page)]) == 0

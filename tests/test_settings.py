@@ -38,7 +38,7 @@ def test_the_resource_mirrors_the_settings_and_run_config_round_trips(tmp_path):
 
 
 def test_the_cli_leaves_the_environment_as_it_found_it(tmp_path):
-    from trade_etl.serve import cli
+    from trade_etl.app import cli
 
     before = dict(os.environ)
     cli.main(["build", "--raw-dir", str(tmp_path / "none"), "--warehouse",

@@ -16,7 +16,7 @@ import duckdb
 import pytest
 
 from trade_etl import settings
-from trade_etl.serve import cli
+from trade_etl.app import cli
 
 TRADE_ETL = str(Path(sys.executable).with_name("trade-etl"))
 # Runs the command with stdout to a file and prints its exit code and max RSS (KiB on Linux).

@@ -16,7 +16,7 @@ import pytest
 
 from tests.conftest import build, csv_text, row, write_release
 from trade_etl import settings
-from trade_etl.serve import cli
+from trade_etl.app import cli
 from trade_etl.text import visible
 
 NAME = "Uni\x1b[31mted\x07 States\x9b2J\r"

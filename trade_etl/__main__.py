@@ -2,6 +2,6 @@
 
 import sys
 
-from trade_etl.serve.cli import main
+from trade_etl.app.cli import main
 
 sys.exit(main())

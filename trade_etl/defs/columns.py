@@ -1,4 +1,4 @@
-"""Dagster column schemas from the one column spec (`trade_etl.store.schema`).
+"""Dagster column schemas from the one column spec (`trade_etl.formats.schema`).
 
 Helpers only, no definitions: everything under defs/ is autoloaded. Attach
 `table_metadata("marts.balance_total")` to an asset's metadata (spec or materialization) and the
@@ -7,7 +7,7 @@ UI shows the table's columns with their types, units and meanings.
 
 import dagster as dg
 
-from trade_etl.store.schema import TABLES, columns
+from trade_etl.formats.schema import TABLES, columns
 
 
 def column_schema(table: str) -> dg.TableSchema:

@@ -1,7 +1,7 @@
 """Releases are the unit of work: one dynamic partition per `<YYYY-MM-DD>_<stage>` folder.
 
 The raw-folder sensor and `trade-etl build` keep one partition per release folder they find,
-deleting the partitions of folders removed or renamed (trade_etl/serve/runs.py); the per-release
+deleting the partitions of folders removed or renamed (trade_etl/app/runs.py); the per-release
 assets (facts, audit rows, coverage, monthly values) are partitioned by it, so the UI shows each
 release's status, rows, checks and history, and re-runs one. Cross-release assets (latest
 figures, marts, publish) are not partitioned: every run brings them up to date after its

@@ -25,7 +25,6 @@ from urllib.parse import urlsplit
 from trade_etl import settings
 from trade_etl.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from trade_etl.fetch import estat_pages as pages
-from trade_etl.fetch import manifest
 from trade_etl.fetch.http import (
     ESTAT_HOST,
     FetchFailed,
@@ -34,7 +33,8 @@ from trade_etl.fetch.http import (
     Retryable,
     cross_host_redirects,
 )
-from trade_etl.ingest.raw_csv import FileProblem, decode, resolve_header
+from trade_etl.formats import manifest
+from trade_etl.formats.customs_csv import FileProblem, decode, resolve_header
 
 PARTIAL_DIR = ".partial"
 LOCK_NAME = ".fetch.lock"

@@ -2,7 +2,7 @@
 
 `GET <base>/graph/fredgraph.csv?id=DEXJPUS` (daily) and `?id=EXJPUS` (monthly average), through
 the project's PoliteClient (deadlines, retries on 5xx and connection errors, redirects checked).
-Every download is validated whole (trade_etl/ingest/fx_rates.py) before anything is written: a
+Every download is validated whole (trade_etl/formats/fx_rates.py) before anything is written: a
 malformed CSV stops the fetch (exit 2) naming its URL, line and reason, and keeps nothing. The
 others are then kept as `RAW/.fx/<ID>/<fetched-at>.csv` with a manifest `<fetched-at>.json`,
 each written to a temporary file and renamed; a download identical to the newest vintage is not
@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 from trade_etl import settings
 from trade_etl.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from trade_etl.fetch.http import FetchFailed, Manners, PoliteClient, Retryable
-from trade_etl.ingest.fx_rates import (
+from trade_etl.formats.fx_rates import (
     FX_DIR,
     SERIES,
     FxFormatError,

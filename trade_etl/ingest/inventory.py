@@ -19,12 +19,10 @@ import duckdb
 import polars as pl
 
 from trade_etl.errors import EXIT_FAILED, EXIT_PRUNE, UserError
-from trade_etl.fetch import manifest
+from trade_etl.formats import manifest, schema
 from trade_etl.ingest.releases import SourceFile, discover, printable, sha256_file, unsettled
-from trade_etl.store import schema
-from trade_etl.store.incremental import drop_releases
 
-# The frames written into the spec'd tables, typed from the spec (trade_etl/store/schema.py).
+# The frames written into the spec'd tables, typed from the spec (trade_etl/formats/schema.py).
 INVENTORY_SCHEMA = schema.polars_schema("raw.release_files")
 RELEASE_MONTHS_SCHEMA = schema.polars_schema("audit.release_months")
 
@@ -139,7 +137,9 @@ def refuse_unless_pruning(gone_files: pl.DataFrame, prune: bool) -> None:
 
 
 def remove(conn: duckdb.DuckDBPyConnection, gone_files: pl.DataFrame) -> None:
-    """Delete what the gone files contributed (call inside the inventory's transaction)."""
+    """Delete what the gone files contributed to the ingest layer's tables (facts, audit rows,
+    quarantined lines; call inside the inventory's transaction). What the store derived from them
+    is the store's to forget (trade_etl/store/incremental.forget_removed)."""
     for release_id, source_file in gone_files.select("release_id", "source_file").iter_rows():
         key = {"release_id": release_id, "source_file": source_file}
         conn.execute("delete from core.trade_facts where release_id = $release_id and "
@@ -149,12 +149,6 @@ def remove(conn: duckdb.DuckDBPyConnection, gone_files: pl.DataFrame) -> None:
                      "and source_file = $source_file", key)
         conn.execute("delete from audit.releases where release_id = $release_id "
                      "and source_file = $source_file", key)
-    releases = sorted(set(gone_files["release_id"].to_list()))
-    emptied = [r for (r,) in conn.execute(
-        "select unnest($releases::varchar[]) except select release_id from audit.releases",
-        {"releases": releases}).fetchall()]
-    if emptied:
-        drop_releases(conn, emptied)
 
 
 def changed_on_disk(conn: duckdb.DuckDBPyConnection) -> list[str]:

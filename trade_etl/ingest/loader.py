@@ -24,11 +24,12 @@ import duckdb
 import polars as pl
 
 from trade_etl import failpoints, settings
-from trade_etl.ingest.raw_csv import FileProblem, read_table
+from trade_etl.db import transaction
+from trade_etl.formats import schema
+from trade_etl.formats.customs_csv import FileProblem
+from trade_etl.ingest.raw_csv import read_table
 from trade_etl.ingest.releases import SourceFile, read_members
 from trade_etl.ingest.validation import SplitFile, ValidatedFile, validate_files
-from trade_etl.store import schema
-from trade_etl.store.warehouse import transaction
 
 AUDIT_COLUMNS = tuple(c.name for c in schema.columns("audit.releases"))  # from the spec
 

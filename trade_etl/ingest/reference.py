@@ -6,7 +6,7 @@ layout. Each is loaded into schema `ref` with explicit column types; users may e
 (e.g. the sector map) and rebuild.
 
 The exchange-rate tables also take the newest vintages `trade-etl fetch --fx` keeps in the raw
-folder (trade_etl/ingest/fx_rates.py): a fetched rate wins over the shipped one for the same
+folder (trade_etl/formats/fx_rates.py): a fetched rate wins over the shipped one for the same
 day or month, the shipped CSV fills what the download lacks, and `source` says which is which.
 """
 
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import duckdb
 
-from trade_etl.ingest.fx_rates import fetched_rates
+from trade_etl.formats.fx_rates import fetched_rates
 from trade_etl.settings import REF_DATA_DIR
 
 # table name -> column types, in file order

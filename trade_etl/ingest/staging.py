@@ -34,10 +34,12 @@ import polars as pl
 from trade_etl import failpoints
 from trade_etl.ingest.releases import SourceFile, sha256_file
 from trade_etl.ingest.validation import ValidatedFile
+from trade_etl.versions import code_version
 
-INGEST_DIR = Path(__file__).parent
-# What a bundle's content depends on besides the file: the reading and validating code.
-CODE = ("loader.py", "raw_csv.py", "releases.py", "validation.py", "staging.py")
+# What a bundle's content depends on besides the file: the reading and validating code (also
+# the code version of the asset that loads releases).
+CODE = ("trade_etl.formats.customs_csv", "trade_etl.ingest.loader", "trade_etl.ingest.raw_csv",
+        "trade_etl.ingest.releases", "trade_etl.ingest.validation", "trade_etl.ingest.staging")
 FIELDS = ("file_name", "sha256", "status", "error", "layout", "encoding", "rows_read",
           "rows_loaded", "rows_quarantined", "cells_loaded", "value_year_mismatches")
 
@@ -47,9 +49,7 @@ def staging_root(warehouse: Path) -> Path:
 
 
 def token(country_codes: Iterable[str]) -> str:
-    digest = hashlib.sha256()
-    for name in CODE:
-        digest.update(name.encode() + b"\0" + (INGEST_DIR / name).read_bytes() + b"\0")
+    digest = hashlib.sha256(code_version(*CODE).encode())
     digest.update(",".join(sorted(set(country_codes))).encode())
     return digest.hexdigest()[:16]
 

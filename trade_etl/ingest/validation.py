@@ -16,7 +16,8 @@ from dataclasses import dataclass
 import pandera.polars as pa
 import polars as pl
 
-from trade_etl.ingest.raw_csv import MEASURES, NUMERIC_COLUMNS, QUARANTINE_SCHEMA, month_column
+from trade_etl.formats.customs_csv import MEASURES, NUMERIC_COLUMNS, month_column
+from trade_etl.ingest.raw_csv import QUARANTINE_SCHEMA
 
 # One month cell may not exceed ¥1 quadrillion (10^12 thousand yen): ten times Japan's annual
 # trade. Larger numbers are corrupt input, and the cap keeps yen sums (×1000) inside BIGINT.

@@ -74,7 +74,7 @@ the heading (``4821XXXXX``).  Totals by partner, segment, month and sector do no
 calibration below holds with them counted.
 
 Manifests: release folders published from 2025-01-01 (``writer.MANIFESTS_FROM``) hold a
-``.manifest.json`` shaped like the fetcher's (``trade_etl/fetch/manifest.py``): per file its flow,
+``.manifest.json`` shaped like the fetcher's (``trade_etl/formats/manifest.py``): per file its flow,
 year, months with stages (a preliminary release: earlier months ``detailed``, the newest
 ``preliminary``, as e-Stat titles say ``Import Jan-Feb:Detailed, Mar:9-digit Provisional``;
 revised and fixed: every month at that stage), title, bytes, sha256, statInfId ``9999…`` (not an

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import duckdb
 
+from trade_etl.db import sql_text
 from trade_etl.serve.brief import (
     LATEST,
     BriefError,
@@ -27,7 +28,6 @@ from trade_etl.serve.brief import (
     resolve_partner,
     write_brief,
 )
-from trade_etl.store.warehouse import sql_text
 from trade_etl.text import visible, visible_tree
 
 EXPORT_COLOUR, IMPORT_COLOUR = "#1f77b4", "#ff7f0e"

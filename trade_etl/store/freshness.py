@@ -24,14 +24,13 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from trade_etl.fetch import manifest
-from trade_etl.ingest import fx_rates
+from trade_etl.db import sql_text, table_exists
+from trade_etl.formats import fx_rates, manifest
 from trade_etl.ingest.releases import SourceFile, discover
-from trade_etl.settings import REF_DATA_DIR, SQL_DIR, Settings
+from trade_etl.settings import REF_DATA_DIR, Settings
 from trade_etl.store.incremental import combine, record_token, recorded_tokens, stored_token
-from trade_etl.store.warehouse import sql_text, table_exists
+from trade_etl.versions import code_version
 
-PACKAGE_DIR = Path(__file__).resolve().parent.parent  # trade_etl/
 STATE_KEY = "build:inputs"  # the inputs of the last complete build
 SEEN_KEY = "build:inputs-seen"  # the inputs the current (or last) run saw
 
@@ -51,10 +50,7 @@ def inputs_fingerprint(raw_dir: Path, sources: list[SourceFile] | None,
     manifests = [(p.name, manifest.digest(p)) for p in manifest.manifests(raw_dir)]
     refs = [(p.name, _digest(p)) for p in sorted(REF_DATA_DIR.glob("*.csv"))]
     rates = fx_rates.fingerprint(raw_dir)  # the vintage ref.fx_* would load, and its sha256
-    # The package and its SQL wherever they are: a checkout, or an installed wheel.
-    code = [(str(p.relative_to(folder)), _digest(p))
-            for folder in (SQL_DIR, PACKAGE_DIR) for p in sorted(folder.rglob("*"))
-            if p.suffix in (".sql", ".py")]
+    code = code_version("/", "trade_etl")  # the package and its SQL, wherever they are
     return combine(files, manifests, refs, rates, code, config.fiscal_start_month,
                    config.duckdb_memory_limit)
 

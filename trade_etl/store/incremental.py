@@ -20,7 +20,7 @@ from pathlib import Path
 
 import duckdb
 
-from trade_etl.store.warehouse import sql_text, table_exists, transaction
+from trade_etl.db import sql_text, table_exists, transaction
 
 RELEASE_TOKENS = """
 select
@@ -157,17 +157,26 @@ def ensure_exists(conn: duckdb.DuckDBPyConnection, table: str) -> None:
         conn.execute("drop table stale_releases")
 
 
-def drop_releases(conn: duckdb.DuckDBPyConnection, releases: list[str]) -> None:
-    """Forget releases that no longer exist in the per-release derived tables and their
-    tokens (call in the transaction that removes their facts), so that no run, whichever
-    partitions it covers, sees a removed release's coverage or monthly values."""
-    params = {"releases": releases}
+def forget_removed(conn: duckdb.DuckDBPyConnection) -> list[str]:
+    """Forget, in the per-release derived tables and their tokens, the releases the fact store no
+    longer holds (the inventory removed their last file: `build --prune`, a folder deleted or
+    renamed), so that no run, whichever partitions it covers, sees a removed release's coverage
+    or monthly values. The store's own rows, deleted by the store: core/trade_latest calls it
+    first, and every mart reads after it. Returns the releases forgotten."""
+    removed = set()
     for table in PER_RELEASE_TABLES:
-        if table_exists(conn, table):
-            conn.execute(f"delete from {table} where release_id in "
-                         "(select unnest($releases::varchar[]))", params)
-        conn.execute("delete from audit.derived_state where table_name = $t and release_id in "
-                     "(select unnest($releases::varchar[]))", {"t": table, **params})
+        removed |= set(recorded_tokens(conn, table)) - set(release_tokens(conn))
+    if not removed:
+        return []
+    params = {"releases": sorted(removed)}
+    with transaction(conn):
+        for table in PER_RELEASE_TABLES:
+            if table_exists(conn, table):
+                conn.execute(f"delete from {table} where release_id in "
+                             "(select unnest($releases::varchar[]))", params)
+            conn.execute("delete from audit.derived_state where table_name = $t and release_id "
+                         "in (select unnest($releases::varchar[]))", {"t": table, **params})
+    return sorted(removed)
 
 
 def is_current(conn: duckdb.DuckDBPyConnection, table: str, token: str) -> bool:

@@ -6,19 +6,12 @@ as parameters (`$name`), never formatted into the text.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
 
-from trade_etl.settings import SQL_DIR
-from trade_etl.store import schema
-
-
-def sql_text(name: str) -> str:
-    """The text of `sql/<name>.sql`, e.g. `core/trade_latest`."""
-    return (SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
+from trade_etl.db import sql_text
+from trade_etl.formats import schema
 
 
 def is_duckdb_file(path: Path) -> bool:
@@ -53,26 +46,6 @@ def ensure_schema(conn: duckdb.DuckDBPyConnection) -> None:
     conn.execute(sql_text("ddl"))
 
 
-@contextmanager
-def transaction(conn: duckdb.DuckDBPyConnection) -> Iterator[None]:
-    """Commit what the block does, or roll it all back if it raises (or the process dies)."""
-    conn.execute("begin transaction")
-    try:
-        yield
-    except BaseException:
-        conn.execute("rollback")
-        raise
-    conn.execute("commit")
-
-
-def table_exists(conn: duckdb.DuckDBPyConnection, table: str) -> bool:
-    """Whether `schema.name` exists."""
-    schema, name = table.split(".")
-    return conn.execute(
-        "select count(*) from duckdb_tables() where schema_name = $s and table_name = $n",
-        {"s": schema, "n": name}).fetchall()[0][0] > 0
-
-
 LATEST = "DATE '9999-12-31'"
 
 
@@ -80,7 +53,7 @@ def _names(asset: str) -> tuple[str, ...]:
     return tuple(table.split(".")[1] for table in schema.built_by(asset))
 
 
-# Derived from the spec (trade_etl/store/schema.py, `built_by`); kept as names for callers.
+# Derived from the spec (trade_etl/formats/schema.py, `built_by`); kept as names for callers.
 MARTS = _names("balance_marts")
 QUANTITY_MARTS = _names("quantity_marts")
 

@@ -15,7 +15,8 @@ from trade_etl import settings
 from trade_etl.defs.metadata import markdown_table
 from trade_etl.defs.resources import RawDirectory
 from trade_etl.errors import EXIT_OK
-from trade_etl.fetch import fetcher, fx, manifest
+from trade_etl.fetch import fetcher, fx
+from trade_etl.formats import manifest
 
 ESTAT_DOWNLOADS = dg.AssetKey(["raw", "estat_downloads"])
 FX_RATES = dg.AssetKey(["raw", "fx_rates"])

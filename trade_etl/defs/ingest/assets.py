@@ -11,9 +11,10 @@ import dagster as dg
 import polars as pl
 from dagster_duckdb import DuckDBResource
 
+from trade_etl.db import sql_text, transaction
 from trade_etl.defs.columns import columns_of
 from trade_etl.defs.fetch.assets import ESTAT_DOWNLOADS
-from trade_etl.defs.metadata import code_version, markdown_table
+from trade_etl.defs.metadata import markdown_table
 from trade_etl.defs.partitions import RELEASES, SINGLE_RUN, partition_checks
 from trade_etl.defs.resources import (
     WAREHOUSE_WRITER,
@@ -28,7 +29,7 @@ from trade_etl.ingest.loader import load_sources
 from trade_etl.ingest.reference import country_codes
 from trade_etl.ingest.releases import SourceFile
 from trade_etl.store import freshness
-from trade_etl.store.warehouse import sql_text, transaction
+from trade_etl.versions import code_version
 
 # Plain progress lines for the terminal; `trade-etl build` shows them (the UI has context.log).
 PROGRESS_LOG = logging.getLogger("trade_etl.progress")
@@ -188,7 +189,7 @@ LOAD_CHECKS = [
     partitions_def=RELEASES,
     backfill_policy=SINGLE_RUN,
     check_specs=LOAD_CHECKS,
-    code_version=code_version("raw/pending_files", "ddl"),
+    code_version=code_version("raw/pending_files", "ddl", *staging.CODE),
 )
 def load_releases(context: dg.AssetExecutionContext, warehouse: DuckDBResource,
                   trade_etl: TradeEtlConfig):

@@ -9,7 +9,7 @@ from dagster_duckdb import DuckDBResource
 from trade_etl.defs.columns import columns_of
 from trade_etl.defs.fetch.assets import FX_RATES
 from trade_etl.defs.resources import WAREHOUSE_WRITER, RawDirectory, warehouse_connection
-from trade_etl.ingest.fx_rates import fetched_rates
+from trade_etl.formats.fx_rates import fetched_rates
 from trade_etl.ingest.reference import FX_TABLES, REF_TABLES, load_ref_table, ref_csv
 
 

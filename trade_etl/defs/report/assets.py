@@ -16,11 +16,11 @@ import base64
 import dagster as dg
 
 from trade_etl import settings
-from trade_etl.defs.metadata import code_version
 from trade_etl.defs.resources import TradeEtlConfig, user_errors
 from trade_etl.serve.brief import BriefError
 from trade_etl.serve.query import open_read_only
 from trade_etl.serve.report import build_report, render_png, write_report
+from trade_etl.versions import code_version
 
 REPORT = dg.AssetKey(["marts", "report"])
 PUBLISHED = dg.AssetKey(["warehouse", "published"])

@@ -11,13 +11,14 @@ from dagster_duckdb import DuckDBResource
 
 from trade_etl.defs.columns import columns_of
 from trade_etl.defs.ingest.assets import RELEASE_FILES, TRADE_FACTS
-from trade_etl.defs.metadata import code_version, markdown_table
+from trade_etl.defs.metadata import markdown_table
 from trade_etl.defs.partitions import RELEASES, SINGLE_RUN
 from trade_etl.defs.resources import WAREHOUSE_WRITER, TradeEtlConfig, warehouse_connection
 from trade_etl.store.incremental import (
     PER_RELEASE_TABLES,
     combine,
     ensure_exists,
+    forget_removed,
     passed_with,
     record_passed,
     refresh_latest,
@@ -26,6 +27,7 @@ from trade_etl.store.incremental import (
     table_token,
 )
 from trade_etl.store.warehouse import create_table_macro, create_view, rebuild_table
+from trade_etl.versions import code_version
 
 RELEASE_COVERAGE = dg.AssetKey(["core", "release_coverage"])
 TRADE_LATEST = dg.AssetKey(["core", "trade_latest"])
@@ -94,6 +96,7 @@ def trade_latest(warehouse: DuckDBResource):
     with warehouse_connection(warehouse) as conn:
         for table in PER_RELEASE_TABLES:  # a run over no release partition reads them too
             ensure_exists(conn, table)
+        forget_removed(conn)  # releases whose last file the inventory removed
         create_table_macro(conn, "core.winning_releases")
         refresh = refresh_latest(conn)
         create_view(conn, "core.confidential_codes")

@@ -5,9 +5,10 @@ These tables, views and macros are the public interface (docs/warehouse.md)."""
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
+from trade_etl.db import sql_text, transaction
 from trade_etl.defs.columns import columns_of
 from trade_etl.defs.ingest.assets import TRADE_FACTS
-from trade_etl.defs.metadata import code_version, markdown_table
+from trade_etl.defs.metadata import markdown_table
 from trade_etl.defs.resources import WAREHOUSE_WRITER, warehouse_connection
 from trade_etl.defs.store.core import (
     HS_CODE_SECTORS,
@@ -16,9 +17,8 @@ from trade_etl.defs.store.core import (
     TRADE_LATEST,
     TRADE_RELEASE_MONTHLY,
 )
+from trade_etl.formats import schema
 from trade_etl.ingest.reference import REF_TABLES
-from trade_etl.settings import SQL_DIR
-from trade_etl.store import schema
 from trade_etl.store.incremental import (
     combine,
     is_current,
@@ -32,9 +32,8 @@ from trade_etl.store.warehouse import (
     create_table_macro,
     create_view,
     rebuild_table,
-    sql_text,
-    transaction,
 )
+from trade_etl.versions import code_version
 
 REF_DEPS = [dg.AssetKey(["ref", t]) for t in ("countries", "country_groups", "hs_sections",
                                               "hs_chapters", "sectors", "fx_monthly",
@@ -90,8 +89,7 @@ def inputs_token(conn) -> str:
         sorted(release_tokens(conn).items()),
         [table_token(conn, f"ref.{table}") for table in REF_TABLES],
         table_token(conn, "core.period_months"),
-        sorted(p.read_text() for p in (SQL_DIR / "marts").glob("*.sql")),
-        (SQL_DIR / "core" / "balance_as_of.sql").read_text(),
+        code_version("marts/", "core/balance_as_of"),
     )
 
 

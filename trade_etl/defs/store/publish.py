@@ -7,6 +7,7 @@ warehouse as the last complete build left it (trade_etl/store/publish.py).
 
 import dagster as dg
 
+from trade_etl.db import transaction
 from trade_etl.defs.fetch.assets import FETCH_ASSETS
 from trade_etl.defs.ingest.assets import AUDIT_QUARANTINE, AUDIT_RELEASES, TRADE_FACTS
 from trade_etl.defs.resources import (
@@ -19,9 +20,9 @@ from trade_etl.defs.resources import (
 )
 from trade_etl.defs.store.core import HS_CODE_SECTORS, TRADE_LATEST
 from trade_etl.errors import EXIT_FAILED, UserError
+from trade_etl.formats import schema
 from trade_etl.ingest import inventory
-from trade_etl.store import freshness, publish, schema
-from trade_etl.store.warehouse import transaction
+from trade_etl.store import freshness, publish
 
 
 @dg.asset(

@@ -4,7 +4,7 @@
 public table or view from those names, with per-table `overrides` where a shared name means
 something specific there. From this spec come the DuckDB comments (`apply_comments`), the
 Dagster column schemas (`trade_etl.defs.columns`) and the column tables of docs/warehouse.md
-(`render_docs`; `python -m trade_etl.store.schema --write-docs` rewrites the page).
+(`render_docs`; `python -m trade_etl.formats.schema --write-docs` rewrites the page).
 
 Names and types follow the warehouse, never the reverse: public names are a contract, and
 tests/test_schema.py compares this spec with a built warehouse column by column.
@@ -869,7 +869,7 @@ def _render(match: re.Match) -> str:
     for name in (table, other):
         if name is not None and name not in TABLES:
             raise ValueError(f"docs marker names {name!r}, which is not in TABLES "
-                             f"(trade_etl/store/schema.py)")
+                             f"(trade_etl/formats/schema.py)")
     body = column_table(table, other)
     if match["tag"] == "table":
         keys = grain(table)
@@ -892,7 +892,7 @@ def render_docs(text: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m trade_etl.store.schema",
+        prog="python -m trade_etl.formats.schema",
         description="Regenerate (or check) the column tables of docs/warehouse.md from the spec.")
     action = parser.add_mutually_exclusive_group(required=True)
     action.add_argument("--write-docs", action="store_true", help="rewrite the page in place")
@@ -909,7 +909,7 @@ def main(argv: list[str] | None = None) -> int:
     rendered = render_docs(text)
     if args.check_docs:
         if rendered != text:
-            print(f"{args.docs} is out of date: run python -m trade_etl.store.schema "
+            print(f"{args.docs} is out of date: run python -m trade_etl.formats.schema "
                   f"--write-docs", file=sys.stderr)
             return 1
         return 0

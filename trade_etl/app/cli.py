@@ -12,8 +12,8 @@ import time
 from pathlib import Path
 
 from trade_etl import settings
+from trade_etl.app.memory import RssSampler, step_peaks
 from trade_etl.errors import EXIT_BUSY, EXIT_FAILED, EXIT_USAGE, explain
-from trade_etl.serve.memory import RssSampler, step_peaks
 from trade_etl.serve.output import check_output, write_output
 from trade_etl.settings import Settings
 from trade_etl.text import VisibleFormatter, visible
@@ -61,7 +61,7 @@ def step_timings(result, run_seconds: float) -> dict:
 def run_build(raw: Path, warehouse: Path, quiet: bool = False,
               timings: str | Path | None = None, force: bool = False,
               prune: bool = False, config: Settings | None = None) -> int:
-    """Run the build job on the warehouse's Dagster instance (trade_etl/serve/runs.py), for the
+    """Run the build job on the warehouse's Dagster instance (trade_etl/app/runs.py), for the
     releases that need loading; print a summary.
 
     Waits for files still being written, then starts no run when nothing the build reads has
@@ -146,9 +146,9 @@ def lake_is_current(warehouse: Path, config: Settings) -> bool:
 
 def _build(config: Settings, quiet: bool, timings: Path | None,
            force: bool, prune: bool, lock: _BuildLock) -> int:
+    from trade_etl.app.build_report import BuildReport
     from trade_etl.errors import UserError
     from trade_etl.ingest import inventory
-    from trade_etl.serve.build_report import BuildReport
     from trade_etl.store import freshness
 
     raw, warehouse = config.raw_dir, config.warehouse
@@ -183,12 +183,12 @@ def _build(config: Settings, quiet: bool, timings: Path | None,
 
 def _run(config: Settings, quiet: bool, timings: Path | None, force: bool,
          prune: bool, sources: list, started: float, sampler: RssSampler | None) -> int:
-    from trade_etl.serve.build_report import BuildReport
+    from trade_etl.app.build_report import BuildReport
     from trade_etl.store import freshness
 
     import_started = time.perf_counter()
+    from trade_etl.app.runs import launch_build, prepare_instance
     from trade_etl.defs.resources import run_config_for
-    from trade_etl.serve.runs import launch_build, prepare_instance
 
     raw, warehouse = config.raw_dir, config.warehouse
     home = prepare_instance(config.dagster_home)
@@ -312,7 +312,7 @@ def cmd_ui(args: argparse.Namespace) -> int:
     and SIGINT (Ctrl-C) stop the webserver, the daemon and the code servers, then `dagster
     dev` exits 0.
     """
-    from trade_etl.serve.runs import prepare_instance
+    from trade_etl.app.runs import prepare_instance
 
     config = args.settings
     home = prepare_instance(config.dagster_home).resolve()
@@ -348,7 +348,8 @@ def ui_environment(config: Settings, home: Path, environ=None) -> dict[str, str]
 
 
 def cmd_fetch(args: argparse.Namespace) -> int:
-    from trade_etl.fetch import fetcher, manifest
+    from trade_etl.fetch import fetcher
+    from trade_etl.formats import manifest
 
     raw = args.settings.raw_dir
     if args.fx:
@@ -467,7 +468,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         print(f"\n$ trade-etl brief --fiscal-year {year} --partner USA")
         cmd_brief(argparse.Namespace(fiscal_year=year, partner="USA", as_of=None,
                                      warehouse=str(warehouse), settings=args.settings))
-    from trade_etl.serve.runs import launch_report
+    from trade_etl.app.runs import launch_report
 
     result = launch_report(config=args.settings)  # marts/report, as the UI's sensor runs it
     drawn = result.asset_materializations_for_node("marts__report") if result.success else []

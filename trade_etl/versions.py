@@ -1,0 +1,43 @@
+"""One code version for everything that has one: a hash of the source text it is computed by.
+
+Dagster's asset code versions (trade_etl/defs), the staged bundles' cache key
+(trade_etl/ingest/staging.py), the marts' input tokens and the build's input fingerprint
+(trade_etl/store) all call `code_version` on what they are computed by, so "which code does this
+depend on" is written once per asset, next to it, in one notation.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from trade_etl.settings import SQL_DIR
+
+PACKAGE_DIR = Path(__file__).resolve().parent  # trade_etl/, in a checkout or an installed wheel
+
+
+def sources(*names: str) -> list[Path]:
+    """The files `names` denote, in a stable order. A name is a SQL file without its suffix
+    (`core/trade_latest` is sql/core/trade_latest.sql), a SQL folder (`marts/`, every .sql in
+    it; `/` is all of sql/), a module (`trade_etl.ingest.loader`) or a package
+    (`trade_etl.formats`, every .py in it, recursively)."""
+    found: list[Path] = []
+    for name in names:
+        if name.startswith("trade_etl"):
+            path = PACKAGE_DIR.parent.joinpath(*name.split("."))
+            found += sorted(path.rglob("*.py")) if path.is_dir() else [path.with_suffix(".py")]
+        elif name.endswith("/"):
+            found += sorted((SQL_DIR / name.strip("/")).rglob("*.sql"))
+        else:
+            found.append(SQL_DIR / f"{name}.sql")
+    return found
+
+
+def code_version(*names: str) -> str:
+    """A 12-character hash of the text of `names` (see `sources`) and of the names themselves:
+    it changes when any of that code does."""
+    digest = hashlib.sha256()
+    for path in sources(*names):
+        label = path.relative_to(PACKAGE_DIR.parent if path.suffix == ".py" else SQL_DIR)
+        digest.update(f"{label}\0".encode() + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:12]
