@@ -155,6 +155,7 @@ def test_a_changed_sector_map_recomputes_every_release(tmp_path, monkeypatch):
     assert "\n85,electrical_machinery," in text  # chapter 85 holds 851713000 (file_a)
     monkeypatch.setattr(reference, "REF_DATA_DIR", ref)
     monkeypatch.setattr("trade_etl.store.freshness.REF_DATA_DIR", ref)
+    monkeypatch.setattr("trade_etl.versions.REF_DATA_DIR", ref)  # the code versions read it
     monkeypatch.setattr(reference.ref_csv, "__defaults__", (ref,))
     monkeypatch.setattr(reference.load_ref_table, "__defaults__", (ref,))
     before = query(wh, "select hs_code, top_sector_code, highlight_sector_code "

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from trade_etl.settings import SQL_DIR
+from trade_etl.settings import REF_DATA_DIR, SQL_DIR
 
 PACKAGE_DIR = Path(__file__).resolve().parent  # trade_etl/, in a checkout or an installed wheel
 
@@ -20,10 +20,13 @@ def sources(*names: str) -> list[Path]:
     """The files `names` denote, in a stable order. A name is a SQL file without its suffix
     (`core/trade_latest` is sql/core/trade_latest.sql), a SQL folder (`marts/`, every .sql in
     it; `/` is all of sql/), a module (`trade_etl.ingest.loader`) or a package
-    (`trade_etl.formats`, every .py in it, recursively)."""
+    (`trade_etl.formats`, every .py in it, recursively) or a reference CSV (`ref/sector_map.csv`,
+    from data/ref/: the mappings a table is computed with are part of what computes it)."""
     found: list[Path] = []
     for name in names:
-        if name.startswith("trade_etl"):
+        if name.startswith("ref/"):
+            found.append(REF_DATA_DIR / name.removeprefix("ref/"))
+        elif name.startswith("trade_etl"):
             path = PACKAGE_DIR.parent.joinpath(*name.split("."))
             found += sorted(path.rglob("*.py")) if path.is_dir() else [path.with_suffix(".py")]
         elif name.endswith("/"):
@@ -38,6 +41,7 @@ def code_version(*names: str) -> str:
     it changes when any of that code does."""
     digest = hashlib.sha256()
     for path in sources(*names):
-        label = path.relative_to(PACKAGE_DIR.parent if path.suffix == ".py" else SQL_DIR)
+        root = {".py": PACKAGE_DIR.parent, ".csv": REF_DATA_DIR}.get(path.suffix, SQL_DIR)
+        label = path.relative_to(root)
         digest.update(f"{label}\0".encode() + path.read_bytes() + b"\0")
     return digest.hexdigest()[:12]

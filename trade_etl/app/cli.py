@@ -192,11 +192,12 @@ def _run(config: Settings, quiet: bool, timings: Path | None, force: bool,
 
     raw, warehouse = config.raw_dir, config.warehouse
     home = prepare_instance(config.dagster_home)
-    to_load = freshness.releases_to_build(warehouse, sources, raw)
+    to_load, new_code = freshness.plan(warehouse, sources, raw)
     on_disk = sorted({s.release_id for s in sources})
     import_seconds = time.perf_counter() - import_started
+    why = f" (new code for {', '.join(new_code)})" if new_code and not force else ""
     print(f"building {warehouse} from {raw}: {len(on_disk if force else to_load)} of "
-          f"{len(on_disk)} release(s) to load", file=sys.stderr)
+          f"{len(on_disk)} release(s) to load{why}", file=sys.stderr)
     run_started = time.perf_counter()
     # Dagster's console log repeats failures with their tracebacks; the CLI prints one line
     # per problem instead, unless --debug.

@@ -105,33 +105,28 @@ def sync_partitions(instance, on_disk: list[str]) -> list[str]:
 
 def launch_build(releases: list[str], on_disk: list[str], run_config: dict, force: bool,
                  home: Path | None = None, executor: str | None = None):
-    """Run build_warehouse on the instance for `releases` (the partitions to load), after making
-    the partitions the release folders `on_disk` (sync_partitions); returns the job's result.
+    """Run build_warehouse on the instance for `releases` (the partitions to run: what
+    trade_etl/store/freshness.plan gave), after making the partitions the release folders
+    `on_disk` (sync_partitions); returns the job's result.
 
-    With nothing to load (reference data, settings or code changed, or files removed) or with
-    `force`, the run covers every release on disk: per-release derived tables depend on the
-    sector mapping and their SQL too, and only a partitioned step recomputes them. With no
-    release folder at all, it builds the unpartitioned assets only. `home`: the instance's
-    folder (default: the environment's); `executor`: Settings.executor (the same).
+    With `force`, the run covers every release on disk; with no release to run (reference
+    data, settings or other code changed, or files removed), or no release folder at all, it
+    builds the unpartitioned assets only. `home`: the instance's folder (default: the
+    environment's); `executor`: Settings.executor (the same).
     """
+    from trade_etl.defs.partitions import partition_tags
+
     instance = open_instance(prepare_instance(home))
     executor = executor or settings.executor()
     known = sync_partitions(instance, on_disk)
     job = build_job()
-    order = {key: i for i, key in enumerate(known)}
-    wanted = sorted(on_disk if force or not releases else releases, key=order.__getitem__)
-    if not wanted:
+    tags = partition_tags(known, on_disk if force else releases)
+    if tags is None:
         return _execute(job, instance, executor, raise_on_error=False, run_config=run_config,
                         asset_selection=unpartitioned(job))
-    # One run over the range of partitions from the first release to load to the last (in the
-    # order they were added); releases in between with nothing new cost little.
-    first, last = wanted[0], wanted[-1]
-    if first == last:
-        return _execute(job, instance, executor, raise_on_error=False, partition_key=first,
-                        run_config=run_config)
-    return _execute(job, instance, executor, raise_on_error=False, run_config=run_config,
-                    tags={"dagster/asset_partition_range_start": first,
-                          "dagster/asset_partition_range_end": last})
+    partition = tags.pop("dagster/partition", None)
+    return _execute(job, instance, executor, raise_on_error=False, partition_key=partition,
+                    run_config=run_config, tags=tags or None)
 
 
 def launch_report(instance=None, config: settings.Settings | None = None):

@@ -26,6 +26,20 @@ warnings.filterwarnings("ignore", message=r".*partitions_def on an AssetCheckSpe
 warnings.filterwarnings("ignore", message=r"Parameter `backfill_policy`", category=dg.BetaWarning)
 
 
+def partition_tags(known: list[str], wanted: list[str]) -> dict[str, str] | None:
+    """The tags of one run over `wanted` partitions (None for none): one partition, or the
+    range from the first to the last in the order they were added (`known`); releases in
+    between are run too (one writer: one run, never one per release)."""
+    order = {key: i for i, key in enumerate(known)}
+    wanted = sorted(wanted, key=order.__getitem__)
+    if not wanted:
+        return None
+    if wanted[0] == wanted[-1]:
+        return {"dagster/partition": wanted[0]}
+    return {"dagster/asset_partition_range_start": wanted[0],
+            "dagster/asset_partition_range_end": wanted[-1]}
+
+
 def partition_checks(context: dg.AssetExecutionContext,
                      results: dict[str, list[dg.AssetCheckResult]]):
     """The events of per-partition check results: each evaluation on its own partition.

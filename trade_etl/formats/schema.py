@@ -712,6 +712,32 @@ TABLES: dict[str, dict] = {
     },
 }
 
+# What the rows of each per-release table (and the code table beside them) are computed by:
+# the names trade_etl.versions.code_version hashes (SQL files, modules, reference CSVs). The
+# asset's Dagster code version, the version its rows record in the warehouse and the planner's
+# "did the code change" (trade_etl/store/freshness.plan) are all this, evaluated when asked, so
+# an edited sector map is seen by a CLI build, by the sensor and by a run alike.
+SECTOR_MAPPING = ("ref/sector_map.csv", "ref/sectors.csv", "ref/hs_chapters.csv")
+CODE: dict[str, tuple[str, ...]] = {
+    "core.trade_facts": ("raw/pending_files", "ddl", "trade_etl.formats.customs_csv",
+                         "trade_etl.ingest.loader", "trade_etl.ingest.raw_csv",
+                         "trade_etl.ingest.releases", "trade_etl.ingest.validation",
+                         "trade_etl.ingest.staging"),
+    "core.release_coverage": ("core/release_coverage", "core/winning_releases",
+                              "trade_etl.store.incremental"),
+    "core.hs_code_sectors": ("core/hs_code_sectors", *SECTOR_MAPPING,
+                             "trade_etl.store.incremental"),
+    "core.trade_release_monthly": ("core/trade_release_monthly", "core/trade_monthly_as_of",
+                                   "core/hs_code_sectors", *SECTOR_MAPPING,
+                                   "trade_etl.store.incremental"),
+}
+
+
+def code(table: str) -> tuple[str, ...]:
+    """What `table`'s rows are computed by (CODE)."""
+    return CODE[table]
+
+
 # Tables a build writes that are bookkeeping, not for users (docs/ingest.md describes them).
 INTERNAL = ("core.trade_latest_sources", "audit.derived_state")
 

@@ -32,14 +32,14 @@ from pathlib import Path
 import polars as pl
 
 from trade_etl import failpoints
+from trade_etl.formats import schema
 from trade_etl.ingest.releases import SourceFile, sha256_file
 from trade_etl.ingest.validation import ValidatedFile
 from trade_etl.versions import code_version
 
-# What a bundle's content depends on besides the file: the reading and validating code (also
-# the code version of the asset that loads releases).
-CODE = ("trade_etl.formats.customs_csv", "trade_etl.ingest.loader", "trade_etl.ingest.raw_csv",
-        "trade_etl.ingest.releases", "trade_etl.ingest.validation", "trade_etl.ingest.staging")
+# What a bundle's content depends on besides the file: the reading and validating code, the
+# same names as the facts' code version (trade_etl/formats/schema.CODE).
+CODE = schema.code("core.trade_facts")
 FIELDS = ("file_name", "sha256", "status", "error", "layout", "encoding", "rows_read",
           "rows_loaded", "rows_quarantined", "cells_loaded", "value_year_mismatches")
 

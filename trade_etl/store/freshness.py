@@ -28,7 +28,13 @@ from trade_etl.db import sql_text, table_exists
 from trade_etl.formats import fx_rates, manifest
 from trade_etl.ingest.releases import SourceFile, discover
 from trade_etl.settings import REF_DATA_DIR, Settings
-from trade_etl.store.incremental import combine, record_token, recorded_tokens, stored_token
+from trade_etl.store.incremental import (
+    combine,
+    current_code,
+    record_token,
+    recorded_tokens,
+    stored_token,
+)
 from trade_etl.versions import code_version
 
 STATE_KEY = "build:inputs"  # the inputs of the last complete build
@@ -131,6 +137,49 @@ def releases_to_build(warehouse: Path, sources: list[SourceFile],
             problem_changed.add(r["release_id"])
     return {r: fp for r, fp in current.items()
             if recorded.get(r) != files[r] or r in unloaded or r in problem_changed}
+
+
+# The per-release tables that record the code version their rows were computed with
+# (trade_etl/store/incremental.record_code): a new version needs every release run again.
+CODE_RECORDED = ("core.trade_facts", "core.release_coverage", "core.trade_release_monthly")
+
+
+def code_changed(warehouse: Path) -> list[str]:
+    """The tables of CODE_RECORDED whose rows in the published warehouse were computed with
+    another code version than their asset's now (`incremental.current_code`, the assets' Dagster
+    code versions). Dagster's own rule: a partitioned asset whose code version changed is stale
+    in every partition. The versions are read from the warehouse, not from the run history: the
+    event log is not written in the warehouse's transactions, and one instance may serve
+    several warehouses."""
+    code_versions = {table: current_code(table) for table in CODE_RECORDED}
+    if not warehouse.exists():
+        return []
+    conn = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        if not table_exists(conn, "audit.derived_state"):
+            return sorted(code_versions)
+        recorded = dict(conn.sql("select table_name, token from audit.derived_state "
+                                 "where starts_with(table_name, 'code:')").fetchall())
+    finally:
+        conn.close()
+    return sorted(table for table, version in code_versions.items()
+                  if table in CODE_RECORDED and recorded.get(f"code:{table}") != version)
+
+
+def plan(warehouse: Path, sources: list[SourceFile],
+         raw_dir: Path) -> tuple[dict[str, str], list[str]]:
+    """The releases a run must cover (release -> fingerprint), and the tables whose code
+    changed: the releases whose files changed (`releases_to_build`), or every release on disk
+    when a per-release table's code version changed (`code_changed`). The CLI and the sensor
+    both ask this; what else changed (reference data, settings, other code) needs a run of the
+    unpartitioned assets only."""
+    changed_code = code_changed(warehouse)
+    to_build = releases_to_build(warehouse, sources, raw_dir)
+    if changed_code:
+        every = release_fingerprints(sources)
+        to_build = {release: combine(every[release], to_build.get(release), changed_code)
+                    for release in every}
+    return to_build, changed_code
 
 
 def files_gone(warehouse: Path, sources: list[SourceFile]) -> pl.DataFrame:

@@ -21,6 +21,8 @@ from pathlib import Path
 import duckdb
 
 from trade_etl.db import sql_text, table_exists, transaction
+from trade_etl.formats import schema
+from trade_etl.versions import code_version
 
 RELEASE_TOKENS = """
 select
@@ -97,49 +99,85 @@ class Refresh:
         return f"{kind}: {self.stale} release(s) recomputed, {self.removed} removed"
 
 
-def refresh_per_release(conn: duckdb.DuckDBPyConnection, table: str,
-                        depends_on: str = "", keyed_by: str | None = None) -> Refresh:
-    """Bring a per-release table up to date; `sql/<schema>/<name>.sql` selects its rows.
+def code_of(conn: duckdb.DuckDBPyConnection, table: str) -> str | None:
+    """The code version `table`'s rows were computed with (recorded by `replace_releases`)."""
+    if not table_exists(conn, table):
+        return None
+    return recorded_tokens(conn, f"code:{table}").get("")
 
-    The SQL reads core.trade_facts restricted to the releases in the temporary table
-    `stale_releases`. `depends_on` is a token of the table's other inputs (e.g. the sector
-    mapping): when it changes, every release is recomputed. A table `keyed_by` a column instead
-    of release_id (one row per HS code, whichever releases hold it) gains the keys of stale
-    releases it lacks and loses the keys no fact holds any more; it is rebuilt when a release
-    is removed.
+
+def record_code(conn: duckdb.DuckDBPyConnection, table: str, code_version: str) -> None:
+    """Record that every row of `table` was computed with this code version."""
+    record_token(conn, f"code:{table}", code_version)
+
+
+def current_code(table: str) -> str:
+    """The code version of `table`'s rows if computed now (trade_etl/formats/schema.CODE)."""
+    return code_version(*schema.code(table))
+
+
+def replace_releases(conn: duckdb.DuckDBPyConnection, table: str,
+                     releases: list[str]) -> Refresh:
+    """Delete and insert again the rows of `releases` (a run's partitions) in a per-release
+    table; `sql/<schema>/<name>.sql` selects them from core.trade_facts restricted to the
+    temporary table `stale_releases`.
+
+    The table records the code version its rows were computed with (`current_code`: its SQL,
+    its Python and the reference CSVs it reads; the asset's Dagster code version). Rows of two
+    code versions never mix: when the version differs (or the table is new), every release in
+    the fact store is computed, whatever the partitions. The planner
+    (trade_etl/store/freshness.plan) gives such a run every partition, so this is the rule
+    that keeps a run started another way (a partition re-run from the UI) right.
     """
-    current = {release: combine(token, depends_on)
-               for release, token in release_tokens(conn).items()}
-    recorded = recorded_tokens(conn, table) if table_exists(conn, table) else {}
-    stale = sorted(r for r, t in current.items() if recorded.get(r) != t)
-    removed = sorted(set(recorded) - set(current))
-    if not stale and not removed and table_exists(conn, table):
-        rows = conn.sql(f"select count(*) from {table}").fetchall()[0][0]
-        return Refresh(0, 0, rows, full=False)
-    full = not recorded or len(stale) == len(current) or bool(keyed_by and removed)
+    version = current_code(table)
+    full = code_of(conn, table) != version
     if full:
-        stale = sorted(current)
+        releases = [r for (r,) in conn.sql(
+            "select distinct release_id from core.trade_facts order by 1").fetchall()]
     select = sql_text(table.replace(".", "/"))
     with transaction(conn):
         conn.execute("create or replace temp table stale_releases as "
-                     "select unnest($releases::varchar[]) as release_id", {"releases": stale})
+                     "select unnest($releases::varchar[]) as release_id", {"releases": releases})
         if full:
             conn.execute(f"create or replace table {table} as {select}")
-        elif keyed_by:
-            conn.execute(f"insert into {table} select * from ({select}) "
-                         f"where {keyed_by} not in (select {keyed_by} from {table})")
-            # A changed release may hold fewer keys than before: drop keys no fact has now.
-            conn.execute(f"delete from {table} where {keyed_by} not in "
-                         f"(select distinct {keyed_by} from core.trade_facts)")
         else:
             conn.execute(f"delete from {table} where release_id in "
-                         f"(select unnest($releases::varchar[]))",
-                         {"releases": stale + removed})
+                         "(select release_id from stale_releases)")
             conn.execute(f"insert into {table} {select}")
-        _record(conn, table, current)
+        _record(conn, f"code:{table}", {"": version})
+        conn.execute(f"delete from audit.derived_state where table_name = '{table}'")
         conn.execute("drop table stale_releases")
     rows = conn.sql(f"select count(*) from {table}").fetchall()[0][0]
-    return Refresh(len(stale), len(removed), rows, full)
+    return Refresh(len(releases), 0, rows, full)
+
+
+def refresh_codes(conn: duckdb.DuckDBPyConnection, table: str) -> Refresh:
+    """Bring a table keyed by HS code (core.hs_code_sectors: one row per code any fact holds)
+    up to date: add the codes it lacks, drop those no fact holds any more; everything again
+    when its code version (its SQL and the mapping CSVs) changed."""
+    version = current_code(table)
+    full = code_of(conn, table) != version
+    select = sql_text(table.replace(".", "/"))
+    with transaction(conn):
+        conn.execute("create or replace temp table stale_releases as "
+                     "select distinct release_id from core.trade_facts")
+        if full:
+            conn.execute(f"create or replace table {table} as {select}")
+            added = conn.sql(f"select count(*) from {table}").fetchall()[0][0]
+        else:
+            conn.execute("create or replace temp table held_codes as "
+                         "select distinct hs_code from core.trade_facts")
+            added = conn.execute(
+                f"insert into {table} select * from ({select}) where hs_code not in "
+                f"(select hs_code from {table})").fetchall()[0][0]
+            conn.execute(f"delete from {table} where hs_code not in "
+                         "(select hs_code from held_codes)")
+            conn.execute("drop table held_codes")
+        _record(conn, f"code:{table}", {"": version})
+        conn.execute(f"delete from audit.derived_state where table_name = '{table}'")
+        conn.execute("drop table stale_releases")
+    rows = conn.sql(f"select count(*) from {table}").fetchall()[0][0]
+    return Refresh(added, 0, rows, full)
 
 
 PER_RELEASE_TABLES = ("core.release_coverage", "core.trade_release_monthly")
@@ -158,25 +196,24 @@ def ensure_exists(conn: duckdb.DuckDBPyConnection, table: str) -> None:
 
 
 def forget_removed(conn: duckdb.DuckDBPyConnection) -> list[str]:
-    """Forget, in the per-release derived tables and their tokens, the releases the fact store no
-    longer holds (the inventory removed their last file: `build --prune`, a folder deleted or
-    renamed), so that no run, whichever partitions it covers, sees a removed release's coverage
-    or monthly values. The store's own rows, deleted by the store: core/trade_latest calls it
-    first, and every mart reads after it. Returns the releases forgotten."""
-    removed = set()
-    for table in PER_RELEASE_TABLES:
-        removed |= set(recorded_tokens(conn, table)) - set(release_tokens(conn))
-    if not removed:
+    """Delete from the per-release derived tables the releases the fact store no longer holds
+    (the inventory removed their last file: `build --prune`, a folder deleted or renamed), so
+    that no run, whichever partitions it covers, sees a removed release's coverage or monthly
+    values. The store's own rows, deleted by the store: core/trade_latest calls it first, and
+    every mart reads after it. Returns the releases forgotten."""
+    tables = [t for t in PER_RELEASE_TABLES if table_exists(conn, t)]
+    if not tables:
         return []
-    params = {"releases": sorted(removed)}
-    with transaction(conn):
-        for table in PER_RELEASE_TABLES:
-            if table_exists(conn, table):
+    held = " union ".join(f"select distinct release_id from {t}" for t in tables)
+    removed = [r for (r,) in conn.sql(
+        f"select release_id from ({held}) except select release_id from audit.releases "
+        "order by 1").fetchall()]
+    if removed:
+        with transaction(conn):
+            for table in tables:
                 conn.execute(f"delete from {table} where release_id in "
-                             "(select unnest($releases::varchar[]))", params)
-            conn.execute("delete from audit.derived_state where table_name = $t and release_id "
-                         "in (select unnest($releases::varchar[]))", {"t": table, **params})
-    return sorted(removed)
+                             "(select unnest($releases::varchar[]))", {"releases": removed})
+    return removed
 
 
 def is_current(conn: duckdb.DuckDBPyConnection, table: str, token: str) -> bool:

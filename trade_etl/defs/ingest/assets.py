@@ -29,7 +29,7 @@ from trade_etl.ingest.loader import load_sources
 from trade_etl.ingest.reference import country_codes
 from trade_etl.ingest.releases import SourceFile
 from trade_etl.store import freshness
-from trade_etl.versions import code_version
+from trade_etl.store.incremental import code_of, current_code, record_code
 
 # Plain progress lines for the terminal; `trade-etl build` shows them (the UI has context.log).
 PROGRESS_LOG = logging.getLogger("trade_etl.progress")
@@ -189,7 +189,7 @@ LOAD_CHECKS = [
     partitions_def=RELEASES,
     backfill_policy=SINGLE_RUN,
     check_specs=LOAD_CHECKS,
-    code_version=code_version("raw/pending_files", "ddl", *staging.CODE),
+    code_version=current_code("core.trade_facts"),
 )
 def load_releases(context: dg.AssetExecutionContext, warehouse: DuckDBResource,
                   trade_etl: TradeEtlConfig):
@@ -201,10 +201,14 @@ def load_releases(context: dg.AssetExecutionContext, warehouse: DuckDBResource,
     sum on each. Names ending in `_this_run` and `seconds_*` are the run's, shared by its
     partitions."""
     releases = sorted(context.partition_keys)
+    version = current_code("core.trade_facts")  # now: the asset's own may be older (daemon)
     with warehouse_connection(warehouse) as conn:
         params = {"releases": releases}
-        pending = conn.sql(f"select * from ({sql_text('raw/pending_files')}) where {IN_RELEASES}",
-                           params=params).pl()
+        # Files whose content was not loaded yet; every file of the run's releases when the
+        # reading or validating code changed since the facts were loaded (code version).
+        new_code = code_of(conn, "core.trade_facts") != version
+        files = "raw.release_files" if new_code else f"({sql_text('raw/pending_files')})"
+        pending = conn.sql(f"select * from {files} where {IN_RELEASES}", params=params).pl()
         sources = [
             (SourceFile(r["release_id"], r["published_on"], r["stage"], r["file_name"],
                         Path(r["path"]), r["size_bytes"], r["mtime_ns"], r["problem"]),
@@ -225,6 +229,10 @@ def load_releases(context: dg.AssetExecutionContext, warehouse: DuckDBResource,
             staged=(lambda source, sha: staging.load(root, code, sha)) if root.is_dir() else None,
             batch_bytes=trade_etl.settings().load_batch_bytes)
         staging.discard(root, code, summary.staged)  # stored: their bundles are done with
+        everything = {r for (r,) in conn.sql("select distinct release_id from raw.release_files"
+                                             ).fetchall()}
+        if new_code and everything <= set(releases):  # every release read by this code now
+            record_code(conn, "core.trade_facts", version)
         metadata = release_metadata(conn, releases)
         checks = {release: list(load_checks(conn, [release])) for release in releases}
     for message in summary.errors:

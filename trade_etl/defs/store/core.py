@@ -17,14 +17,15 @@ from trade_etl.defs.resources import WAREHOUSE_WRITER, TradeEtlConfig, warehouse
 from trade_etl.store.incremental import (
     PER_RELEASE_TABLES,
     combine,
+    current_code,
     ensure_exists,
     forget_removed,
     passed_with,
     record_passed,
+    refresh_codes,
     refresh_latest,
-    refresh_per_release,
     release_tokens,
-    table_token,
+    replace_releases,
 )
 from trade_etl.store.warehouse import create_table_macro, create_view, rebuild_table
 from trade_etl.versions import code_version
@@ -40,12 +41,6 @@ def _ref(*tables: str) -> list[dg.AssetKey]:
     return [dg.AssetKey(["ref", t]) for t in tables]
 
 
-def sector_mapping_token(conn) -> str:
-    """Changes when the reference tables behind core.hs_code_sectors change."""
-    return combine(*(table_token(conn, f"ref.{t}") for t in ("sector_map", "sectors",
-                                                              "hs_chapters")))
-
-
 @dg.asset(
     pool=WAREHOUSE_WRITER,
     key=RELEASE_COVERAGE, metadata=columns_of(RELEASE_COVERAGE),
@@ -53,14 +48,14 @@ def sector_mapping_token(conn) -> str:
     description="The (flow, year, month, HS chapter) cells each release reports, and the table "
     "macro core.winning_releases(as_of): which release supplies each cell on a given date.",
     partitions_def=RELEASES, backfill_policy=SINGLE_RUN,
-    code_version=code_version("core/release_coverage", "core/winning_releases"),
+    code_version=current_code("core.release_coverage"),
 )
 def release_coverage(context: dg.AssetExecutionContext,
                      warehouse: DuckDBResource) -> dg.MaterializeResult:
-    # Recomputes every release whose facts changed (this run's, and any a killed run left).
+    # Exactly the run's releases; every release when the code version changed.
     releases = context.partition_keys
     with warehouse_connection(warehouse) as conn:
-        refresh = refresh_per_release(conn, "core.release_coverage")
+        refresh = replace_releases(conn, "core.release_coverage", releases)
         create_table_macro(conn, "core.winning_releases")
         by_release = conn.sql(
             "select release_id, count(*) as cells, min(format('{:04d}-{:02d}', year, month)) "
@@ -139,7 +134,7 @@ def latest_one_release_per_cell(conn) -> dg.AssetCheckResult:
     deps=[TRADE_FACTS, RELEASE_FILES, *_ref("sector_map", "sectors", "hs_chapters")],
     description="Every 9-digit HS code in the fact store with its chapter, HS section, top "
     "sector and highlighted sector (longest prefix of ref.sector_map wins, per level).",
-    code_version=code_version("core/hs_code_sectors"),
+    code_version=current_code("core.hs_code_sectors"),
     check_specs=[
         dg.AssetCheckSpec("every_code_has_a_top_sector", asset=HS_CODE_SECTORS, blocking=True,
                           description="Every HS code falls in exactly one top sector (otherwise "
@@ -151,8 +146,7 @@ def latest_one_release_per_cell(conn) -> dg.AssetCheckResult:
 )
 def hs_code_sectors(warehouse: DuckDBResource):
     with warehouse_connection(warehouse) as conn:
-        refresh = refresh_per_release(conn, "core.hs_code_sectors",
-                                      depends_on=sector_mapping_token(conn), keyed_by="hs_code")
+        refresh = refresh_codes(conn, "core.hs_code_sectors")
         unmapped = conn.sql("select count(*) from core.hs_code_sectors where top_sector_code is "
                             "null or hs_section is null").fetchall()[0][0]
         no_sector, no_section = conn.sql(
@@ -180,14 +174,13 @@ def hs_code_sectors(warehouse: DuckDBResource):
     description="Each release's values by month, HS chapter, partner and sector, and the table "
     "macro core.trade_monthly_as_of(as_of): the figures known on a date, after supersession.",
     partitions_def=RELEASES, backfill_policy=SINGLE_RUN,
-    code_version=code_version("core/trade_release_monthly", "core/trade_monthly_as_of"),
+    code_version=current_code("core.trade_release_monthly"),
 )
 def trade_release_monthly(context: dg.AssetExecutionContext,
                           warehouse: DuckDBResource) -> dg.MaterializeResult:
     releases = context.partition_keys
     with warehouse_connection(warehouse) as conn:
-        refresh = refresh_per_release(conn, "core.trade_release_monthly",
-                                      depends_on=sector_mapping_token(conn))
+        refresh = replace_releases(conn, "core.trade_release_monthly", releases)
         create_table_macro(conn, "core.trade_monthly_as_of")
         rows = dict(conn.execute(
             "select release_id, count(*) from core.trade_release_monthly where release_id in "
