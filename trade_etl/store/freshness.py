@@ -96,14 +96,14 @@ def release_fingerprints(files) -> dict[str, str]:
             for release, rows in lines.items()}
 
 
-def releases_to_build(warehouse: Path, sources: list[SourceFile],
+def releases_to_build(conn: duckdb.DuckDBPyConnection | None, sources: list[SourceFile],
                       raw_dir: Path) -> dict[str, str]:
     """The releases on disk that a build must load (release -> fingerprint): new ones, ones
-    whose files changed since the published warehouse took its inventory, ones with files
-    it has not loaded, and ones whose files' problems changed (a manifest edited, a date that
-    became valid): every build ends where a clean build of the folder would. Read from the
-    published file, which readers and builds never lock. The fingerprint (a sensor's run key)
-    covers the files, the release's manifest and the problems discovery found."""
+    whose files changed since the published warehouse (`conn`, read-only; None when there is
+    none yet) took its inventory, ones with files it has not loaded, and ones whose files'
+    problems changed (a manifest edited, a date that became valid): every build ends where a
+    clean build of the folder would. The fingerprint (a sensor's run key) covers the files, the
+    release's manifest and the problems discovery found."""
     files = release_fingerprints(sources)
     held = {p.name: manifest.digest(p) for p in manifest.manifests(raw_dir)}
     found = {}
@@ -111,17 +111,11 @@ def releases_to_build(warehouse: Path, sources: list[SourceFile],
         found.setdefault(s.release_id, []).append((s.file_name, s.problem))
     current = {release: combine(fp, held.get(release), sorted(found[release]))
                for release, fp in files.items()}
-    if not warehouse.exists():
+    if conn is None or not table_exists(conn, "raw.release_files"):
         return current
-    conn = duckdb.connect(str(warehouse), read_only=True)
-    try:
-        if not table_exists(conn, "raw.release_files"):
-            return current
-        rows = conn.sql("select * from raw.release_files").pl().to_dicts()
-        unloaded = {r[0] for r in conn.sql(
-            f"select distinct release_id from ({sql_text('raw/pending_files')})").fetchall()}
-    finally:
-        conn.close()
+    rows = conn.sql("select * from raw.release_files").pl().to_dicts()
+    unloaded = {r[0] for r in conn.sql(
+        f"select distinct release_id from ({sql_text('raw/pending_files')})").fetchall()}
     recorded = release_fingerprints(rows)
     entries = manifest.read_all(raw_dir)[0] if held else {}
     by_key = {(s.release_id, s.file_name): s for s in sources}
@@ -144,26 +138,21 @@ def releases_to_build(warehouse: Path, sources: list[SourceFile],
 CODE_RECORDED = ("core.trade_facts", "core.release_coverage", "core.trade_release_monthly")
 
 
-def code_changed(warehouse: Path) -> list[str]:
-    """The tables of CODE_RECORDED whose rows in the published warehouse were computed with
-    another code version than their asset's now (`incremental.current_code`, the assets' Dagster
-    code versions). Dagster's own rule: a partitioned asset whose code version changed is stale
-    in every partition. The versions are read from the warehouse, not from the run history: the
-    event log is not written in the warehouse's transactions, and one instance may serve
-    several warehouses."""
-    code_versions = {table: current_code(table) for table in CODE_RECORDED}
-    if not warehouse.exists():
+def code_changed(conn: duckdb.DuckDBPyConnection | None) -> list[str]:
+    """The tables of CODE_RECORDED whose rows in the published warehouse (`conn`, read-only;
+    None when there is none yet) were computed with another code version than their asset's now
+    (`incremental.current_code`, the assets' Dagster code versions). Dagster's own rule: a
+    partitioned asset whose code version changed is stale in every partition. The versions are
+    read from the warehouse, not from the run history: the event log is not written in the
+    warehouse's transactions, and one instance may serve several warehouses."""
+    if conn is None:
         return []
-    conn = duckdb.connect(str(warehouse), read_only=True)
-    try:
-        if not table_exists(conn, "audit.derived_state"):
-            return sorted(code_versions)
+    recorded = {}
+    if table_exists(conn, "audit.derived_state"):
         recorded = dict(conn.sql("select table_name, token from audit.derived_state "
                                  "where starts_with(table_name, 'code:')").fetchall())
-    finally:
-        conn.close()
-    return sorted(table for table, version in code_versions.items()
-                  if table in CODE_RECORDED and recorded.get(f"code:{table}") != version)
+    return [table for table in CODE_RECORDED
+            if recorded.get(f"code:{table}") != current_code(table)]
 
 
 def plan(warehouse: Path, sources: list[SourceFile],
@@ -171,10 +160,16 @@ def plan(warehouse: Path, sources: list[SourceFile],
     """The releases a run must cover (release -> fingerprint), and the tables whose code
     changed: the releases whose files changed (`releases_to_build`), or every release on disk
     when a per-release table's code version changed (`code_changed`). The CLI and the sensor
-    both ask this; what else changed (reference data, settings, other code) needs a run of the
+    both ask this, of the published file (opened once, read-only: readers and builds never
+    lock it); what else changed (reference data, settings, other code) needs a run of the
     unpartitioned assets only."""
-    changed_code = code_changed(warehouse)
-    to_build = releases_to_build(warehouse, sources, raw_dir)
+    conn = duckdb.connect(str(warehouse), read_only=True) if warehouse.exists() else None
+    try:
+        changed_code = code_changed(conn)
+        to_build = releases_to_build(conn, sources, raw_dir)
+    finally:
+        if conn is not None:
+            conn.close()
     if changed_code:
         every = release_fingerprints(sources)
         to_build = {release: combine(every[release], to_build.get(release), changed_code)
