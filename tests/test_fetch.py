@@ -411,12 +411,13 @@ def test_the_dagster_asset_runs_the_same_fetch(site, tmp_path, monkeypatch):
     import dagster as dg
 
     from trade_etl.defs.fetch.assets import FetchConfig, estat_downloads
-    from trade_etl.defs.resources import RawDirectory
+    from trade_etl.defs.resources import RawDirectory, TradeEtlConfig
 
     raw = tmp_path / "raw"
     monkeypatch.setenv("TRADE_ETL_ESTAT_BASE_URL", site.base_url)
     monkeypatch.setenv("TRADE_ETL_FETCH_PAUSE", "0")
-    result = dg.materialize([estat_downloads], resources={"raw_dir": RawDirectory(path=str(raw))},
+    result = dg.materialize([estat_downloads], resources={"raw_dir": RawDirectory(path=str(raw)),
+                                       "trade_etl": TradeEtlConfig()},
                             run_config={"ops": {"raw__estat_downloads": {
                                 "config": FetchConfig(years="2024").model_dump()}}})
     assert result.success
@@ -433,7 +434,8 @@ def test_the_dagster_asset_runs_the_same_fetch(site, tmp_path, monkeypatch):
     site.fail(site.tables(year=2024)[0].stat_inf_id, *[503] * 5)
     monkeypatch.setenv("TRADE_ETL_FETCH_BACKOFF", "0")
     failed = dg.materialize([estat_downloads], raise_on_error=False,
-                            resources={"raw_dir": RawDirectory(path=str(raw))},
+                            resources={"raw_dir": RawDirectory(path=str(raw)),
+                                       "trade_etl": TradeEtlConfig()},
                             run_config={"ops": {"raw__estat_downloads": {
                                 "config": FetchConfig(years="2024").model_dump()}}})
     assert not failed.success

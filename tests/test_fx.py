@@ -268,11 +268,11 @@ def test_the_dagster_asset_fetches_the_rates_and_fails_on_a_server_error(tmp_pat
     import dagster as dg
 
     from trade_etl.defs.fetch.assets import fx_rates
-    from trade_etl.defs.resources import RawDirectory
+    from trade_etl.defs.resources import RawDirectory, TradeEtlConfig
 
     raw = tmp_path / "raw"
     monkeypatch.setenv("TRADE_ETL_FX_BASE_URL", fred.base_url)
-    resources = {"raw_dir": RawDirectory(path=str(raw))}
+    resources = {"raw_dir": RawDirectory(path=str(raw)), "trade_etl": TradeEtlConfig()}
     result = dg.materialize([fx_rates], resources=resources)
     metadata = result.asset_materializations_for_node("raw__fx_rates")[0].metadata
     assert metadata["DEXJPUS"].value.startswith("new ")

@@ -402,48 +402,14 @@ def _one(name: str):
     return read
 
 
-raw_dir = _one("raw_dir")
-warehouse_path = _one("warehouse")
+# The few settings read before a Settings object exists, alone (each as from_env reads it):
+# the instance folder for `prepare_instance()` called without one, the executor when the
+# definitions load, and TRADE_ETL_DEBUG so that a bad setting's own error honours it.
 dagster_home = _one("dagster_home")
-fiscal_start_month = _one("fiscal_start_month")
-duckdb_memory_limit = _one("duckdb_memory_limit")
-
-
-def load_batch_bytes() -> int:
-    """`TRADE_ETL_LOAD_BATCH_MB` alone, in bytes (compatibility)."""
-    return max(int(_one("load_batch_mb")() * 1e6), 1)
-
-
-quiet_seconds = _one("quiet_seconds")
-settle_timeout = _one("settle_timeout")
 executor = _one("executor")
 debug = _one("debug")
-allow_dates = _one("allow_dates")
-estat_base_url = _one("estat_base_url")
-fetch_pause = _one("fetch_pause")
-fetch_backoff = _one("fetch_backoff")
-fetch_attempts = _one("fetch_attempts")
-fetch_deadline = _one("fetch_deadline")
-fetch_page_deadline = _one("fetch_page_deadline")
-fetch_min_rate = _one("fetch_min_rate")
-fetch_rate_grace = _one("fetch_rate_grace")
-
-
-def fetch_max_page_bytes() -> int:
-    """`TRADE_ETL_FETCH_MAX_PAGE_MB` alone, in bytes (compatibility)."""
-    return max(int(_one("fetch_max_page_mb")() * 1e6), 1)
-
-
-fetch_redirect_hosts = _one("fetch_redirect_hosts")
-sql_max_bytes = _one("sql_max_bytes")
-fx_base_url = _one("fx_base_url")
 
 
 def lake_enabled() -> bool:
     """Whether the environment configures a lake (either lake variable set; off by default)."""
     return any(os.environ.get(name, "").strip() for name in (LAKE_CATALOG_ENV, LAKE_WAREHOUSE_ENV))
-
-
-def check_all() -> None:
-    """Raise SettingError for the first setting that cannot be used (compatibility)."""
-    Settings.from_env()

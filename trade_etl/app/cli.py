@@ -359,9 +359,10 @@ def cmd_fetch(args: argparse.Namespace) -> int:
         _error("--fx-base-url is the exchange rates' site: give it with --fx")
         return EXIT_USAGE
     try:
-        options = fetcher.make_options(raw, args.years, args.flows, base_url=args.base_url,
-                                       pause=args.pause, dry_run=args.dry_run,
-                                       deadline=args.deadline, min_rate=args.min_rate)
+        options = fetcher.make_options(raw, args.years, args.flows, args.settings,
+                                       base_url=args.base_url, pause=args.pause,
+                                       dry_run=args.dry_run, deadline=args.deadline,
+                                       min_rate=args.min_rate)
     except ValueError as err:
         print(f"error: {visible(str(err))}", file=sys.stderr)
         return EXIT_USAGE
@@ -399,7 +400,7 @@ def _fetch_fx(args: argparse.Namespace, raw: Path) -> int:
         return EXIT_USAGE
     try:
         base_url = (args.fx_base_url or args.settings.fx_base_url).rstrip("/")
-        manners = fx.make_manners(base_url)
+        manners = fx.make_manners(base_url, args.settings)
         if args.pause is not None:
             manners.pause_s = args.pause
         if args.deadline is not None:
@@ -416,7 +417,7 @@ def _fetch_fx(args: argparse.Namespace, raw: Path) -> int:
         print(visible(line), file=sys.stderr, flush=True)
 
     try:
-        report = fx.fetch_rates(raw, base_url, progress, manners)
+        report = fx.fetch_rates(raw, args.settings, base_url, progress, manners)
     except fx.FxBusy as err:
         _error(str(err))
         return EXIT_BUSY

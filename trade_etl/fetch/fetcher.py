@@ -22,7 +22,6 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from trade_etl import settings
 from trade_etl.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from trade_etl.fetch import estat_pages as pages
 from trade_etl.fetch.http import (
@@ -35,6 +34,7 @@ from trade_etl.fetch.http import (
 )
 from trade_etl.formats import manifest
 from trade_etl.formats.customs_csv import FileProblem, decode, resolve_header
+from trade_etl.settings import Settings
 
 PARTIAL_DIR = ".partial"
 LOCK_NAME = ".fetch.lock"
@@ -158,25 +158,27 @@ def parse_flows(spec: str) -> list[str]:
     return list(dict.fromkeys(flows))
 
 
-def make_options(raw_dir: Path, years: str | None, flows: str, *, base_url: str | None = None,
-                 pause: float | None = None, dry_run: bool = False,
-                 deadline: float | None = None, min_rate: float | None = None) -> FetchOptions:
-    """Options from the user's words and the settings (ValueError saying what is wrong)."""
-    pause = settings.fetch_pause() if pause is None else pause
+def make_options(raw_dir: Path, years: str | None, flows: str, config: Settings, *,
+                 base_url: str | None = None, pause: float | None = None,
+                 dry_run: bool = False, deadline: float | None = None,
+                 min_rate: float | None = None) -> FetchOptions:
+    """Options from the user's words (flags, run config) over the settings `config`
+    (ValueError saying what is wrong with a flag; the settings were checked when built)."""
+    pause = config.fetch_pause if pause is None else pause
     if not 0 <= pause <= 60:
         raise ValueError(f"--pause must be 0-60 seconds, not {pause}")
-    deadline = settings.fetch_deadline() if deadline is None else deadline
+    deadline = config.fetch_deadline if deadline is None else deadline
     if not 0 < deadline <= 86400:
         raise ValueError(f"--deadline must be above 0 and up to 86400 seconds, not {deadline:g}")
-    min_rate = settings.fetch_min_rate() if min_rate is None else min_rate
+    min_rate = config.fetch_min_rate if min_rate is None else min_rate
     if not 0 <= min_rate <= 1e10:
         raise ValueError(f"--min-rate must be 0 (no minimum) or more bytes/s, not {min_rate:g}")
-    base_url = (base_url or settings.estat_base_url()).rstrip("/")
-    hosts = (ESTAT_HOST, urlsplit(base_url).hostname or "", *settings.fetch_redirect_hosts())
+    base_url = (base_url or config.estat_base_url).rstrip("/")
+    hosts = (ESTAT_HOST, urlsplit(base_url).hostname or "", *config.fetch_redirect_hosts)
     manners = Manners(
-        pause_s=pause, backoff_s=settings.fetch_backoff(), attempts=settings.fetch_attempts(),
-        deadline_s=deadline, page_deadline_s=settings.fetch_page_deadline(), min_rate=min_rate,
-        rate_grace_s=settings.fetch_rate_grace(), max_page_bytes=settings.fetch_max_page_bytes(),
+        pause_s=pause, backoff_s=config.fetch_backoff, attempts=config.fetch_attempts,
+        deadline_s=deadline, page_deadline_s=config.fetch_page_deadline, min_rate=min_rate,
+        rate_grace_s=config.fetch_rate_grace, max_page_bytes=config.fetch_max_page_bytes,
         redirect_hosts=tuple(h for h in hosts if h))
     return FetchOptions(raw_dir, parse_years(years) if years else default_years(),
                         parse_flows(flows), base_url, dry_run, manners)

@@ -22,7 +22,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from trade_etl import settings
 from trade_etl.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from trade_etl.fetch.http import FetchFailed, Manners, PoliteClient, Retryable
 from trade_etl.formats.fx_rates import (
@@ -33,6 +32,7 @@ from trade_etl.formats.fx_rates import (
     series_dir,
     vintages,
 )
+from trade_etl.settings import Settings
 
 MAX_BYTES = 16 * 1024**2  # DEXJPUS since 1971 is about 300 kB
 LOCK_NAME = ".lock"
@@ -42,15 +42,15 @@ def series_url(base_url: str, series: str) -> str:
     return f"{base_url.rstrip('/')}/graph/fredgraph.csv?id={series}"
 
 
-def make_manners(base_url: str) -> Manners:
+def make_manners(base_url: str, config: Settings) -> Manners:
     """The e-Stat fetch's manners and limits (the same settings), redirects allowed to the
     base URL's host and TRADE_ETL_FETCH_REDIRECT_HOSTS."""
-    hosts = (urlsplit(base_url).hostname or "", *settings.fetch_redirect_hosts())
+    hosts = (urlsplit(base_url).hostname or "", *config.fetch_redirect_hosts)
     return Manners(
-        pause_s=settings.fetch_pause(), backoff_s=settings.fetch_backoff(),
-        attempts=settings.fetch_attempts(), deadline_s=settings.fetch_page_deadline(),
-        page_deadline_s=settings.fetch_page_deadline(), min_rate=settings.fetch_min_rate(),
-        rate_grace_s=settings.fetch_rate_grace(), max_page_bytes=MAX_BYTES,
+        pause_s=config.fetch_pause, backoff_s=config.fetch_backoff,
+        attempts=config.fetch_attempts, deadline_s=config.fetch_page_deadline,
+        page_deadline_s=config.fetch_page_deadline, min_rate=config.fetch_min_rate,
+        rate_grace_s=config.fetch_rate_grace, max_page_bytes=MAX_BYTES,
         redirect_hosts=tuple(h for h in hosts if h))
 
 
@@ -173,12 +173,13 @@ class FxBusy(Exception):
     """Another `fetch --fx` is writing the vintages."""
 
 
-def fetch_rates(raw_dir: Path, base_url: str | None = None,
+def fetch_rates(raw_dir: Path, config: Settings, base_url: str | None = None,
                 progress: Callable[[str], None] = print,
                 manners: Manners | None = None) -> FxReport:
-    """Download every series, validate all, then keep what is new (see the module docstring)."""
-    base_url = (base_url or settings.fx_base_url()).rstrip("/")
-    manners = manners or make_manners(base_url)
+    """Download every series, validate all, then keep what is new (see the module docstring).
+    `base_url` and `manners` default to the settings `config`'s."""
+    base_url = (base_url or config.fx_base_url).rstrip("/")
+    manners = manners or make_manners(base_url, config)
     report = FxReport([SeriesResult(s, series_url(base_url, s)) for s in SERIES])
     downloaded: dict[str, tuple[bytes, list]] = {}
     with PoliteClient(manners, log=progress) as client:

@@ -13,7 +13,7 @@ import polars as pl
 
 from trade_etl import settings
 from trade_etl.defs.metadata import markdown_table
-from trade_etl.defs.resources import RawDirectory
+from trade_etl.defs.resources import RawDirectory, TradeEtlConfig
 from trade_etl.errors import EXIT_OK
 from trade_etl.fetch import fetcher, fx
 from trade_etl.formats import manifest
@@ -37,9 +37,10 @@ class FetchConfig(dg.Config):
     "directory, every version kept, each folder with a .manifest.json. Runs `trade-etl fetch`.",
 )
 def estat_downloads(context: dg.AssetExecutionContext, config: FetchConfig,
-                    raw_dir: RawDirectory) -> dg.MaterializeResult:
+                    raw_dir: RawDirectory, trade_etl: TradeEtlConfig) -> dg.MaterializeResult:
     try:
-        options = fetcher.make_options(raw_dir.root, config.years, config.flows)
+        options = fetcher.make_options(raw_dir.root, config.years, config.flows,
+                                       trade_etl.settings())
         report = fetcher.fetch(options, context.log.info)
     except (ValueError, manifest.ManifestError, fetcher.FetchBusy) as err:
         raise dg.Failure(description=str(err)) from None
@@ -77,13 +78,15 @@ def estat_downloads(context: dg.AssetExecutionContext, config: FetchConfig,
     "kept as dated vintages under RAW/.fx/ (an unchanged download is not kept twice); the next "
     "build loads the newest into ref.fx_daily and ref.fx_monthly. Runs `trade-etl fetch --fx`.",
 )
-def fx_rates(context: dg.AssetExecutionContext, raw_dir: RawDirectory) -> dg.MaterializeResult:
+def fx_rates(context: dg.AssetExecutionContext, raw_dir: RawDirectory,
+             trade_etl: TradeEtlConfig) -> dg.MaterializeResult:
+    run = trade_etl.settings()
     try:
-        report = fx.fetch_rates(raw_dir.root, progress=context.log.info)
+        report = fx.fetch_rates(raw_dir.root, run, progress=context.log.info)
     except (ValueError, fx.FxBusy) as err:
         raise dg.Failure(description=str(err)) from None
     metadata = {
-        "source": settings.fx_base_url(),
+        "source": run.fx_base_url,
         **{f"{s.series}": f"{s.status} {s.vintage} ({s.first_date} … {s.last_date})"
            if s.vintage else f"{s.status}: {s.reason}" for s in report.series},
     }
