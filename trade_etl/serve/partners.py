@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 import duckdb
 
 from trade_etl.serve.errors import LookupFailed
+from trade_etl.text import visible
 
 COUNTRY, GROUP, AREA = "country", "group", "area"
 
@@ -177,7 +178,7 @@ def index(conn: duckdb.DuckDBPyConnection) -> Index:
 def _several(text: str, keys: set[tuple[str, str]], found: Index) -> LookupFailed:
     order = {COUNTRY: 0, GROUP: 1, AREA: 2}
     partners = sorted((found.partners[k] for k in keys), key=lambda p: (order[p.kind], p.code))
-    listed = ", ".join(p.listed for p in partners[:8])
+    listed = ", ".join(visible(p.listed, False) for p in partners[:8])  # one line
     more = f" and {len(partners) - 8} more" if len(partners) > 8 else ""
     return LookupFailed(f"{text!r} matches several partners: {listed}{more}; give one of "
                         "their codes")
@@ -198,7 +199,8 @@ def _unknown(text: str, wanted: str, found: Index) -> LookupFailed:
                             "Japan's trade with the world")
     if suggested:
         return LookupFailed(f"no partner matches {text!r}: did you mean "
-                            + " or ".join(p.listed for p in suggested[:3]) + "?")
+                            + " or ".join(visible(p.listed, False) for p in suggested[:3])
+                            + "?")
     return LookupFailed(f"no partner matches {text!r}: {FORMS}")
 
 
