@@ -15,7 +15,7 @@ EXPECTED_ASSETS = {
     "audit/quarantine", "audit/release_months", "audit/releases", "core/trade_facts",
     "core/trade_latest", "raw/estat_downloads", "raw/release_files",
     *(f"ref/{t}" for t in ("countries", "country_groups", "fx_daily", "fx_monthly", "hs_chapters",
-                           "hs_sections", "sector_map", "sectors")),
+                           "hs_sections", "partner_aliases", "sector_map", "sectors")),
 }
 
 

@@ -25,7 +25,8 @@ if not SRC.is_dir():
                 allow_module_level=True)
 
 REF_FILES = {
-    "countries.csv": ["country_code", "country_name", "iso3", "area"],
+    "countries.csv": ["country_code", "country_name", "iso3", "area", "iso2"],
+    "partner_aliases.csv": ["alias", "partner_code", "note"],
     "country_groups.csv": ["group_code", "group_name", "country_code", "valid_from", "valid_to"],
     "hs_sections.csv": ["hs_section", "section_number", "section_name"],
     "hs_chapters.csv": ["hs_chapter", "hs_section", "chapter_name"],
@@ -168,6 +169,47 @@ def test_country_areas_and_iso_codes() -> None:
     for code in ("701", "702", "703", "216", "248", "326", "327", "415", "502", "523", "605"):
         assert by_code[code]["iso3"] == "", code
     assert all(r["iso3"] == "" for r in rows if r["area"] == "Special Area")
+
+
+ISO_3166_1 = Path("/usr/share/iso-codes/json/iso_3166-1.json")  # Debian's iso-codes package
+
+
+def test_iso2_is_the_alpha2_of_the_same_iso_entry() -> None:
+    rows = read_ref("countries.csv")
+    assert all((r["iso2"] == "") == (r["iso3"] == "") for r in rows), "iso2 exactly where iso3"
+    iso2 = [r["iso2"] for r in rows if r["iso2"]]
+    assert all(re.fullmatch(r"[A-Z]{2}", i) for i in iso2) and len(iso2) == len(set(iso2))
+    by_code = {r["country_code"]: r["iso2"] for r in rows}
+    expected = {"304": "US", "205": "GB", "103": "KR", "104": "KP", "105": "CN", "106": "TW",
+                "108": "HK", "129": "MO", "213": "DE", "147": "AE", "158": "PS", "537": "SH",
+                "622": "UM", "249": "FO", "338": "BL", "244": "MK", "556": "SZ"}
+    for code, alpha2 in expected.items():
+        assert by_code[code] == alpha2, code
+    if not ISO_3166_1.is_file():
+        pytest.skip(f"{ISO_3166_1} is absent (apt-get install iso-codes): checked by hand only")
+    import json
+
+    entries = json.loads(ISO_3166_1.read_text(encoding="utf-8"))["3166-1"]
+    alpha2_of = {e["alpha_3"]: e["alpha_2"] for e in entries}
+    for r in rows:
+        if r["iso3"]:
+            assert r["iso2"] == alpha2_of[r["iso3"]], r["country_code"]
+
+
+def test_partner_aliases_name_partners_once() -> None:
+    """Every alias names a country code, a group or a customs area, and no alias is given
+    twice (compared as --partner compares: trade_etl.serve.partners.normalize)."""
+    from trade_etl.serve.partners import normalize
+
+    countries = read_ref("countries.csv")
+    partners = ({r["country_code"] for r in countries} | {r["area"] for r in countries}
+                | {r["group_code"] for r in read_ref("country_groups.csv")})
+    rows = read_ref("partner_aliases.csv")
+    assert all(r["partner_code"] in partners for r in rows), [
+        r for r in rows if r["partner_code"] not in partners]
+    assert all(r["alias"].strip() == r["alias"] and r["alias"] and r["note"] for r in rows)
+    forms = [normalize(r["alias"]) for r in rows]
+    assert len(forms) == len(set(forms)), "each alias once"
 
 
 def test_country_names_are_readable() -> None:

@@ -166,6 +166,31 @@ def _check_release_day_rate(wh: Path, row: dict, balance_jpy: int, published_on:
                - Decimal(balance_jpy) / Decimal(str(rate[0][1]))) < Decimal("0.000001")
 
 
+def test_report_with_a_commodity_adds_its_months(sample_warehouse, tmp_path, monkeypatch):
+    """`--commodity 8703`: a sixth chart whose monthly rows are the 9-digit latest figures of
+    the codes starting 8703 with the partner, summed by SQL; the brief on top has its lines."""
+    import sys
+
+    monkeypatch.setitem(sys.modules, "trade_etl.serve.codes", None)  # codes only
+    wh = sample_warehouse
+    page = _report(wh, tmp_path / "cars.html", "--partner", "US", "--commodity", "8703")
+    assert set(page.tables) == {"monthly", "partners", "sectors", "revisions", "currencies",
+                                "commodity"}
+    expected = query(wh, "select format('{:04d}-{:02d}', year, month), "
+                     "coalesce(sum(value_thousand_jpy) filter (where flow = 1), 0) * 1000, "
+                     "coalesce(sum(value_thousand_jpy) filter (where flow = 2), 0) * 1000 "
+                     "from core.trade_latest where starts_with(hs_code, '8703') and "
+                     "country_code = '304' and (year::integer * 100 + month) between "
+                     "202404 and 202503 group by all order by 1")
+    assert _ints(page.tables["commodity"], "period", "exports_jpy", "imports_jpy") == [
+        (m, int(e), int(i)) for m, e, i in expected]
+    assert all(int(r["balance_jpy"]) == int(r["exports_jpy"]) - int(r["imports_jpy"])
+               for r in page.tables["commodity"])
+    assert "HS 8703 with United States of America, fiscal 2024:" in page.brief
+    assert ("<h1>Japan&#x27;s trade in fiscal 2024: United States of America, HS 8703</h1>"
+            in (tmp_path / "cars.html").read_text(encoding="utf-8"))
+
+
 def test_report_is_self_contained(usa_report):
     out, page = usa_report
     text = out.read_text(encoding="utf-8")

@@ -1,9 +1,23 @@
 -- The fiscal year $period's trade with the world ('') and with the partner $partner_code as
 -- known on each release day up to $as_of: what marts.balance_total_as_of(day) and
--- marts.balance_by_partner_as_of(day) say of the period, for every day at once. Grain: day,
+-- marts.balance_by_partner_as_of(day) (for a group or an area, $partner_kind 'group' or 'area':
+-- marts.balance_by_region_as_of(day)) say of the period, for every day at once. Grain: day,
 -- partner_code. Supersession as in core.winning_releases: each (flow, year, month, HS chapter)
 -- cell from the latest release published on or before the day that reports it.
 with
+
+-- the partner's countries and the months each counts in it, as core.balance_as_of composes
+-- regions (trade_etl/serve/partners.py, MEMBERS); none without a partner
+members as (
+    select country_code, DATE '0001-01-01' as valid_from, DATE '9999-12-31' as valid_to
+    from ref.countries
+    where ($partner_kind = 'country' and country_code = $partner_code)
+        or ($partner_kind = 'area' and area = $partner_code)
+    union all
+    select country_code, valid_from, coalesce(valid_to, DATE '9999-12-31') as valid_to
+    from ref.country_groups
+    where $partner_kind = 'group' and group_code = $partner_code
+),
 
 days as (
     select distinct published_on as day
@@ -57,9 +71,12 @@ by_partner as (
     select day, '' as partner_code, flow, value_thousand_jpy
     from monthly
     union all
-    select day, country_code, flow, value_thousand_jpy
+    select monthly.day, $partner_code, monthly.flow, monthly.value_thousand_jpy
     from monthly
-    where country_code = $partner_code
+    inner join members
+        on monthly.country_code = members.country_code
+        and make_date(monthly.year, monthly.month, 1)
+            between members.valid_from and members.valid_to
 ),
 
 final as (

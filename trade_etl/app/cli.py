@@ -468,7 +468,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if fiscal_years:
         year = int(fiscal_years.removeprefix("FY"))
         print(f"\n$ trade-etl brief --fiscal-year {year} --partner USA")
-        cmd_brief(argparse.Namespace(fiscal_year=year, partner="USA", as_of=None,
+        cmd_brief(argparse.Namespace(fiscal_year=year, partner="USA", as_of=None, commodity=None,
                                      warehouse=str(warehouse), settings=args.settings))
     from trade_etl.app.runs import launch_report
 
@@ -628,10 +628,11 @@ def cmd_brief(args: argparse.Namespace) -> int:
     as_of, conn = opened
     try:
         # The fiscal year as the warehouse was built (its calendar), not as set now.
-        print(write_brief(conn, args.fiscal_year, args.partner, as_of))
-    except BriefError as err:
+        print(write_brief(conn, args.fiscal_year, args.partner, as_of,
+                          commodity=args.commodity))
+    except BriefError as err:  # a name that resolves to nothing or to several: 2; no data: 1
         _error(str(err))
-        return 1
+        return err.exit_code
     finally:
         conn.close()
     return 0
@@ -648,10 +649,11 @@ def cmd_report(args: argparse.Namespace) -> int:
     warehouse = _warehouse_arg(args)
     try:
         check_output(args.out, "--out", warehouse, config=args.settings)  # before drawing
-        report = build_report(conn, args.fiscal_year, args.partner, as_of)
+        report = build_report(conn, args.fiscal_year, args.partner, as_of,
+                              commodity=args.commodity)
     except BriefError as err:
         _error(str(err))
-        return 1
+        return err.exit_code
     finally:
         conn.close()
     out = write_report(report, args.out, "--out", warehouse, args.settings)  # main() explains
@@ -659,6 +661,13 @@ def cmd_report(args: argparse.Namespace) -> int:
     print(f"wrote {out} ({out.stat().st_size / 1e3:,.0f} kB, {len(report.charts)} charts): "
           f"{report.title}")
     return 0
+
+
+PARTNER_HELP = ("a country by ISO code (US, USA), customs code (304) or name (United States, "
+                "America, UK, Korea, China), a group (EU, ASEAN: members month by month) or a "
+                "customs area (Asia, Western Europe)")
+COMMODITY_HELP = ("an HS code of 2, 4, 6 or 9 digits (8703), or its name once the commodity "
+                  "dictionary is installed: its trade with the partner (or the world)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -770,7 +779,8 @@ def build_parser() -> argparse.ArgumentParser:
     brief = add("brief", help="the fiscal-year headline, with and without a partner")
     brief.add_argument("--fiscal-year", type=int, required=True, help="e.g. 2024 = Apr 2024 - "
                        "Mar 2025")
-    brief.add_argument("--partner", help="ISO code (USA), customs code (304) or name")
+    brief.add_argument("--partner", help=PARTNER_HELP)
+    brief.add_argument("--commodity", help=COMMODITY_HELP)
     brief.add_argument("--as-of", help="only releases published on or before this date")
     brief.add_argument("--warehouse", help="DuckDB file (default as for build)")
     brief.set_defaults(func=cmd_brief)
@@ -778,11 +788,13 @@ def build_parser() -> argparse.ArgumentParser:
     report = add("report", help="the brief with charts, as one self-contained HTML page",
                  description="Write the brief and five charts (monthly trade over three fiscal "
                  "years, the largest partner balances, the sectors behind the balance, the "
-                 "fiscal year as known at each release, yen and dollars) into one HTML file "
-                 "that opens offline: no script, no request to any host.")
+                 "fiscal year as known at each release, yen and dollars; with --commodity, a "
+                 "sixth: the commodity's months) into one HTML file that opens offline: no "
+                 "script, no request to any host.")
     report.add_argument("--fiscal-year", type=int, required=True, help="e.g. 2024 = Apr 2024 - "
                         "Mar 2025")
-    report.add_argument("--partner", help="ISO code (USA), customs code (304) or name")
+    report.add_argument("--partner", help=PARTNER_HELP)
+    report.add_argument("--commodity", help=COMMODITY_HELP + " (adds a chart of its months)")
     report.add_argument("--as-of", help="only releases published on or before this date")
     report.add_argument("--out", default="report.html", help="the HTML file (default "
                         "report.html)")

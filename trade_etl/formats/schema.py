@@ -256,6 +256,11 @@ FIELDS: dict[str, dict[str, str]] = {
     "iso3": {"type": "VARCHAR", "description":
              "ISO 3166-1 alpha-3 code; empty where the code is not a country or territory with "
              "its own ISO code."},
+    "iso2": {"type": "VARCHAR", "description":
+             "ISO 3166-1 alpha-2 code (`US`, `GB`), the one of `iso3`; empty where `iso3` is."},
+    "alias": {"type": "VARCHAR", "description":
+              "A name people use for the partner (`UK`, `America`, `Korea`); `--partner` "
+              "compares it ignoring case, accents and dots between initials."},
     "group_code": {"type": "VARCHAR", "description": "`ASEAN` or `EU`."},
     "group_name": {"type": "VARCHAR", "description": "Full name of the group."},
     "valid_from": {"type": "DATE", "description":
@@ -613,10 +618,25 @@ TABLES: dict[str, dict] = {
                     "order": "abs(revision_jpy) desc", "title": "largest revisions"},
     },
     "ref.countries": {
-        "description": "Japan Customs country codes with their English name, ISO code and "
+        "description": "Japan Customs country codes with their English name, ISO codes and "
                        "customs area (data/ref/countries.csv).",
-        "columns": ["country_code", "country_name", "iso3", "area"],
+        "columns": ["country_code", "country_name", "iso3", "area", "iso2"],
         "grain": ["country_code"],
+    },
+    "ref.partner_aliases": {
+        "description": "Common names of partners beyond Customs' own (`United States`, "
+                       "`America`, `UK`, `Korea`, `PRC`), which `--partner` of `trade-etl "
+                       "brief` and `report` takes as exactly as a code (data/ref/"
+                       "partner_aliases.csv, user-editable; docs/reference.md).",
+        "columns": ["alias", "partner_code", "note"],
+        "grain": ["alias"],
+        "overrides": {
+            "partner_code": {"description": "The partner the alias names: a Japan Customs "
+                                            "country code (`304`), a group (`EU`) or a customs "
+                                            "area (`Asia`), as the balance marts key them."},
+            "note": {"description": "Where the alias comes from (ISO 3166-1, common usage) "
+                                    "and why it is needed."},
+        },
     },
     "ref.country_groups": {
         "description": "Members of ASEAN and the EU, one row per member and membership period, "

@@ -22,7 +22,8 @@ from trade_etl.settings import REF_DATA_DIR
 # table name -> column types, in file order
 REF_TABLES: dict[str, dict[str, str]] = {
     "countries": {"country_code": "VARCHAR", "country_name": "VARCHAR", "iso3": "VARCHAR",
-                  "area": "VARCHAR"},
+                  "area": "VARCHAR", "iso2": "VARCHAR"},
+    "partner_aliases": {"alias": "VARCHAR", "partner_code": "VARCHAR", "note": "VARCHAR"},
     "country_groups": {"group_code": "VARCHAR", "group_name": "VARCHAR",
                        "country_code": "VARCHAR", "valid_from": "DATE", "valid_to": "DATE"},
     "hs_sections": {"hs_section": "VARCHAR", "section_number": "INTEGER",

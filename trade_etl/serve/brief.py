@@ -2,7 +2,10 @@
 
 Everything comes from the public marts and their `_as_of` macros (with the sector of each HS code
 from core.hs_code_sectors, which the sector marts use), so the brief shows exactly what a user
-querying the warehouse would find, as known on a given date.
+querying the warehouse would find, as known on a given date. The partner is named as people name
+it (partners.py): a country, or a group or customs area composed month by month
+(marts.balance_by_region). `--commodity` adds one HS code's trade with the partner
+(commodity_trade.py, from marts.quantity_by_hs_code_as_of).
 """
 
 from __future__ import annotations
@@ -12,15 +15,20 @@ from datetime import date
 
 import duckdb
 
+from trade_etl.serve.commodity_trade import (
+    Commodity,
+    CommodityTrade,
+    commodity_trade,
+    resolve_commodity,
+)
+from trade_etl.serve.errors import BriefError, LookupFailed
+from trade_etl.serve.partners import COUNTRY, MEMBERS, Partner
+from trade_etl.serve.partners import resolve as resolve_partner_of
 from trade_etl.text import visible
 
 LATEST = date(9999, 12, 31)
 MONTH_NAMES = ("January", "February", "March", "April", "May", "June", "July", "August",
                "September", "October", "November", "December")
-
-
-class BriefError(Exception):
-    """The brief cannot be written; the message says why."""
 
 
 def yen(value: float) -> str:
@@ -82,12 +90,15 @@ class Figures:
         ]
 
 
-def _figures(conn: duckdb.DuckDBPyConnection, macro: str, fiscal_year: int, as_of: date,
-             partner_code: str | None = None) -> Figures | None:
-    where = "period = $period" + (" and partner_code = $partner" if partner_code else "")
+def _figures(conn: duckdb.DuckDBPyConnection, fiscal_year: int, as_of: date,
+             partner: Partner | None = None) -> Figures | None:
+    """The world's figures, or the partner's (a group's or an area's from
+    marts.balance_by_region, composed month by month)."""
+    macro = f"{partner.mart}_as_of" if partner else "balance_total_as_of"
+    where = "period = $period" + (f" and {partner.key_column} = $partner" if partner else "")
     params: dict = {"as_of": as_of}
-    if partner_code:
-        params["partner"] = partner_code
+    if partner:
+        params["partner"] = partner.code
     query = (f"select exports_jpy, imports_jpy, balance_jpy, exports_usd, balance_usd, "
              f"exports_yoy_pct, imports_yoy_pct, months_reported from marts.{macro}($as_of) "
              f"where {where}")
@@ -99,22 +110,10 @@ def _figures(conn: duckdb.DuckDBPyConnection, macro: str, fiscal_year: int, as_o
 
 
 def resolve_partner(conn: duckdb.DuckDBPyConnection, text: str) -> tuple[str, str, str | None]:
-    """A partner given as ISO code (USA), customs code (304) or part of its name."""
-    rows = conn.execute(
-        "select country_code, country_name, iso3 from ref.countries "
-        "where upper(iso3) = upper($p) or country_code = $p", {"p": text.strip()}).fetchall()
-    if not rows:
-        rows = conn.execute(
-            "select country_code, country_name, iso3 from ref.countries "
-            "where contains(lower(country_name), lower($p)) order by country_code",
-            {"p": text.strip()}).fetchall()
-    if not rows:
-        raise BriefError(f"no partner matches {text!r}: give an ISO code (USA), a customs code "
-                         "(304) or part of a name")
-    if len(rows) > 1:
-        listed = ", ".join(f"{name} ({iso or code})" for code, name, iso in rows[:8])
-        raise BriefError(f"{text!r} matches several partners: {listed}")
-    return rows[0]
+    """(code, name, ISO3 or None) of the partner `text` names: trade_etl.serve.partners.resolve,
+    kept for callers written before it (a group's or an area's code is its `region`)."""
+    partner = resolve_partner_of(conn, text)
+    return partner.code, partner.name, partner.iso3
 
 
 def release_day_rate(conn: duckdb.DuckDBPyConnection,
@@ -209,19 +208,28 @@ def built_fiscal_start_month(conn: duckdb.DuckDBPyConnection) -> int:
     return int(rows[0][0]) if rows else 4
 
 
-def write_brief(conn: duckdb.DuckDBPyConnection, fiscal_year: int, partner: str | None = None,
-                as_of: date | None = None, fiscal_start_month: int | None = None) -> str:
-    """The brief; `fiscal_start_month` defaults to the one the warehouse was built with."""
+def write_brief(conn: duckdb.DuckDBPyConnection, fiscal_year: int,
+                partner: str | Partner | None = None, as_of: date | None = None,
+                fiscal_start_month: int | None = None,
+                commodity: str | Commodity | None = None) -> str:
+    """The brief; `fiscal_start_month` defaults to the one the warehouse was built with.
+    `partner` and `commodity` as people name them (partners.resolve, resolve_commodity), or
+    resolved already."""
     day = as_of or LATEST
     if fiscal_start_month is None:
         fiscal_start_month = built_fiscal_start_month(conn)
+    # Names first: a misspelt one is a usage error (exit 2) whatever the data.
+    if isinstance(partner, str):
+        partner = resolve_partner_of(conn, partner)
+    if isinstance(commodity, str):
+        commodity = resolve_commodity(conn, commodity)
     release = conn.execute(
         "select release_id, published_on from core.releases where published_on <= $d "
         "order by release_seq desc limit 1", {"d": day}).fetchall()
     if not release:
         raise BriefError(f"no release published on or before {day}")
     release_id, published_on = release[0]
-    world = _figures(conn, "balance_total_as_of", fiscal_year, day)
+    world = _figures(conn, fiscal_year, day)
     if world is None:
         raise BriefError(f"no data for fiscal {fiscal_year}"
                          + (f" as of {as_of}" if as_of else ""))
@@ -254,21 +262,25 @@ def write_brief(conn: duckdb.DuckDBPyConnection, fiscal_year: int, partner: str 
         if shown:
             lines.append(f"  {flow.removesuffix('s')} volumes: " + "; ".join(shown))
     headline_partner = None
+    figures = None
     if partner:
-        code, name, iso = resolve_partner(conn, partner)
-        figures = _figures(conn, "balance_by_partner_as_of", fiscal_year, day, code)
+        figures = _figures(conn, fiscal_year, day, partner)
         if figures is None:
-            raise BriefError(f"no trade with {name} in fiscal {fiscal_year}")
-        lines += ["", f"{name} ({iso or code}):", *figures.line(rates)]
-        rows = _sector_rows(conn, "balance_by_partner_sector_as_of", fiscal_year, day, code)
-        lines += ["", f"Sectors contributing most to the balance with {name}:"]
+            raise BriefError(f"no trade with {partner.name} in fiscal {fiscal_year}")
+        lines += ["", f"{partner.title}:", *figures.line(rates)]
+        rows = partner_sector_rows(conn, fiscal_year, day, partner)
+        lines += ["", f"Sectors contributing most to the balance with {partner.name}:"]
         for rank, (sector, value, part) in enumerate(_leaders(rows, "balance_jpy"), start=1):
             lines.append(f"  {rank}. {sector}: {_signed(value)}{part}")
-        headline_partner = (name, figures)
+        headline_partner = (partner.name, figures)
+    if commodity:
+        trade = commodity_trade(conn, commodity, partner, rates.months, day)
+        lines += ["", *commodity_lines(trade, figures or world, world, fiscal_year, rates)]
 
     if as_of is None:  # the comparison is of the latest figures
         years = [fiscal_year] + ([fiscal_year + 1] if fiscal_start_month > 1 else [])
-        lines += official_differences(conn, years, code if partner else None)
+        country = partner.code if partner and partner.kind == COUNTRY else None
+        lines += official_differences(conn, years, country)
     lines += ["", "Headline:", "  " + _headline(fiscal_year, world, headline_partner, rates)]
     return visible("\n".join(lines))  # names from the data may hold control characters
 
@@ -305,9 +317,101 @@ def _sector_rows(conn: duckdb.DuckDBPyConnection, macro: str, fiscal_year: int, 
     params = {"as_of": as_of, "period": f"FY{fiscal_year}"}
     if partner_code:
         params["partner"] = partner_code
+    return _dicts(conn, query, params)
+
+
+def _dicts(conn: duckdb.DuckDBPyConnection, query: str, params: dict) -> list[dict]:
     cursor = conn.execute(query, params)
     names = [d[0] for d in cursor.description]
     return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+# The sectors of a group's or an area's trade in a fiscal year: its members' monthly rows of
+# marts.balance_by_partner_sector_as_of, each month with the members of that month (as
+# marts.balance_by_region composes the group), summed over the year's months.
+GROUP_SECTORS = f"""
+with
+
+members as ({MEMBERS}),
+
+fiscal_months as (
+    select make_date(year, month, 1) as period_start
+    from core.period_months
+    where period_type = 'fiscal_year' and period = $period
+)
+
+select m.sector_code, m.sector_name, m.sector_level, s.parent_sector_code,
+    sum(m.exports_jpy)::bigint as exports_jpy, sum(m.imports_jpy)::bigint as imports_jpy,
+    sum(m.balance_jpy)::bigint as balance_jpy
+from marts.balance_by_partner_sector_as_of($as_of) as m
+inner join ref.sectors as s on s.sector_code = m.sector_code
+inner join fiscal_months on m.period_start = fiscal_months.period_start
+inner join members
+    on m.partner_code = members.country_code
+    and m.period_start between members.valid_from and members.valid_to
+where m.period_type = 'month'
+group by all
+"""
+
+
+def partner_sector_rows(conn: duckdb.DuckDBPyConnection, fiscal_year: int, as_of: date,
+                        partner: Partner) -> list[dict]:
+    """The partner's trade by sector in the fiscal year (sector_code, sector_name,
+    sector_level, parent_sector_code, exports_jpy, imports_jpy, balance_jpy): a country's
+    from marts.balance_by_partner_sector_as_of, a group's or an area's summed from its
+    members month by month (GROUP_SECTORS)."""
+    if partner.kind == COUNTRY:
+        return _sector_rows(conn, "balance_by_partner_sector_as_of", fiscal_year, as_of,
+                            partner.code)
+    return _dicts(conn, GROUP_SECTORS, {"as_of": as_of, "period": f"FY{fiscal_year}",
+                                        **partner.members_params})
+
+
+def _share(part: float, whole: float) -> str:
+    return "n/a" if not whole else f"{100 * part / whole:.1f}%"
+
+
+def commodity_lines(trade: CommodityTrade, partner: Figures, world: Figures, fiscal_year: int,
+                    rates: Rates) -> list[str]:
+    """The commodity's trade with the partner (or the world) in the fiscal year: exports,
+    imports and balance in yen (y/y against the same months a year earlier, where the world's
+    figures compare: marts' rule) and dollars, and its share of the partner's trade."""
+    who = trade.partner.name if trade.partner else None
+    of_exports, of_imports, of_trade = (
+        (f"of exports to {who}", f"of imports from {who}", f"of trade with {who}") if who else
+        ("of Japan's exports", "of Japan's imports", "of Japan's trade"))
+    heading = f"{trade.commodity.title} with {who or 'the world'}, fiscal {fiscal_year}:"
+
+    def change(now: int, before: int, comparable: bool) -> str:
+        return f" ({pct(100 * (now / before - 1))} y/y)" if comparable and before else ""
+
+    exports, imports, balance = trade.exports_jpy, trade.imports_jpy, trade.balance_jpy
+    if not exports and not imports:
+        return [heading, "  no trade reported in these months"]
+    lines = [
+        heading,
+        f"  exports {yen(exports)}"
+        f"{change(exports, trade.prior_exports_jpy, world.exports_yoy_pct is not None)}, "
+        f"{_share(exports, partner.exports_jpy)} {of_exports}",
+        f"  imports {yen(imports)}"
+        f"{change(imports, trade.prior_imports_jpy, world.imports_yoy_pct is not None)}, "
+        f"{_share(imports, partner.imports_jpy)} {of_imports}",
+        f"  {_balance_word(balance)} {yen(abs(balance))}; "
+        f"{_share(exports + imports, partner.exports_jpy + partner.imports_jpy)} {of_trade} "
+        "(exports + imports)",
+    ]
+    parts = []
+    if trade.balance_usd is not None:
+        parts.append(f"exports {dollars(float(trade.exports_usd))}, imports "
+                     f"{dollars(float(trade.imports_usd))}, {_balance_word(balance)} "
+                     f"{dollars(abs(float(trade.balance_usd)))} at monthly average rates "
+                     f"{rates.monthly_label()}")
+    if rates.spot:
+        parts.append(f"{_balance_word(balance)} {dollars(abs(balance) / rates.spot[1])} "
+                     f"{rates.spot_label()}")
+    lines.append("  " + ("; ".join(parts) if parts else
+                         "no dollar figures (see the missing rates above)"))
+    return lines
 
 
 def _signed(value: float) -> str:
@@ -433,3 +537,9 @@ def _headline(fiscal_year: int, world: Figures,
             f"{_balance_word(world.balance_jpy)} by {rounded(world.balance_jpy)} "
             f"{usd(world.balance_jpy, world)}, on exports of {rounded(world.exports_jpy)} and "
             f"imports of {rounded(world.imports_jpy)}.")
+
+
+# Names other modules import from here (LookupFailed is raised by the lookups brief.py calls).
+__all__ = ["LATEST", "BriefError", "Figures", "LookupFailed", "Rates", "commodity_lines",
+           "official_differences", "partner_sector_rows", "period_rates", "resolve_partner",
+           "write_brief"]

@@ -24,10 +24,18 @@ from trade_etl.serve.brief import (
     LATEST,
     BriefError,
     built_fiscal_start_month,
+    partner_sector_rows,
     period_rates,
-    resolve_partner,
     write_brief,
 )
+from trade_etl.serve.commodity_trade import (
+    Commodity,
+    CommodityTrade,
+    commodity_trade,
+    resolve_commodity,
+)
+from trade_etl.serve.partners import COUNTRY, Partner
+from trade_etl.serve.partners import resolve as resolve_partner
 from trade_etl.text import visible, visible_tree
 
 EXPORT_COLOUR, IMPORT_COLOUR = "#1f77b4", "#ff7f0e"
@@ -109,8 +117,9 @@ def _mart(conn, mart: str, as_of: date, where: str, params: dict, columns: str =
                   {**params, **bound})
 
 
-def _monthly(conn, fiscal_year: int, as_of: date, partner: tuple | None) -> Chart:
-    """Monthly exports, imports and balance over three fiscal years, world and partner."""
+def _monthly(conn, fiscal_year: int, as_of: date, partner: Partner | None) -> Chart:
+    """Monthly exports, imports and balance over three fiscal years, world and partner (a
+    group or an area from marts.balance_by_region, its members month by month)."""
     months = ("period_type = 'month' and period in (select strftime(make_date(year, month, 1), "
               "'%Y-%m') from core.period_months where period_type = 'fiscal_year' and period in "
               "(select unnest($years)))")
@@ -119,10 +128,9 @@ def _monthly(conn, fiscal_year: int, as_of: date, partner: tuple | None) -> Char
     rows = _mart(conn, "balance_total", as_of, months, {**years, "who": "World"}, columns)
     panels = ["World"]
     if partner:
-        code, name, _iso = partner
-        rows += _mart(conn, "balance_by_partner", as_of, months + " and partner_code = $partner",
-                      {**years, "who": name, "partner": code}, columns)
-        panels.append(name)
+        rows += _mart(conn, partner.mart, as_of, f"{months} and {partner.key_column} = $partner",
+                      {**years, "who": partner.name, "partner": partner.code}, columns)
+        panels.append(partner.name)
     rows.sort(key=lambda r: (panels.index(r["trade_with"]), r["period"]))
 
     import altair as alt
@@ -161,8 +169,9 @@ def _monthly(conn, fiscal_year: int, as_of: date, partner: tuple | None) -> Char
         [Column("trade_with", "Trade with"), Column("period", "Month"),
          Column("exports_jpy", "Exports", "jpy"), Column("imports_jpy", "Imports", "jpy"),
          Column("balance_jpy", "Balance", "jpy")],
-        rows, f"{SOURCE}: marts.balance_total and marts.balance_by_partner "
-        f"(their _as_of macros with --as-of), period_type 'month'.")
+        rows, f"{SOURCE}: marts.balance_total and "
+        f"marts.{partner.mart if partner else 'balance_by_partner'} (their _as_of macros "
+        f"with --as-of), period_type 'month'.")
 
 
 def _word(balance) -> str:
@@ -183,7 +192,7 @@ def _balance_bars(bars: list[tuple[str, int]], axis_title: str, bar_height: int)
     ).properties(width=560, height=max(120, bar_height * len(data)))
 
 
-def _top_partners(conn, fiscal_year: int, as_of: date, partner: tuple | None,
+def _top_partners(conn, fiscal_year: int, as_of: date, partner: Partner | None,
                   count: int = 15) -> Chart:
     rows = _mart(conn, "balance_by_partner", as_of, "period = $fy",
                  {"fy": f"FY{fiscal_year}", "n": count},
@@ -203,8 +212,9 @@ def _top_partners(conn, fiscal_year: int, as_of: date, partner: tuple | None,
             parts.append(f"its largest deficit with {deficit[0]['partner_name']} "
                          f"({_yen(deficit[0]['balance_jpy'])})")
         reading = "; ".join(parts) + "."
-        if partner and all(r["partner_code"] != partner[0] for r in rows):
-            reading += f" {partner[1]} is not among the {count} largest balances."
+        if (partner and partner.kind == COUNTRY
+                and all(r["partner_code"] != partner.code for r in rows)):
+            reading += f" {partner.name} is not among the {count} largest balances."
     return Chart(
         "partners", f"Balance by partner, fiscal {fiscal_year} (the {count} largest)", reading,
         _spec(chart),
@@ -214,19 +224,26 @@ def _top_partners(conn, fiscal_year: int, as_of: date, partner: tuple | None,
         rows, f"{SOURCE}: marts.balance_by_partner, period FY{fiscal_year}.")
 
 
-def _sectors(conn, fiscal_year: int, as_of: date, partner: tuple | None) -> Chart:
+def _sectors(conn, fiscal_year: int, as_of: date, partner: Partner | None) -> Chart:
     params = {"fy": f"FY{fiscal_year}"}
-    if partner:
-        mart, where, params["partner"] = ("balance_by_partner_sector",
-                                          " and partner_code = $partner", partner[0])
+    columns = "sector_code, sector_name, exports_jpy, imports_jpy, balance_jpy"
+    if partner and partner.kind != COUNTRY:  # a group's or an area's members month by month
+        mart = "balance_by_partner_sector (its members' months)"
+        rows = sorted(({k: r[k] for k in columns.split(", ")}
+                       for r in partner_sector_rows(conn, fiscal_year, as_of, partner)
+                       if r["sector_level"] == "top"),
+                      key=lambda r: (-r["balance_jpy"], r["sector_code"]))
     else:
-        mart, where = "balance_by_sector", ""
-    rows = _mart(conn, mart, as_of, f"period = $fy and sector_level = 'top'{where}", params,
-                 "sector_code, sector_name, exports_jpy, imports_jpy, balance_jpy",
-                 "order by balance_jpy desc, sector_code")
+        if partner:
+            mart, where, params["partner"] = ("balance_by_partner_sector",
+                                              " and partner_code = $partner", partner.code)
+        else:
+            mart, where = "balance_by_sector", ""
+        rows = _mart(conn, mart, as_of, f"period = $fy and sector_level = 'top'{where}",
+                     params, columns, "order by balance_jpy desc, sector_code")
     chart = _balance_bars([(r["sector_name"], r["balance_jpy"]) for r in rows],
                           "Contribution to the balance, ¥ billion", 26)
-    who = partner[1] if partner else "the world"
+    who = partner.name if partner else "the world"
     reading = "No trade reported."
     if rows:
         top, bottom = rows[0], rows[-1]
@@ -245,24 +262,25 @@ def _sectors(conn, fiscal_year: int, as_of: date, partner: tuple | None) -> Char
         rows, f"{SOURCE}: marts.{mart}, sector_level 'top', period FY{fiscal_year}.")
 
 
-def vintages(conn, fiscal_year: int, as_of: date, partner: tuple | None) -> list[dict]:
+def vintages(conn, fiscal_year: int, as_of: date, partner: Partner | None) -> list[dict]:
     """The fiscal year's trade with the world (and the partner) as known on each release day up
     to as_of, from the first day a release reports a month of it: one query for every day
     (sql/report/fiscal_year_vintages.sql), equal to the `_as_of` marts on each day."""
     rows = _query(conn, sql_text("report/fiscal_year_vintages"),
                   {"as_of": as_of, "period": f"FY{fiscal_year}",
-                   "partner_code": partner[0] if partner else None})
+                   "partner_kind": partner.kind if partner else None,
+                   "partner_code": partner.code if partner else None})
     last_of_day = dict(conn.execute(
         "select published_on, max_by(release_id, release_seq) from core.releases "
         "group by all").fetchall())
     return [{"published_on": r["day"], "release_id": last_of_day[r["day"]],
-             "trade_with": partner[1] if r["partner_code"] else "World",
+             "trade_with": partner.name if r["partner_code"] else "World",
              **{k: r[k] for k in ("months_reported", "exports_jpy", "imports_jpy",
                                   "balance_jpy")}}
             for r in rows]
 
 
-def _revisions(conn, fiscal_year: int, as_of: date, partner: tuple | None) -> Chart:
+def _revisions(conn, fiscal_year: int, as_of: date, partner: Partner | None) -> Chart:
     rows = vintages(conn, fiscal_year, as_of, partner)
     import altair as alt
 
@@ -275,10 +293,10 @@ def _revisions(conn, fiscal_year: int, as_of: date, partner: tuple | None) -> Ch
         color=alt.Color("trade_with:N", title=None),
     ).properties(width=640, height=240)
     reading = "No release reports a month of this fiscal year yet."
-    series = [r for r in rows if r["trade_with"] == (partner[1] if partner else "World")]
+    series = [r for r in rows if r["trade_with"] == (partner.name if partner else "World")]
     if series:
         first, last = series[0], series[-1]
-        who = partner[1] if partner else "the world"
+        who = partner.name if partner else "the world"
         full = [r for r in series if r["months_reported"] == 12]
         reading = (f"The balance with {who} was first published on {first['published_on']} "
                    f"({first['months_reported']} months, {_signed(first['balance_jpy'])}); "
@@ -297,19 +315,19 @@ def _revisions(conn, fiscal_year: int, as_of: date, partner: tuple | None) -> Ch
          Column("exports_jpy", "Exports", "jpy"), Column("imports_jpy", "Imports", "jpy"),
          Column("balance_jpy", "Balance", "jpy")],
         rows, f"{SOURCE}: the fiscal year as marts.balance_total_as_of and "
-        f"marts.balance_by_partner_as_of give it on each release's publication date, period "
-        f"FY{fiscal_year}.")
+        f"marts.{partner.mart if partner else 'balance_by_partner'}_as_of give it on each "
+        f"release's publication date, period FY{fiscal_year}.")
 
 
-def _currencies(conn, fiscal_year: int, as_of: date, partner: tuple | None) -> Chart:
+def _currencies(conn, fiscal_year: int, as_of: date, partner: Partner | None) -> Chart:
     release = conn.execute("select published_on from core.releases where published_on <= $d "
                            "order by release_seq desc limit 1", {"d": as_of}).fetchall()
     rates = period_rates(conn, f"FY{fiscal_year}", as_of, release[0][0]) if release else None
     spot = rates.spot if rates else None
     marts = [("World", "balance_total", "", {})]
     if partner:
-        marts.append((partner[2] or partner[1], "balance_by_partner", " and partner_code = $p",
-                      {"p": partner[0]}))
+        marts.append((partner.label, partner.mart, f" and {partner.key_column} = $p",
+                      {"p": partner.code}))
     rows = []
     for who, mart, where, extra in marts:
         found = _mart(conn, mart, as_of, f"period = $fy{where}",
@@ -349,7 +367,7 @@ def _currencies(conn, fiscal_year: int, as_of: date, partner: tuple | None) -> C
     reading = "No trade reported."
     if rows:
         r = rows[-1]
-        who = partner[1] if partner else "the world"
+        who = partner.name if partner else "the world"
         monthly = r["balance_usd_monthly_rates"]
         dollars = []
         if monthly is not None:
@@ -377,23 +395,95 @@ def _currencies(conn, fiscal_year: int, as_of: date, partner: tuple | None) -> C
         f"EXJPUS, Board of Governors of the Federal Reserve System (H.10).")
 
 
-def build_report(conn: duckdb.DuckDBPyConnection, fiscal_year: int, partner: str | None = None,
-                 as_of: date | None = None, fiscal_start_month: int | None = None) -> Report:
+def _commodity(conn, fiscal_year: int, as_of: date, partner: Partner | None,
+               commodity: Commodity) -> Chart:
+    """The commodity's monthly exports, imports and balance with the partner (or the world)
+    in the fiscal year, summed from the 9-digit figures (commodity_trade.py), and its share of
+    the partner's trade."""
+    release = conn.execute("select published_on from core.releases where published_on <= $d "
+                           "order by release_seq desc limit 1", {"d": as_of}).fetchall()
+    months = period_rates(conn, f"FY{fiscal_year}", as_of, release[0][0]).months
+    trade: CommodityTrade = commodity_trade(conn, commodity, partner, months, as_of)
+    rows = [{"period": m["period"], "exports_jpy": m["exports_jpy"],
+             "imports_jpy": m["imports_jpy"], "balance_jpy": m["exports_jpy"] - m["imports_jpy"],
+             "exports_usd": m["exports_usd"], "imports_usd": m["imports_usd"]}
+            for m in trade.months]
+    who = partner.name if partner else "the world"
+    if partner:
+        whole = _mart(conn, partner.mart, as_of, f"period = $fy and {partner.key_column} = $p",
+                      {"fy": f"FY{fiscal_year}", "p": partner.code}, "exports_jpy, imports_jpy")
+    else:
+        whole = _mart(conn, "balance_total", as_of, "period = $fy", {"fy": f"FY{fiscal_year}"},
+                      "exports_jpy, imports_jpy")
+
+    import altair as alt
+
+    data = [{"month": r["period"] + "-01", "exports": _bn(r["exports_jpy"]),
+             "imports": _bn(r["imports_jpy"]), "balance": _bn(r["balance_jpy"])} for r in rows]
+    base = alt.Chart(alt.Data(values=data)).encode(
+        x=alt.X("month:T", title=None, axis=alt.Axis(format="%b %Y", labelAngle=-45)))
+    bars = base.mark_bar(opacity=0.55, size=24).encode(  # a year's months: wider bars
+        y=alt.Y("balance:Q", title="¥ billion"),
+        color=alt.condition("datum.balance >= 0", alt.value(SURPLUS_COLOUR),
+                            alt.value(DEFICIT_COLOUR)))
+    lines = base.transform_fold(["exports", "imports"], as_=["flow", "jpy_bn"]).mark_line(
+        point=True).encode(
+        y="jpy_bn:Q",
+        stroke=alt.Stroke("flow:N", title=None, scale=alt.Scale(
+            domain=["exports", "imports"], range=[EXPORT_COLOUR, IMPORT_COLOUR])))
+    chart = alt.layer(bars, lines).properties(
+        title=f"{commodity.title}: trade with {who}", width=640, height=220)
+    reading = f"No trade in {commodity.title} with {who} reported in these months."
+    if trade.exports_jpy or trade.imports_jpy:
+        exports, imports = trade.exports_jpy, trade.imports_jpy
+        shares = ""
+        if whole and (whole[0]["exports_jpy"] or whole[0]["imports_jpy"]):
+            total = whole[0]["exports_jpy"] + whole[0]["imports_jpy"]
+            shares = (f", {100 * (exports + imports) / total:.1f}% of Japan's trade"
+                      + (f" with {who}" if partner else ""))
+        peak = max(rows, key=lambda r: abs(r["balance_jpy"]))
+        reading = (f"In fiscal {fiscal_year} Japan exported {_yen(exports)} and imported "
+                   f"{_yen(imports)} of {commodity.title} with {who}: a "
+                   f"{_word(trade.balance_jpy)} of {_yen(trade.balance_jpy)}{shares}. The "
+                   f"largest monthly balance was a {_word(peak['balance_jpy'])} of "
+                   f"{_yen(peak['balance_jpy'])} in {peak['period']}.")
+    return Chart(
+        "commodity", f"{commodity.title} with {who}, fiscal {fiscal_year}", reading,
+        _spec(chart),
+        [Column("period", "Month"), Column("exports_jpy", "Exports", "jpy"),
+         Column("imports_jpy", "Imports", "jpy"), Column("balance_jpy", "Balance", "jpy"),
+         Column("exports_usd", "Exports", "usd"), Column("imports_usd", "Imports", "usd")],
+        rows, f"{SOURCE}: marts.quantity_by_hs_code (its _as_of macro with --as-of), the "
+        f"9-digit codes starting {commodity.code} summed over units, period_type 'month'"
+        + (f", {partner.name}'s members month by month" if partner and partner.kind != COUNTRY
+           else "") + "; dollars at each month's average rate (ref.fx_monthly).")
+
+
+def build_report(conn: duckdb.DuckDBPyConnection, fiscal_year: int,
+                 partner: str | Partner | None = None, as_of: date | None = None,
+                 fiscal_start_month: int | None = None,
+                 commodity: str | Commodity | None = None) -> Report:
     """Every chart's data, spec and reading; `render_html` draws them. `fiscal_start_month`
-    defaults to the one the warehouse was built with (brief.built_fiscal_start_month)."""
+    defaults to the one the warehouse was built with (brief.built_fiscal_start_month). With a
+    commodity, a sixth chart: its months with the partner (or the world)."""
     day = as_of or LATEST
     if fiscal_start_month is None:
         fiscal_start_month = built_fiscal_start_month(conn)
-    brief = write_brief(conn, fiscal_year, partner, as_of, fiscal_start_month)  # checks inputs
-    resolved = resolve_partner(conn, partner) if partner else None
+    # Names first (a usage error, exit 2), then the brief checks the data.
+    resolved = resolve_partner(conn, partner) if isinstance(partner, str) else partner
+    if isinstance(commodity, str):
+        commodity = resolve_commodity(conn, commodity)
+    brief = write_brief(conn, fiscal_year, resolved, as_of, fiscal_start_month, commodity)
     charts = [
         _monthly(conn, fiscal_year, day, resolved),
         _top_partners(conn, fiscal_year, day, resolved),
         _sectors(conn, fiscal_year, day, resolved),
         _revisions(conn, fiscal_year, day, resolved),
         _currencies(conn, fiscal_year, day, resolved),
+        *([_commodity(conn, fiscal_year, day, resolved, commodity)] if commodity else []),
     ]
-    title = f"Japan's trade in fiscal {fiscal_year}" + (f": {resolved[1]}" if resolved else "")
+    title = (f"Japan's trade in fiscal {fiscal_year}" + (f": {resolved.name}" if resolved else "")
+             + (f", {commodity.title}" if commodity else ""))
     return Report(visible(title), brief, [_visible_chart(chart) for chart in charts])
 
 
