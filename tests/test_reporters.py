@@ -12,6 +12,7 @@ import pytest
 
 from tests.conftest import (
     MART_TABLES,
+    STATE_TABLES,
     build,
     csv_text,
     query,
@@ -211,13 +212,24 @@ def test_the_toy_added_to_a_japan_warehouse_equals_a_clean_build(tmp_path, monke
 
 
 def test_a_japan_release_under_jpn_is_the_same_release(tmp_path):
+    """Fetched releases (with their manifests) moved into raw/JPN/ give the same warehouse."""
+    from trade_etl.sample import write_sample
+
     top, nested = tmp_path / "top", tmp_path / "nested"
-    japan(top)
-    japan(nested / "JPN")
+    folders = write_sample(top, years=(2025,), scale=0.05)
+    shutil.copytree(top, nested)
+    moved = [f.name for f in folders[::2]]
+    assert any((top / name / ".manifest.json").exists() for name in moved)
+    for name in moved:
+        (nested / "JPN").mkdir(exist_ok=True)
+        (nested / name).rename(nested / "JPN" / name)
     assert build(top, tmp_path / "top.duckdb") == 0
     assert build(nested, tmp_path / "nested.duckdb") == 0
-    assert snapshot(tmp_path / "top.duckdb") == snapshot(tmp_path / "nested.duckdb")
-    assert {s.release_id for s in discover(nested)} == {J1, J2}
+    tables = (*STATE_TABLES, "audit.release_months", "audit.latest_month_stages",
+              "core.releases")
+    assert snapshot(tmp_path / "top.duckdb", tables) == snapshot(tmp_path / "nested.duckdb",
+                                                                 tables)
+    assert {s.release_id for s in discover(nested)} == {f.name for f in folders}
 
 
 def test_a_japan_release_in_both_places_is_a_file_problem_not_a_double_count(tmp_path, capsys):
