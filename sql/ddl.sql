@@ -75,8 +75,9 @@ create table if not exists audit.quarantine (
     source_file varchar not null
 );
 
--- The fact store: every release's month cells, append-only by release. Grain: release_id,
--- file_name, flow, year, month, hs_code, country_code. Values in thousand yen, as published.
+-- The fact store: every release's month cells, append-only by release. Grain: reporter,
+-- release_id, file_name, flow, year, month, hs_code, country_code. Values as published: Japan's
+-- in thousand yen (another reporter's in its ref.reporters value_unit of its currency).
 create table if not exists core.trade_facts (
     release_id varchar not null,
     file_name varchar not null,
@@ -92,6 +93,24 @@ create table if not exists core.trade_facts (
     value_thousand_jpy bigint not null
 );
 
+-- Added later (issue 23, a reporter dimension): the reporting country, ISO3, at the end of every
+-- table that holds releases or their cells; everything loaded before is Japan's. The derived
+-- tables are created by their own SQL (reporter last there too), so an existing warehouse's
+-- copies get the column here, when they exist.
+alter table raw.release_files add column if not exists reporter varchar default 'JPN';
+alter table audit.release_months add column if not exists reporter varchar default 'JPN';
+alter table audit.releases add column if not exists reporter varchar default 'JPN';
+alter table audit.quarantine add column if not exists reporter varchar default 'JPN';
+alter table core.trade_facts add column if not exists reporter varchar default 'JPN';
+alter table if exists core.release_coverage add column if not exists reporter varchar
+    default 'JPN';
+alter table if exists core.trade_release_monthly add column if not exists reporter varchar
+    default 'JPN';
+alter table if exists core.trade_latest add column if not exists reporter varchar
+    default 'JPN';
+alter table if exists core.trade_latest_sources add column if not exists reporter varchar
+    default 'JPN';
+
 create or replace macro core.stage_rank(stage) as case lower(stage)
     when 'preliminary' then 1 when 'provisional' then 1
     when 'detailed' then 2 when 'confirmed' then 2
@@ -104,10 +123,11 @@ create or replace macro core.stage_rank(stage) as case lower(stage)
 create or replace macro core.release_revision(release_id) as
     coalesce(try_cast(regexp_extract(release_id, '-[rR]([0-9]{1,3})$', 1) as integer), 1);
 
--- Releases in publication order; supersession follows release_seq.
+-- Releases in publication order, numbered within each reporter; supersession follows
+-- release_seq, and a release of one reporter never supersedes another's.
 create or replace view core.releases as
 with loaded as (
-    select release_id, published_on, stage
+    select release_id, published_on, stage, reporter
     from audit.releases
     where status = 'loaded' and published_on is not null
     group by all
@@ -117,13 +137,16 @@ select
     published_on,
     stage,
     row_number() over (
+        partition by reporter
         order by published_on, core.stage_rank(stage), core.release_revision(release_id),
             release_id
-    ) as release_seq
+    ) as release_seq,
+    reporter
 from loaded;
 
 -- The stage each month is at in the latest loaded release that reports it: "are July's imports
--- still provisional?" is one select. Grain: flow, year, month. Where the release's manifest
+-- still provisional?" is one select. Grain: reporter, flow, year, month (each reporter's months
+-- from its own releases). Where the release's manifest
 -- states the month's stage (fetched files), that stage (stage_source 'manifest'); where it does
 -- not (files dropped by hand, the sample's older releases), the release folder's own stage
 -- (stage_source 'folder', update_date = the folder's date). A release reports a month when it
@@ -133,18 +156,19 @@ with
 
 manifest_stages as (
     select flow, year, month, stage, release_id, update_date, file_name,
-        'manifest' as stage_source
+        'manifest' as stage_source, reporter
     from audit.release_months
 ),
 
 reported_months as (
-    select distinct release_id, flow, year, month
+    select distinct release_id, flow, year, month, reporter
     from core.trade_facts
 ),
 
 folder_stages as (
     select reported.flow, reported.year, reported.month, releases.stage, reported.release_id,
-        releases.published_on as update_date, '' as file_name, 'folder' as stage_source
+        releases.published_on as update_date, '' as file_name, 'folder' as stage_source,
+        reported.reporter
     from reported_months as reported
     inner join core.releases as releases on reported.release_id = releases.release_id
     anti join audit.release_months as months
@@ -167,11 +191,12 @@ select
     stated.stage,
     stated.release_id,
     stated.update_date,
-    stated.stage_source
+    stated.stage_source,
+    stated.reporter
 from stated
 inner join core.releases as releases on stated.release_id = releases.release_id
 qualify row_number() over (
-    partition by stated.flow, stated.year, stated.month
+    partition by stated.reporter, stated.flow, stated.year, stated.month
     order by releases.release_seq desc, core.stage_rank(stated.stage), stated.file_name
 ) = 1;
 

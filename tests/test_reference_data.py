@@ -37,6 +37,8 @@ REF_FILES = {
     "fx_daily.csv": ["date", "jpy_per_usd"],
     "official_totals.csv": ["flow", "year", "partner_kind", "partner_code", "source_area",
                             "months", "vintage_stage", "value_thousand_jpy"],
+    "reporters.csv": ["reporter", "name", "currency", "value_unit", "partner_codes",
+                      "hs_digits"],
 }
 
 AREAS = {
@@ -120,6 +122,18 @@ def test_no_file_is_a_verbatim_copy_of_a_source_file() -> None:
     sources = {hashlib.sha256(p.read_bytes()).hexdigest() for p in SRC.rglob("*") if p.is_file()}
     for name in REF_FILES:
         assert hashlib.sha256((REF / name).read_bytes()).hexdigest() not in sources, name
+
+
+# ------------------------------------------------------------------ reporters
+def test_reporters_ship_japan_as_its_registry_entry_describes_it() -> None:
+    """One row, Japan's, equal to the built-in registry entry's metadata (trade_etl/ingest/
+    layouts.py): the values are thousand yen, the partners Japan Customs codes, the codes 9
+    digits."""
+    from trade_etl.ingest.layouts import JAPAN
+
+    rows = read_ref("reporters.csv")
+    assert rows == [{k: str(v) for k, v in JAPAN.row().items()}]
+    assert rows[0]["partner_codes"] == "japan_customs" and rows[0]["value_unit"] == "1000"
 
 
 # ------------------------------------------------------------------ countries

@@ -11,7 +11,8 @@ The paths: `TRADE_ETL_RAW_DIR` (default `data/raw`) and `TRADE_ETL_WAREHOUSE` (d
 `data/warehouse/trade.duckdb`), relative to the working directory. The fiscal year's first month
 is `TRADE_ETL_FISCAL_START_MONTH` (default 4, April, as in Japan). DuckDB's memory limit for
 builds is `TRADE_ETL_DUCKDB_MEMORY_LIMIT` (default 512MB; larger work spills to disk), and the
-loader reads `TRADE_ETL_LOAD_BATCH_MB` of CSV at a time (default 8).
+loader reads `TRADE_ETL_LOAD_BATCH_MB` of CSV at a time (default 8). Reporters other than Japan
+are read by the layouts the modules named in `TRADE_ETL_LAYOUT_MODULES` register (default none).
 """
 
 from __future__ import annotations
@@ -80,6 +81,8 @@ SQL_MAX_BYTES_ENV = "TRADE_ETL_SQL_MAX_BYTES"  # the largest `sql --file` read (
 DEFAULT_SQL_MAX_BYTES = 1 << 20  # 1 MiB: any hand-written script; not /dev/zero or a dump
 FX_BASE_URL_ENV = "TRADE_ETL_FX_BASE_URL"  # the rates' site; tests point it at a local one
 DEFAULT_FX_BASE_URL = "https://fred.stlouisfed.org"
+# Modules registering more reporters' file layouts (trade_etl/ingest/layouts.py), beside Japan's.
+LAYOUT_MODULES_ENV = "TRADE_ETL_LAYOUT_MODULES"
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent  # the checkout, when run from one
 
@@ -210,6 +213,20 @@ def _sql_max_bytes(text: str | None) -> int:
     return int(text)
 
 
+_MODULE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
+
+
+def _layout_modules(text: str | None) -> tuple[str, ...]:
+    """Python module names, comma-separated; whether they import is checked where the layouts
+    are registered (trade_etl.ingest.layouts.registry), with the same kind of one-line error."""
+    names = tuple(n.strip() for n in (text or "").split(",") if n.strip())
+    bad = [n for n in names if not _MODULE.fullmatch(n)]
+    if bad:
+        raise SettingError(f"{LAYOUT_MODULES_ENV} must be Python module names separated by "
+                           f"commas (e.g. mypackage.usa_layout), not {bad[0]!r}")
+    return tuple(dict.fromkeys(names))
+
+
 def _flag(text: str | None) -> bool:
     return (text or "").strip().lower() in _TRUE
 
@@ -260,6 +277,7 @@ _FIELDS = {
     "sql_max_bytes": (SQL_MAX_BYTES_ENV, _sql_max_bytes),
     "fx_base_url": (FX_BASE_URL_ENV,
                     lambda t: ((t or "").strip() or DEFAULT_FX_BASE_URL).rstrip("/")),
+    "layout_modules": (LAYOUT_MODULES_ENV, _layout_modules),
 }
 
 
@@ -308,6 +326,7 @@ class Settings:
     fetch_redirect_hosts: tuple[str, ...]
     sql_max_bytes: int
     fx_base_url: str
+    layout_modules: tuple[str, ...]  # modules registering other reporters' layouts
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides) -> Settings:

@@ -1,6 +1,7 @@
 -- audit.official_totals_diff: the warehouse's latest totals by flow, calendar year and partner
 -- (and the world) beside the Ministry's published ones (ref.official_totals), for every year the
--- warehouse holds. Grain: flow, year, partner_code ('' = the world).
+-- warehouse holds (Japan's figures: reporter 'JPN'). Grain: flow, year, partner_code ('' = the
+-- world).
 -- status: 'match' (equal to the thousand yen), 'differs', or 'incomplete' (the warehouse holds
 -- other months of the year than the published total covers). blocks: a difference the check
 -- totals_match_official fails the build for: the year complete, the warehouse's figures at the
@@ -17,6 +18,7 @@ latest as (
         core.stage_rank(releases.stage) as stage_rank
     from core.trade_latest as latest
     inner join core.releases as releases on latest.release_id = releases.release_id
+    where latest.reporter = 'JPN'
 ),
 
 years as (

@@ -1,4 +1,4 @@
--- Months where marts.balance_total differs from core.trade_latest (values × 1000).
+-- Months where marts.balance_total differs from Japan's core.trade_latest (values × 1000).
 with
 
 by_month as (
@@ -6,6 +6,7 @@ by_month as (
         coalesce(sum(value_thousand_jpy) filter (where flow = 1), 0) * 1000 as exports_jpy,
         coalesce(sum(value_thousand_jpy) filter (where flow = 2), 0) * 1000 as imports_jpy
     from core.trade_latest
+    where reporter = 'JPN'
     group by all
 ),
 

@@ -1,6 +1,8 @@
 -- core.balance_as_of(as_of): exports, imports and balance in yen and dollars for every dimension
 -- (total, partner, region, hs_section, sector, partner_sector) and period, from the releases
 -- published on or before as_of. Grain: dimension, dimension_key, period_type, period.
+-- Japan's figures only (reporter 'JPN'): yen, dollars at yen rates and the fiscal calendar are
+-- Japan's (the marts answer "Japan's trade as its Ministry of Finance reports it").
 -- Yen: thousand-yen values × 1000, summed exactly. Dollars: each month at its monthly average
 -- rate (ref.fx_monthly), kept to the micro-dollar as an exact decimal, then summed (so the sum
 -- does not depend on row order); null when a month of the period has no rate.
@@ -10,6 +12,7 @@ with
 
 monthly as (
     select * from core.trade_monthly_as_of(as_of)
+    where reporter = 'JPN'
 ),
 
 calendar as (

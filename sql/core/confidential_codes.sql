@@ -1,11 +1,13 @@
 -- core.confidential_codes: how much of the latest figures Customs withholds under confidential
 -- codes (from the April 2024 figures: a code keeping its upper digits, the rest `X`, e.g.
 -- `38XXXXXXX`). Grain: flow, year, month, hs_code. These values are in every total (partner,
--- world, section, sector by their kept digits); this view only shows them apart.
+-- world, section, sector by their kept digits); this view only shows them apart. Japan's figures
+-- only (reporter 'JPN').
 with
 
 latest as (
     select * from core.trade_latest
+    where reporter = 'JPN'
 ),
 
 month_totals as (

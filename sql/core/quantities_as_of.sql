@@ -2,7 +2,8 @@
 -- its first hs_digits digits (9: the code, 6: the subheading), partner and period, as known on
 -- as_of. Grain: period_type, period, flow, hs_prefix, partner_code, unit1, unit2. The marts
 -- marts.quantity_by_hs_code_as_of and marts.quantity_by_hs_subheading_as_of select from it; their
--- views are those macros on DATE '9999-12-31' (latest).
+-- views are those macros on DATE '9999-12-31' (latest). Japan's figures only (reporter 'JPN':
+-- values in yen).
 -- The units are in the grain, so quantities in different units are never added up: a period
 -- that spans a change of a code's unit has one row per unit. Each fact cell is in one unit
 -- because each (flow, year, month, HS chapter) cell comes from one release
@@ -13,6 +14,7 @@ with
 
 winners as (
     select * from core.winning_releases(as_of)
+    where reporter = 'JPN'
 ),
 
 calendar as (
@@ -32,7 +34,7 @@ cells as (
         case when hs_digits = 9 then hs_code else left(hs_code, hs_digits) end as hs_prefix,
         country_code, unit1, unit2, quantity1, quantity2, value_thousand_jpy
     from core.trade_latest
-    where as_of = DATE '9999-12-31'
+    where as_of = DATE '9999-12-31' and reporter = 'JPN'
     union all
     select facts.flow, facts.year, facts.month,
         case when hs_digits = 9 then facts.hs_code else left(facts.hs_code, hs_digits) end,
@@ -41,6 +43,7 @@ cells as (
     from core.trade_facts as facts
     inner join winners
         on facts.release_id = winners.release_id
+        and facts.reporter = winners.reporter
         and facts.flow = winners.flow
         and facts.year = winners.year
         and facts.month = winners.month

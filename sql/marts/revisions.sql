@@ -1,14 +1,17 @@
 -- marts.revisions: how each month's figures with each partner changed from first publication to
 -- the latest release. Grain: flow, year, month, partner_code. The first published value takes
--- every (flow, month, HS chapter) cell from the first release that reported it.
+-- every (flow, month, HS chapter) cell from the first release that reported it. Japan's
+-- releases only (reporter 'JPN'), as in the balance marts.
 with
 
 monthly as (
     select * from core.trade_release_monthly
+    where reporter = 'JPN'
 ),
 
 releases as (
     select * from core.releases
+    where reporter = 'JPN'
 ),
 
 first_cells as (
@@ -44,6 +47,7 @@ first_values as (
 latest_values as (
     select flow, year, month, country_code, sum(value_thousand_jpy) * 1000 as value_jpy
     from core.trade_monthly_as_of(DATE '9999-12-31')
+    where reporter = 'JPN'
     group by all
 ),
 

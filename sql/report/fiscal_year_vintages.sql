@@ -3,7 +3,8 @@
 -- marts.balance_by_partner_as_of(day) (for a group or an area, $partner_kind 'group' or 'area':
 -- marts.balance_by_region_as_of(day)) say of the period, for every day at once. Grain: day,
 -- partner_code. Supersession as in core.winning_releases: each (flow, year, month, HS chapter)
--- cell from the latest release published on or before the day that reports it.
+-- cell from the latest release published on or before the day that reports it. Japan's
+-- releases only (reporter 'JPN'), as in the marts.
 with
 
 -- the partner's countries and the months each counts in it, as core.balance_as_of composes
@@ -22,7 +23,7 @@ members as (
 days as (
     select distinct published_on as day
     from core.releases
-    where published_on <= $as_of
+    where published_on <= $as_of and reporter = 'JPN'
 ),
 
 period_months as (
@@ -34,7 +35,8 @@ period_months as (
 coverage as (
     select coverage.*, releases.published_on, releases.release_seq
     from core.release_coverage as coverage
-    inner join core.releases as releases on coverage.release_id = releases.release_id
+    inner join core.releases as releases
+        on coverage.release_id = releases.release_id and releases.reporter = 'JPN'
     inner join period_months
         on coverage.year = period_months.year and coverage.month = period_months.month
 ),

@@ -59,12 +59,13 @@ def rates_warning(conn) -> str | None:
     if not {"ref.fx_daily", "ref.fx_monthly", "core.releases", "core.release_coverage"} <= names:
         return None  # tables and views
     newest, daily_end, monthly_end = conn.sql(
-        "select (select max(published_on) from core.releases), "
+        "select (select max(published_on) from core.releases where reporter = 'JPN'), "
         "(select max(date) from ref.fx_daily), (select max(month) from ref.fx_monthly)"
     ).fetchall()[0]
     missing = [m for (m,) in conn.sql(
         "select distinct format('{:04d}-{:02d}', year, month) as m from core.release_coverage "
-        "where m not in (select month from ref.fx_monthly) order by m").fetchall()]
+        "where reporter = 'JPN' and m not in (select month from ref.fx_monthly) order by m"
+    ).fetchall()]
     gaps = []
     if newest is not None and (daily_end is None or newest > daily_end):
         gaps.append(f"the newest release ({newest}) is after the last daily rate ({daily_end})")

@@ -149,14 +149,17 @@ def _build(config: Settings, quiet: bool, timings: Path | None,
     from trade_etl.app.build_report import BuildReport
     from trade_etl.errors import UserError
     from trade_etl.ingest import inventory
+    from trade_etl.ingest.layouts import registry
     from trade_etl.store import freshness
 
     raw, warehouse = config.raw_dir, config.warehouse
     started = time.perf_counter()
     _progress_logger(quiet)
+    layouts = registry(config.layout_modules)  # a module that cannot be used: exit 2, now
     sources = inventory.wait_until_settled(
         raw, config.quiet_seconds, config.settle_timeout,
-        lambda line: print(visible(line), file=sys.stderr, flush=True), config.allow_dates)
+        lambda line: print(visible(line), file=sys.stderr, flush=True), config.allow_dates,
+        layouts.reporters)
     fingerprint = freshness.inputs_fingerprint(raw, sources, config)
     if not force and freshness.is_up_to_date(warehouse, fingerprint) and lake_is_current(
             warehouse, config):

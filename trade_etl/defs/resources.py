@@ -65,6 +65,7 @@ class TradeEtlConfig(dg.ConfigurableResource):
     fetch_redirect_hosts: str | None = None  # comma-separated, as the variable
     sql_max_bytes: int | None = None
     fx_base_url: str | None = None
+    layout_modules: str | None = None  # comma-separated, as the variable
 
     def settings(self) -> Settings:
         given = {name: getattr(self, name) for name in RUN_SETTINGS}

@@ -6,6 +6,7 @@ import dagster as dg
 from trade_etl.defs.jobs import build_warehouse
 from trade_etl.defs.partitions import RELEASES, partition_tags
 from trade_etl.defs.resources import RawDirectory, TradeEtlConfig
+from trade_etl.ingest.layouts import registry
 from trade_etl.ingest.releases import discover, unsettled
 from trade_etl.store import freshness
 from trade_etl.store.incremental import combine
@@ -29,7 +30,7 @@ def raw_release_sensor(context: dg.SensorEvaluationContext, raw_dir: RawDirector
     if not raw_dir.root.is_dir():  # unmounted or mistyped: not a reason to forget every release
         return dg.SkipReason(f"raw directory {raw_dir.root} does not exist")
     tick = trade_etl.settings()  # the daemon's environment, read once per tick
-    sources = discover(raw_dir.root, tick.allow_dates)
+    sources = discover(raw_dir.root, tick.allow_dates, registry(tick.layout_modules).reporters)
     young = {s.release_id for s in unsettled(sources, tick.quiet_seconds)}
     releases = sorted({s.release_id for s in sources})
     known = RELEASES.get_partition_keys(dynamic_partitions_store=context.instance)

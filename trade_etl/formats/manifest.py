@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from trade_etl.formats.reporters import DEFAULT_REPORTER, is_reporter_folder
+
 MANIFEST_NAME = ".manifest.json"
 MANIFEST_VERSION = 1
 CREDIT = "Ministry of Finance, Trade Statistics of Japan, via e-Stat (https://www.e-stat.go.jp)"
@@ -196,11 +198,18 @@ def digest(folder: Path) -> str:
 
 
 def manifests(raw_dir: Path) -> list[Path]:
-    """The release folders under `raw_dir` that hold a manifest (or a link named as one)."""
+    """The release folders of Japan (the fetcher's) that hold a manifest (or a link named as
+    one): directly under `raw_dir`, or under `raw_dir/JPN/` (trade_etl/formats/reporters.py;
+    a release in both places is a file problem, and only its top-level manifest is read).
+    Other reporters' folders are not read: the manifest describes e-Stat's tables."""
     if not raw_dir.is_dir():
         return []
-    return sorted(p.parent for p in raw_dir.glob(f"*/{MANIFEST_NAME}")
-                  if not p.parent.name.startswith("."))
+    found = [p.parent for p in raw_dir.glob(f"*/{MANIFEST_NAME}")
+             if not p.parent.name.startswith(".") and not is_reporter_folder(p.parent.name)]
+    names = {folder.name for folder in found}
+    found += [p.parent for p in (raw_dir / DEFAULT_REPORTER).glob(f"*/{MANIFEST_NAME}")
+              if not p.parent.name.startswith(".") and p.parent.name not in names]
+    return sorted(found)
 
 
 def held_versions(raw_dir: Path) -> dict[tuple[str, int], HeldFile]:

@@ -46,7 +46,13 @@ FIELDS: dict[str, dict[str, str]] = {
     # releases and files
     "release_id": {"type": "VARCHAR", "description":
                    "The release: its folder name `<publication-date>_<stage>`, e.g. "
-                   "`2025-04-17_preliminary`."},
+                   "`2025-04-17_preliminary`; a release of a reporter other than Japan is "
+                   "`<reporter>/<folder name>` (`USA/2024-06-05_revised`), the folder's path "
+                   "under the raw folder."},
+    "reporter": {"type": "VARCHAR", "description":
+                 "The reporting country whose statistics these are, ISO 3166-1 alpha-3 "
+                 "(`ref.reporters`): `JPN`, Japan as its Ministry of Finance reports it, the "
+                 "default and the only reporter shipped."},
     "published_on": {"type": "DATE", "description":
                      "Publication date of the release, from its folder name."},
     "stage": {"type": "VARCHAR", "description":
@@ -89,7 +95,8 @@ FIELDS: dict[str, dict[str, str]] = {
                        "…); empty when none. A file is stored again when its problem changes, "
                        "so an incremental build ends where a clean one does."},
     "layout": {"type": "VARCHAR", "description": "The file layout: `hs_country`, or "
-               "`hs_country_custom` (with a customs-office column; ports are summed)."},
+               "`hs_country_custom` (with a customs-office column; ports are summed); for "
+               "another reporter, the name of its registered layout."},
     "encoding": {"type": "VARCHAR", "description": "The text encoding read: `utf-8`, "
                  "`utf-8-sig` (with a BOM), `cp932`, `utf-16-le` or `utf-16-be`."},
     "cells_loaded": {"type": "BIGINT", "description":
@@ -113,8 +120,9 @@ FIELDS: dict[str, dict[str, str]] = {
                      "from the table title) or `folder` (no manifest states it: the stage in "
                      "the release folder's name)."},
     "release_seq": {"type": "BIGINT", "description":
-                    "Position in supersession order (1 = first): by publication date, then "
-                    "stage (preliminary < detailed < revised < fixed), then name."},
+                    "Position in supersession order among its reporter's releases (1 = first): "
+                    "by publication date, then stage (preliminary < detailed < revised < "
+                    "fixed), then name."},
     # trade cells
     "flow": {"type": "TINYINT", "description": "1 = export, 2 = import."},
     "year": {"type": "SMALLINT", "description": "Calendar year."},
@@ -140,7 +148,9 @@ FIELDS: dict[str, dict[str, str]] = {
     "quantity1": {"type": "BIGINT", "description": "First quantity, in unit1."},
     "quantity2": {"type": "BIGINT", "description": "Second quantity, in unit2."},
     "value_thousand_jpy": {"type": "BIGINT", "unit": THOUSAND_JPY,
-                           "description": "Value as published."},
+                           "description": "Value as published. For a reporter whose currency "
+                           "is not JPY (`ref.reporters`), its value in its `value_unit` of its "
+                           "currency (docs/warehouse.md, Reporters)."},
     "top_sector_code": {"type": "VARCHAR", "description":
                         "The top-level sector of the code (`ref.sectors`, longest "
                         "`ref.sector_map` prefix among top-level rows)."},
@@ -279,6 +289,19 @@ FIELDS: dict[str, dict[str, str]] = {
     "jpy_per_usd": {"type": "DOUBLE", "unit": "JPY per USD", "description":
                     "Yen per US dollar, monthly average of the daily noon buying rates in "
                     "New York."},
+    # reporters
+    "name": {"type": "VARCHAR", "description": "The reporting country's English name."},
+    "currency": {"type": "VARCHAR", "description":
+                 "ISO 4217 code of the currency its values are in (`JPY`)."},
+    "value_unit": {"type": "BIGINT", "description":
+                   "How many units of the currency one unit of its stored values is (1000 for "
+                   "Japan's thousand yen): value_thousand_jpy × value_unit is the value in "
+                   "the currency."},
+    "partner_codes": {"type": "VARCHAR", "description":
+                      "The code list its partner codes (`country_code`) come from: "
+                      "`japan_customs`, the Japan Customs country codes of `ref.countries`."},
+    "hs_digits": {"type": "INTEGER", "description":
+                  "Digits of its commodity codes (`hs_code`): 9 for Japan's statistical codes."},
     # the Ministry's published totals
     "partner_kind": {"type": "VARCHAR", "description":
                      "`world` (the grand total), `country` (partner_code a customs country "
@@ -311,6 +334,9 @@ BALANCE = ["exports_jpy", "imports_jpy", "balance_jpy", "exports_usd", "imports_
            "balance_usd", "exports_yoy_pct", "imports_yoy_pct"]
 PERIOD = ["period_type", "period", "period_start", "period_end", "months_reported"]
 LATEST_MART = " Latest figures; `{name}_as_of(d)` gives them as known on date d."
+# The marts answer "Japan's trade as Japan's Ministry of Finance reports it": yen, dollars at
+# yen rates and Japan's fiscal year assume its figures (docs/design.md, "Reporters").
+JAPAN_ONLY = " Japan's figures only (reporter `JPN`)."
 # The reconciliations read marts.balance_total too: it is built before they run.
 ON_TOTAL = ["marts.balance_total"]
 
@@ -335,7 +361,7 @@ def _mart(name: str, description: str, dimensions: list[str], grain: list[str],
           overrides: dict | None = None, *, preview: str, checks: tuple = ()) -> dict:
     """A balance mart: the table macro `sql/marts/<name>_as_of.sql` and the table `marts.<name>`
     = the macro at the latest date, built by the asset `balance_marts`."""
-    return {"description": description + LATEST_MART.format(name=name),
+    return {"description": description + JAPAN_ONLY + LATEST_MART.format(name=name),
             "columns": PERIOD + dimensions + BALANCE, "grain": ["period_type", "period", *grain],
             "overrides": overrides or {}, "built_by": "balance_marts", "as_of": True,
             "sql": f"{name.replace('.', '/')}_as_of", "preview": _balance_preview(preview),
@@ -358,7 +384,7 @@ def _quantity_mart(name: str, description: str, code: str) -> dict:
     the asset `quantity_marts`. Not copied to the lake: it is core.trade_latest several times
     over, computed when read (docs/lake.md)."""
     return {"kind": "view", "lake": False,
-            "description": description + LATEST_MART.format(name=name),
+            "description": description + JAPAN_ONLY + LATEST_MART.format(name=name),
             "columns": [*PERIOD, "flow", code, "partner_code", "partner_name", "partner_iso3",
                         "unit1", "quantity1", "unit2", "quantity2", "value_jpy",
                         "jpy_per_unit1", "jpy_per_unit2"],
@@ -392,7 +418,8 @@ TABLES: dict[str, dict] = {
         "description": "The files found in the raw folder at the last discovery (the "
                        "inventory).",
         "columns": ["release_id", "published_on", "stage", "file_name", "path", "size_bytes",
-                    "mtime_ns", "sha256", "problem", "discovered_at", "ctime_ns", "inode"],
+                    "mtime_ns", "sha256", "problem", "discovered_at", "ctime_ns", "inode",
+                    "reporter"],
         "grain": ["release_id", "file_name"],
         "overrides": {
             "file_name": {"description": "The file's path within its release folder."},
@@ -406,14 +433,14 @@ TABLES: dict[str, dict] = {
         "columns": ["release_id", "published_on", "stage", "file_name", "sha256", "rows_read",
                     "rows_loaded", "rows_quarantined", "loaded_at", "source_file",
                     "source_sha256", "status", "error", "layout", "encoding", "cells_loaded",
-                    "value_year_mismatches", "source_problem"],
+                    "value_year_mismatches", "source_problem", "reporter"],
         "grain": ["release_id", "file_name"],
     },
     "audit.quarantine": {
         "description": "What was rejected: every line that failed validation, with its "
                        "reasons and the line itself.",
         "columns": ["release_id", "file_name", "line_number", "reason", "raw_line",
-                    "source_file"],
+                    "source_file", "reporter"],
         "grain": ["release_id", "file_name", "line_number"],
     },
     "audit.release_months": {
@@ -421,7 +448,7 @@ TABLES: dict[str, dict] = {
                        "folders' .manifest.json (rewritten at each build); files dropped by "
                        "hand have no rows here.",
         "columns": ["release_id", "file_name", "flow", "year", "month", "stage",
-                    "stat_inf_id", "update_date", "title"],
+                    "stat_inf_id", "update_date", "title", "reporter"],
         "grain": ["release_id", "file_name", "flow", "year", "month"],
         "overrides": {
             "file_name": {"description": "The fetched file within its release folder."},
@@ -431,12 +458,13 @@ TABLES: dict[str, dict] = {
     },
     "audit.latest_month_stages": {
         "kind": "view",
-        "description": "For each month, its stage in the latest loaded release that reports "
-                       "it: from the release's .manifest.json where it states the month, "
-                       "otherwise the release folder's own stage (`stage_source`).",
+        "description": "For each reporter's month, its stage in the reporter's latest loaded "
+                       "release that reports it: from the release's .manifest.json where it "
+                       "states the month, otherwise the release folder's own stage "
+                       "(`stage_source`).",
         "columns": ["flow", "year", "month", "stage", "release_id", "update_date",
-                    "stage_source"],
-        "grain": ["flow", "year", "month"],
+                    "stage_source", "reporter"],
+        "grain": ["reporter", "flow", "year", "month"],
         "overrides": {
             "stage": {"description": "The month's stage in that release (the lower stage when "
                                      "its files disagree); for `stage_source` `folder`, the "
@@ -451,25 +479,26 @@ TABLES: dict[str, dict] = {
                        "append-only by release.",
         "columns": ["release_id", "file_name", "flow", "year", "month", "hs_code",
                     "country_code", "unit1", "unit2", "quantity1", "quantity2",
-                    "value_thousand_jpy"],
-        "grain": ["release_id", "file_name", "flow", "year", "month", "hs_code",
+                    "value_thousand_jpy", "reporter"],
+        "grain": ["reporter", "release_id", "file_name", "flow", "year", "month", "hs_code",
                   "country_code"],
     },
     "core.trade_latest": {
-        "description": "The latest figures after supersession: each (flow, year, month, HS "
-                       "chapter) cell from the most recent release that reports it; the files "
-                       "(and ports) of one release are summed.",
+        "description": "The latest figures after supersession: each (reporter, flow, year, "
+                       "month, HS chapter) cell from the most recent release of that reporter "
+                       "that reports it; the files (and ports) of one release are summed.",
         "columns": ["flow", "year", "month", "hs_code", "country_code", "unit1", "unit2",
-                    "quantity1", "quantity2", "value_thousand_jpy", "release_id"],
-        "grain": ["flow", "year", "month", "hs_code", "country_code"],
+                    "quantity1", "quantity2", "value_thousand_jpy", "release_id", "reporter"],
+        "grain": ["reporter", "flow", "year", "month", "hs_code", "country_code"],
         "overrides": {"release_id": {"description": "The release the figures come from."}},
     },
     "core.confidential_codes": {
         "kind": "view", "lake": False,
-        "description": "The latest values Customs withholds under confidential codes (from the "
-                       "April 2024 figures), summed over partners. They are in every total "
-                       "already; this view shows how much is withheld. Computed from "
-                       "core.trade_latest when read, so not copied to the lake.",
+        "description": "The latest values Japan Customs withholds under confidential codes "
+                       "(from the April 2024 figures), summed over partners: Japan's figures "
+                       "(reporter `JPN`). They are in every total already; this view shows how "
+                       "much is withheld. Computed from core.trade_latest when read, so not "
+                       "copied to the lake.",
         "columns": ["flow", "year", "month", "hs_code", "hs_chapter", "hs_digits_kept",
                     "partners", "value_thousand_jpy", "share_of_month_pct"],
         "grain": ["flow", "year", "month", "hs_code"],
@@ -480,16 +509,17 @@ TABLES: dict[str, dict] = {
     },
     "core.releases": {
         "kind": "view",
-        "description": "The loaded releases in publication order; supersession follows "
-                       "release_seq.",
-        "columns": ["release_id", "published_on", "stage", "release_seq"],
-        "grain": ["release_id"],
+        "description": "The loaded releases in publication order, numbered within each "
+                       "reporter; supersession follows release_seq, and a release of one "
+                       "reporter never supersedes another's.",
+        "columns": ["release_id", "published_on", "stage", "release_seq", "reporter"],
+        "grain": ["reporter", "release_id"],
     },
     "core.release_coverage": {
         "description": "The month cells each release reports (any non-zero figure); a release "
-                       "supersedes earlier ones cell by cell.",
-        "columns": ["release_id", "flow", "year", "month", "hs_chapter"],
-        "grain": ["release_id", "flow", "year", "month", "hs_chapter"],
+                       "supersedes its reporter's earlier ones cell by cell.",
+        "columns": ["release_id", "flow", "year", "month", "hs_chapter", "reporter"],
+        "grain": ["reporter", "release_id", "flow", "year", "month", "hs_chapter"],
     },
     "core.hs_code_sectors": {
         "description": "Every code in the fact store with its chapter, HS section and "
@@ -507,9 +537,10 @@ TABLES: dict[str, dict] = {
         "description": "Each release's values summed over the HS codes of a chapter, partner "
                        "and sector: what the as-of macros and the marts read.",
         "columns": ["release_id", "flow", "year", "month", "hs_chapter", "country_code",
-                    "top_sector_code", "highlight_sector_code", "value_thousand_jpy"],
-        "grain": ["release_id", "flow", "year", "month", "hs_chapter", "country_code",
-                  "top_sector_code", "highlight_sector_code"],
+                    "top_sector_code", "highlight_sector_code", "value_thousand_jpy",
+                    "reporter"],
+        "grain": ["reporter", "release_id", "flow", "year", "month", "hs_chapter",
+                  "country_code", "top_sector_code", "highlight_sector_code"],
     },
     "core.period_months": {
         "description": "The calendar: the period of each type that each month of 1950–2100 "
@@ -581,7 +612,8 @@ TABLES: dict[str, dict] = {
     "marts.partner_ranks": {
         "description": "Japan's partners ranked by trade (exports + imports) in every period, "
                        "with their shares of Japan's trade, exports and imports; the shares of "
-                       "all partners sum to 100." + LATEST_MART.format(name="marts.partner_ranks"),
+                       "all partners sum to 100." + JAPAN_ONLY
+                       + LATEST_MART.format(name="marts.partner_ranks"),
         "columns": [*PERIOD, "partner_code", "partner_name", "partner_iso3", "exports_jpy",
                     "imports_jpy", "trade_jpy", "trade_rank", "trade_share_pct",
                     "exports_share_pct", "imports_share_pct"],
@@ -602,7 +634,7 @@ TABLES: dict[str, dict] = {
         "codes of each subheading, unit by unit.", "hs_subheading"),
     "marts.revisions": {
         "description": "How each month's figures with each partner changed from first "
-                       "publication to the latest release.",
+                       "publication to the latest release." + JAPAN_ONLY,
         "columns": ["flow", "year", "month", "period", "partner_code", "partner_name",
                     "partner_iso3", "first_release_id", "first_published_on",
                     "first_value_jpy", "latest_release_id", "latest_published_on",
@@ -637,6 +669,13 @@ TABLES: dict[str, dict] = {
             "note": {"description": "Where the alias comes from (ISO 3166-1, common usage) "
                                     "and why it is needed."},
         },
+    },
+    "ref.reporters": {
+        "description": "The reporting countries and what their values are in "
+                       "(data/ref/reporters.csv: Japan), with a row for each reporter a "
+                       "registered layout module adds (docs/design.md, Reporters).",
+        "columns": ["reporter", "name", "currency", "value_unit", "partner_codes", "hs_digits"],
+        "grain": ["reporter"],
     },
     "ref.country_groups": {
         "description": "Members of ASEAN and the EU, one row per member and membership period, "
@@ -740,6 +779,7 @@ TABLES: dict[str, dict] = {
 SECTOR_MAPPING = ("ref/sector_map.csv", "ref/sectors.csv", "ref/hs_chapters.csv")
 CODE: dict[str, tuple[str, ...]] = {
     "core.trade_facts": ("raw/pending_files", "ddl", "trade_etl.formats.customs_csv",
+                         "trade_etl.formats.reporters", "trade_etl.ingest.layouts",
                          "trade_etl.ingest.loader", "trade_etl.ingest.raw_csv",
                          "trade_etl.ingest.releases", "trade_etl.ingest.validation",
                          "trade_etl.ingest.staging"),

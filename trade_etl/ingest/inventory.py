@@ -10,7 +10,7 @@ longer there: removing what they contributed needs `--prune`.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -20,6 +20,7 @@ import polars as pl
 
 from trade_etl.errors import EXIT_FAILED, EXIT_PRUNE, UserError
 from trade_etl.formats import manifest, schema
+from trade_etl.formats.reporters import DEFAULT_REPORTER
 from trade_etl.ingest.releases import SourceFile, discover, printable, sha256_file, unsettled
 
 # The frames written into the spec'd tables, typed from the spec (trade_etl/formats/schema.py).
@@ -28,9 +29,10 @@ RELEASE_MONTHS_SCHEMA = schema.polars_schema("audit.release_months")
 
 
 def wait_until_settled(raw_dir: Path, quiet_seconds: float, timeout_seconds: float,
-                       say: Callable[[str], None], allow_dates: bool = False
-                       ) -> list[SourceFile]:
-    """The raw folder's files once none has changed for `quiet_seconds`.
+                       say: Callable[[str], None], allow_dates: bool = False,
+                       reporters: Collection[str] = (DEFAULT_REPORTER,)) -> list[SourceFile]:
+    """The raw folder's files once none has changed for `quiet_seconds` (`reporters`: those
+    with registered layouts, as `discover`).
 
     Waits rather than skipping, so that `cp -r downloads/x data/raw/ && trade-etl build` loads
     the whole copy; gives up (UserError) after `timeout_seconds` of files still changing.
@@ -38,7 +40,7 @@ def wait_until_settled(raw_dir: Path, quiet_seconds: float, timeout_seconds: flo
     started = time.monotonic()
     told = 0.0
     while True:
-        sources = discover(raw_dir, allow_dates)
+        sources = discover(raw_dir, allow_dates, reporters)
         young = unsettled(sources, quiet_seconds)
         if not young:
             return sources
@@ -92,7 +94,9 @@ def take(conn: duckdb.DuckDBPyConnection, raw_dir: Path, sources: list[SourceFil
                      "stage": s.stage, "file_name": s.file_name, "path": path,
                      "size_bytes": s.size_bytes, "mtime_ns": s.mtime_ns, "sha256": sha,
                      "problem": problem, "discovered_at": now, "ctime_ns": s.ctime_ns,
-                     "inode": s.inode})
+                     "inode": s.inode, "reporter": s.reporter})
+    # The manifests are Japan's fetcher's (manifest.manifests reads Japan's folders only).
+    months = [{**month, "reporter": DEFAULT_REPORTER} for month in months]
     return Inventory(pl.DataFrame(rows, schema=INVENTORY_SCHEMA),
                      pl.DataFrame(months, schema=RELEASE_MONTHS_SCHEMA), problems)
 

@@ -27,8 +27,9 @@ from trade_etl import failpoints, settings
 from trade_etl.db import transaction
 from trade_etl.formats import schema
 from trade_etl.formats.customs_csv import FileProblem
-from trade_etl.ingest.raw_csv import read_table
+from trade_etl.ingest.layouts import BUILT_IN, Registry
 from trade_etl.ingest.releases import SourceFile, read_members
+from trade_etl.ingest.staging import bundle_key
 from trade_etl.ingest.validation import SplitFile, ValidatedFile, validate_files
 
 AUDIT_COLUMNS = tuple(c.name for c in schema.columns("audit.releases"))  # from the spec
@@ -54,8 +55,9 @@ class FileResult:
     split: SplitFile | None = field(default=None, repr=False)
 
 
-def read_source(source: SourceFile) -> list[FileResult]:
-    """Read and split every CSV of one source file; validation comes after (`validate_results`)."""
+def read_source(source: SourceFile, registry: Registry = BUILT_IN) -> list[FileResult]:
+    """Read and split every CSV of one source file with a layout of its reporter (`registry`);
+    validation comes after (`validate_results`)."""
     if source.problem:
         status = "skipped" if source.in_progress or source.problem == "not a .csv or .zip file" \
             else "error"
@@ -67,13 +69,13 @@ def read_source(source: SourceFile) -> list[FileResult]:
             continue
         digest = hashlib.sha256(member.data).hexdigest()
         try:
-            table = read_table(member.data)
+            layout, table = registry.read(member.data, source.reporter)
         except FileProblem as problem:
             results.append(FileResult(member.file_name, digest, "error", str(problem)))
             continue
         result = FileResult(member.file_name, digest, "loaded", None, table.layout,
                             table.encoding, table.rows_read)
-        result.split = SplitFile(table.layout, table.rows, table.malformed)
+        result.split = SplitFile(layout, table.rows, table.malformed)
         results.append(result)
     return results
 
@@ -148,22 +150,22 @@ def store_batch(conn: duckdb.DuckDBPyConnection, parsed: Parsed, loaded_at: date
                 "status": result.status, "error": result.error, "layout": result.layout,
                 "encoding": result.encoding, "cells_loaded": result.cells_loaded,
                 "value_year_mismatches": result.value_year_mismatches,
-                "source_problem": source.problem,
+                "source_problem": source.problem, "reporter": source.reporter,
             })
-    release = {"release_id": parsed[0][0].release_id}
+    release = {"release_id": parsed[0][0].release_id, "reporter": parsed[0][0].reporter}
     if facts:
         conn.register("staged_facts", pl.concat(facts, rechunk=False))
         del facts
         conn.execute(
             "insert into core.trade_facts select $release_id, file_name, flow, year, "
             "month, hs_code, country_code, unit1, unit2, quantity1, quantity2, "
-            "value_thousand_jpy from staged_facts", release)
+            "value_thousand_jpy, $reporter from staged_facts", release)
         conn.unregister("staged_facts")
     if quarantine:
         conn.register("staged_quarantine", pl.concat(quarantine))
         conn.execute(
             "insert into audit.quarantine select $release_id, file_name, line_number, "
-            "reason, raw_line, source_file from staged_quarantine", release)
+            "reason, raw_line, source_file, $reporter from staged_quarantine", release)
         conn.unregister("staged_quarantine")
     conn.executemany(
         f"insert into audit.releases ({', '.join(AUDIT_COLUMNS)}) values "
@@ -180,7 +182,7 @@ class LoadSummary:
     cells_loaded: int = 0
     errors: list[str] = field(default_factory=list)
     releases: set[str] = field(default_factory=set)
-    staged: list[str] = field(default_factory=list)  # source sha256s whose staged results were used
+    staged: list[str] = field(default_factory=list)  # bundles (staging.bundle_key) used
     seconds: dict[str, float] = field(
         default_factory=lambda: {"read": 0.0, "validate": 0.0, "reshape": 0.0, "store": 0.0})
 
@@ -193,6 +195,7 @@ def load_sources(
     detail: Callable[[str], None] = lambda _msg: None,
     staged: Callable[[SourceFile, str | None], list[FileResult] | None] | None = None,
     batch_bytes: int | None = None,
+    registry: Registry = BUILT_IN,
 ) -> LoadSummary:
     """Parse, validate and store each (source, sha256) pair, in publication order.
 
@@ -201,7 +204,8 @@ def load_sources(
     two batches at most. `detail` hears one line per file, `progress` one line per release once
     its files are in. `staged`, when given, returns a source file's results as staged ahead
     (trade_etl/ingest/staging.py), or None to read and validate it here. `batch_bytes`: CSV
-    bytes read and validated at once (Settings.load_batch_bytes).
+    bytes read and validated at once (Settings.load_batch_bytes). `registry`: the layouts of
+    the reporters (trade_etl/ingest/layouts.py, Settings.layout_modules).
     """
     codes = sorted(set(country_codes))
     summary = LoadSummary()
@@ -218,9 +222,9 @@ def load_sources(
             results = staged(source, digest) if staged is not None and not source.problem \
                 else None
             if results is None:
-                results = read_source(source)
+                results = read_source(source, registry)
             else:
-                summary.staged.append(digest)
+                summary.staged.append(bundle_key(digest, source.reporter))
             parsed.append((source, digest, results))
         summary.seconds["read"] += time.perf_counter() - clock
         validate_results([r for _, _, results in parsed for r in results], codes,

@@ -4,12 +4,14 @@ The file's encoding and header are resolved by trade_etl/formats/customs_csv.py;
 become rows: CRLF or mixed line endings, HS codes wrapped in apostrophes and blank or
 space-filled `Unit1` pass through as text; lines that cannot be rows (wrong field count, a
 repeated header, NUL bytes, absurd length) are kept aside with a reason. Everything is read as
-text; numbers are converted explicitly later (validation), never guessed.
+text; numbers are converted explicitly later (validation), never guessed. Another reporter's
+layout splits its files the same way, with its own header (`split_lines(text, header=…)`).
 """
 
 from __future__ import annotations
 
 import csv
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import polars as pl
@@ -36,16 +38,19 @@ class RawTable:
 QUARANTINE_SCHEMA = {"line_number": pl.Int64, "raw_line": pl.String, "reason": pl.String}
 
 
-def split_lines(text: str) -> RawTable:
+def split_lines(text: str, header: Callable[[str], tuple[str, list[str]]] = resolve_header
+                ) -> RawTable:
     """Split decoded text into header and data lines, and data lines into named text fields.
 
     Line numbers are physical lines of the file (the header is line 1; CRLF, LF and lone CR all
-    end a line). Blank lines hold no data and are not counted as rows.
+    end a line). Blank lines hold no data and are not counted as rows. `header` gives the
+    layout and a column name per field of the header line, or raises FileProblem: Japan
+    Customs' by default; another reporter's layout passes its own (trade_etl/ingest/layouts.py).
     """
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     if not lines[0].strip():
         raise FileProblem("first line is blank: expected the header")
-    layout, names = resolve_header(lines[0])
+    layout, names = header(lines[0])
     width = len(names)
     frame = (
         pl.DataFrame({"raw_line": lines[1:]}, schema={"raw_line": pl.String})

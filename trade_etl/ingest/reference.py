@@ -8,6 +8,8 @@ layout. Each is loaded into schema `ref` with explicit column types; users may e
 The exchange-rate tables also take the newest vintages `trade-etl fetch --fx` keeps in the raw
 folder (trade_etl/formats/fx_rates.py): a fetched rate wins over the shipped one for the same
 day or month, the shipped CSV fills what the download lacks, and `source` says which is which.
+`ref.reporters` is the shipped rows (Japan) and a row for each other reporter a registered layout
+module brings (trade_etl/ingest/layouts.py): the CSV wins for a reporter it lists.
 """
 
 from __future__ import annotations
@@ -17,10 +19,13 @@ from pathlib import Path
 import duckdb
 
 from trade_etl.formats.fx_rates import fetched_rates
+from trade_etl.ingest.layouts import BUILT_IN, Registry
 from trade_etl.settings import REF_DATA_DIR
 
 # table name -> column types, in file order
 REF_TABLES: dict[str, dict[str, str]] = {
+    "reporters": {"reporter": "VARCHAR", "name": "VARCHAR", "currency": "VARCHAR",
+                  "value_unit": "BIGINT", "partner_codes": "VARCHAR", "hs_digits": "INTEGER"},
     "countries": {"country_code": "VARCHAR", "country_name": "VARCHAR", "iso3": "VARCHAR",
                   "area": "VARCHAR", "iso2": "VARCHAR"},
     "partner_aliases": {"alias": "VARCHAR", "partner_code": "VARCHAR", "note": "VARCHAR"},
@@ -48,15 +53,19 @@ def ref_csv(table: str, ref_dir: Path = REF_DATA_DIR) -> Path:
 
 
 def load_ref_table(conn: duckdb.DuckDBPyConnection, table: str,
-                   ref_dir: Path = REF_DATA_DIR, *, raw_dir: Path | None = None) -> int:
+                   ref_dir: Path = REF_DATA_DIR, *, raw_dir: Path | None = None,
+                   registry: Registry = BUILT_IN) -> int:
     """Replace `ref.<table>` with the CSV's rows (for the rate tables, merged with the newest
-    fetched vintages in `raw_dir`); returns the row count."""
+    fetched vintages in `raw_dir`; for `reporters`, with the reporters `registry` adds);
+    returns the row count."""
     columns = REF_TABLES[table]  # a fixed list: the only identifiers formatted into SQL here
     spec = ", ".join(f"'{name}': '{kind}'" for name, kind in columns.items())
     shipped = (f"select * from read_csv($path, header = true, auto_detect = false, "
                f"columns = {{{spec}}}, quote = '\"', delim = ',')")
     params = {"path": str(ref_csv(table, ref_dir))}
-    if table not in FX_TABLES:
+    if table == "reporters":
+        _load_reporters(conn, shipped, params, registry)
+    elif table not in FX_TABLES:
         conn.execute(f"create or replace table ref.{table} as {shipped}", params)
     else:
         key = FX_TABLES[table]
@@ -77,6 +86,27 @@ def load_ref_table(conn: duckdb.DuckDBPyConnection, table: str,
         finally:
             conn.unregister("fx_fetched")
     return conn.sql(f"select count(*) from ref.{table}").fetchall()[0][0]
+
+
+def _load_reporters(conn: duckdb.DuckDBPyConnection, shipped: str, params: dict,
+                    registry: Registry) -> None:
+    """ref.reporters: the shipped rows, then the registered reporters the CSV does not list,
+    from their registry entries, in registration order."""
+    import polars as pl
+
+    columns = REF_TABLES["reporters"]
+    frame = pl.DataFrame(registry.rows(), schema={"reporter": pl.String, "name": pl.String,
+                                                  "currency": pl.String, "value_unit": pl.Int64,
+                                                  "partner_codes": pl.String,
+                                                  "hs_digits": pl.Int32}, orient="row")
+    conn.register("registered_reporters", frame)
+    try:
+        conn.execute(
+            f"create or replace table ref.reporters as select * from ({shipped}) union all "
+            f"select {', '.join(columns)} from registered_reporters "
+            f"where reporter not in (select reporter from ({shipped}))", params)
+    finally:
+        conn.unregister("registered_reporters")
 
 
 def country_codes(conn: duckdb.DuckDBPyConnection) -> list[str]:

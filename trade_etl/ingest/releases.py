@@ -1,9 +1,11 @@
 """Find release folders and their files in the raw directory.
 
-A release is a folder `<publication-date>_<stage>` (e.g. `2025-04-17_preliminary`) directly under
-the raw directory, holding CSV files or zip archives of CSV files, possibly in subfolders.
-Releases are ordered by publication date, then by stage (preliminary < detailed < revised <
-fixed), then by name.
+A release is a folder `<publication-date>_<stage>` (e.g. `2025-04-17_preliminary`) holding CSV
+files or zip archives of CSV files, possibly in subfolders. Japan's release folders are directly
+under the raw directory or under `JPN/`; another reporter's are under `<ISO3>/` (a folder of
+three capital letters, trade_etl/formats/reporters.py), and are read only when a layout is
+registered for it (trade_etl/ingest/layouts.py). Releases are ordered by publication date, then
+by stage (preliminary < detailed < revised < fixed), then by name.
 """
 
 from __future__ import annotations
@@ -13,10 +15,13 @@ import os
 import re
 import time
 import zipfile
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Collection, Iterator
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from pathlib import Path
+
+from trade_etl.formats.reporters import DEFAULT_REPORTER, is_reporter_folder, release_id
+from trade_etl.settings import LAYOUT_MODULES_ENV
 
 RELEASE_DIR = re.compile(r"^([0-9]{4}-[0-9]{2}-[0-9]{2})_([A-Za-z][A-Za-z0-9-]*)$")
 # `<date>_<stage>-r2`: a second version of tables published the same day (the fetcher puts it
@@ -63,6 +68,7 @@ class SourceFile:
     problem: str | None = None  # why it cannot be loaded, found without reading it
     ctime_ns: int = 0
     inode: int = 0
+    reporter: str = DEFAULT_REPORTER  # ISO3 of the country whose statistics these are
 
     @property
     def in_progress(self) -> bool:
@@ -108,9 +114,12 @@ def parse_release_dir(name: str, today: date | None = None, allow_dates: bool = 
     return published, stage, problem
 
 
-def discover(raw_dir: Path, allow_dates: bool = False) -> list[SourceFile]:
+def discover(raw_dir: Path, allow_dates: bool = False,
+             reporters: Collection[str] = (DEFAULT_REPORTER,)) -> list[SourceFile]:
     """Every file under the raw directory, with any problem found without reading it
-    (`allow_dates`: release dates after today or before 1988 are no problem)."""
+    (`allow_dates`: release dates after today or before 1988 are no problem; `reporters`: the
+    reporters whose layouts are registered, Registry.reporters: another reporter's files are a
+    problem, never read as Japan's)."""
     if not raw_dir.is_dir():
         return []
     root = raw_dir.resolve()
@@ -118,22 +127,78 @@ def discover(raw_dir: Path, allow_dates: bool = False) -> list[SourceFile]:
     for entry in sorted(raw_dir.iterdir()):
         if entry.name.startswith("."):
             continue
-        release_id = printable(entry.name)
-        if not entry.is_dir():
-            found.append(_source(entry, root, release_id, None, None, "",
-                                 "file is not inside a release folder <YYYY-MM-DD>_<stage>"))
+        if entry.is_dir() and is_reporter_folder(entry.name):
+            found += _reporter_folder(entry, root, allow_dates, reporters)
+        else:
+            found += _release_folder(entry, root, DEFAULT_REPORTER, allow_dates)
+    return sorted(_one_place_per_release(raw_dir, found), key=lambda s: s.order_key)
+
+
+def _reporter_folder(folder: Path, root: Path, allow_dates: bool,
+                     reporters: Collection[str]) -> list[SourceFile]:
+    """The files of the release folders in a reporter's folder `raw/<ISO3>/`."""
+    reporter = folder.name
+    if folder.is_symlink() and not folder.resolve().is_relative_to(root):
+        return [_source(folder, root, reporter, None, None, "",
+                        "symbolic link points outside the raw directory", reporter)]
+    refused = None
+    if reporter not in reporters:
+        refused = (f"no layout is registered for reporter {reporter} (registered: "
+                   f"{', '.join(sorted(reporters))}): name the module that registers it in "
+                   f"{LAYOUT_MODULES_ENV}, or move the folder {reporter}/ out of the raw folder")
+    found: list[SourceFile] = []
+    for entry in sorted(folder.iterdir()):
+        if not entry.name.startswith("."):
+            found += _release_folder(entry, root, reporter, allow_dates, refused)
+    return found
+
+
+def _release_folder(entry: Path, root: Path, reporter: str, allow_dates: bool,
+                    refused: str | None = None) -> list[SourceFile]:
+    """The files of one release folder of `reporter` (a file in its place is a problem)."""
+    release = release_id(reporter, printable(entry.name))
+    if not entry.is_dir():
+        return [_source(entry, root, release, None, None, "",
+                        "file is not inside a release folder <YYYY-MM-DD>_<stage>", reporter)]
+    if entry.is_symlink() and not entry.resolve().is_relative_to(root):
+        return [_source(entry, root, release, None, None, "",
+                        "symbolic link points outside the raw directory", reporter)]
+    published, stage, problem = parse_release_dir(entry.name, allow_dates=allow_dates)
+    if problem is None and printable(entry.name) != entry.name:
+        problem = "folder name is not valid UTF-8"
+    problem = refused or problem
+    return [_source(path, root, release, published, stage, path.relative_to(entry).as_posix(),
+                    problem, reporter) for path in sorted(_walk(entry))]
+
+
+def _one_place_per_release(raw_dir: Path, found: list[SourceFile]) -> list[SourceFile]:
+    """A Japan release both directly under the raw folder and under `JPN/` is a problem of
+    every file of both copies (never loaded twice); where both copies hold a file of the same
+    name, the inventory keeps one row for it (the problem names both folders)."""
+    nested = raw_dir / DEFAULT_REPORTER
+
+    def in_nested(source: SourceFile) -> bool:
+        return source.path.is_relative_to(nested)
+
+    japan = [s for s in found if s.reporter == DEFAULT_REPORTER]
+    twice = {s.release_id for s in japan if in_nested(s)} & {
+        s.release_id for s in japan if not in_nested(s)}
+    if not twice:
+        return found
+    top = {(s.release_id, s.file_name) for s in japan if not in_nested(s)}
+    out = []
+    for s in found:
+        if s.reporter != DEFAULT_REPORTER or s.release_id not in twice:
+            out.append(s)
             continue
-        if entry.is_symlink() and not entry.resolve().is_relative_to(root):
-            found.append(_source(entry, root, release_id, None, None, "",
-                                 "symbolic link points outside the raw directory"))
+        if in_nested(s) and (s.release_id, s.file_name) in top:
             continue
-        published, stage, problem = parse_release_dir(entry.name, allow_dates=allow_dates)
-        if problem is None and release_id != entry.name:
-            problem = "folder name is not valid UTF-8"
-        for path in sorted(_walk(entry)):
-            rel = path.relative_to(entry).as_posix()
-            found.append(_source(path, root, release_id, published, stage, rel, problem))
-    return sorted(found, key=lambda s: s.order_key)
+        problem = (f"release {s.release_id} is in the raw folder twice, "
+                   f"{raw_dir / s.release_id} and {nested / s.release_id}: a Japan release "
+                   f"is directly under the raw folder or under {DEFAULT_REPORTER}/, not both; "
+                   "remove one")
+        out.append(s if s.problem is not None else replace(s, problem=problem))
+    return out
 
 
 def printable(name: str) -> str:
@@ -154,8 +219,8 @@ def _walk(folder: Path) -> Iterator[Path]:
             yield path
 
 
-def _source(path: Path, root: Path, release_id: str, published: date | None, stage: str | None,
-            rel: str, problem: str | None) -> SourceFile:
+def _source(path: Path, root: Path, release: str, published: date | None, stage: str | None,
+            rel: str, problem: str | None, reporter: str = DEFAULT_REPORTER) -> SourceFile:
     shown = printable(rel or path.name)
     if problem is None and shown != (rel or path.name):
         problem = "file name is not valid UTF-8"
@@ -173,9 +238,9 @@ def _source(path: Path, root: Path, release_id: str, published: date | None, sta
         stat = path.stat() if problem is None else path.lstat()
     except OSError as err:
         problem, stat = problem or f"cannot stat file: {err.strerror}", None
-    return SourceFile(release_id, published, stage, shown, path,
+    return SourceFile(release, published, stage, shown, path,
                       stat.st_size if stat else 0, stat.st_mtime_ns if stat else 0, problem,
-                      stat.st_ctime_ns if stat else 0, stat.st_ino if stat else 0)
+                      stat.st_ctime_ns if stat else 0, stat.st_ino if stat else 0, reporter)
 
 
 def unsettled(sources: list[SourceFile], quiet_seconds: float,

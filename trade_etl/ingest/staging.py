@@ -13,10 +13,11 @@ with their frames as Parquet:
     .trade.duckdb.staging/<token>/<sha256 of the source file>/results.json, <n>.facts.parquet,
                                                               <n>.quarantine.parquet
 
-It is content-addressed: `token` hashes the reading and validation code and the country codes,
-the folder name is the file's hash, so a bundle can only ever stand for exactly those bytes read
-by exactly that code. Bundles are written to a temporary folder and renamed into place (a
-killed staging leaves no half bundle), and removed once the release that used them is stored.
+It is content-addressed: `token` hashes the reading and validation code, the layouts registered
+(their modules' code too) and the country codes, the folder name is the file's hash (prefixed by
+its reporter when not Japan: `bundle_key`), so a bundle can only ever stand for exactly those
+bytes read by exactly that code. Bundles are written to a temporary folder and renamed into place
+(a killed staging leaves no half bundle), and removed once the release that used them is stored.
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ import polars as pl
 
 from trade_etl import failpoints
 from trade_etl.formats import schema
+from trade_etl.formats.reporters import DEFAULT_REPORTER
+from trade_etl.ingest.layouts import BUILT_IN, Registry
 from trade_etl.ingest.releases import SourceFile, sha256_file
 from trade_etl.ingest.validation import ValidatedFile
 from trade_etl.versions import code_version
@@ -48,29 +51,38 @@ def staging_root(warehouse: Path) -> Path:
     return warehouse.with_name(f".{warehouse.name}.staging")
 
 
-def token(country_codes: Iterable[str]) -> str:
+def token(country_codes: Iterable[str], registry: Registry = BUILT_IN) -> str:
     digest = hashlib.sha256(code_version(*CODE).encode())
     digest.update(",".join(sorted(set(country_codes))).encode())
+    if registry.modules:  # the registering modules' code (the registry's own is in CODE)
+        digest.update(registry.fingerprint.encode())
     return digest.hexdigest()[:16]
 
 
-def bundle_dir(root: Path, code: str, sha256: str) -> Path:
-    return root / code / sha256
+def bundle_key(sha256: str, reporter: str = DEFAULT_REPORTER) -> str:
+    """A bundle's folder name: the file's hash, prefixed by its reporter when not Japan (the
+    same bytes are read by each reporter's own layouts)."""
+    return sha256 if reporter == DEFAULT_REPORTER else f"{reporter}.{sha256}"
 
 
-def stage(source: SourceFile, root: Path, code: str, country_codes: Iterable[str]) -> str:
-    """Read, validate and keep one source file's results; returns `staged`, `present` (a bundle
-    for these bytes exists) or `skipped` (a problem the build reports itself, or the file
-    changed while it was read)."""
+def bundle_dir(root: Path, code: str, key: str) -> Path:
+    return root / code / key
+
+
+def stage(source: SourceFile, root: Path, code: str, country_codes: Iterable[str],
+          registry: Registry = BUILT_IN) -> str:
+    """Read, validate and keep one source file's results (with `registry`'s layouts, those of
+    the token `code`); returns `staged`, `present` (a bundle for these bytes exists) or
+    `skipped` (a problem the build reports itself, or the file changed while it was read)."""
     from trade_etl.ingest.loader import read_source, validate_results
 
     if source.problem:
         return "skipped"
     before = sha256_file(source.path)
-    target = bundle_dir(root, code, before)
+    target = bundle_dir(root, code, bundle_key(before, source.reporter))
     if (target / "results.json").is_file():
         return "present"
-    results = read_source(source)
+    results = read_source(source, registry)
     validate_results(results, sorted(set(country_codes)))
     failpoints.hit("staging:validated")
     if sha256_file(source.path) != before:  # in motion: the build will see it changed
@@ -94,13 +106,15 @@ def stage(source: SourceFile, root: Path, code: str, country_codes: Iterable[str
     return "staged"
 
 
-def load(root: Path, code: str, sha256: str | None) -> list | None:
-    """The staged results of the source file with this hash, frames included, or None."""
+def load(root: Path, code: str, sha256: str | None,
+         reporter: str = DEFAULT_REPORTER) -> list | None:
+    """The staged results of `reporter`'s source file with this hash, frames included, or
+    None."""
     from trade_etl.ingest.loader import FileResult
 
     if sha256 is None:
         return None
-    folder = bundle_dir(root, code, sha256)
+    folder = bundle_dir(root, code, bundle_key(sha256, reporter))
     try:
         entries = json.loads((folder / "results.json").read_text())
     except (OSError, ValueError):
@@ -118,11 +132,11 @@ def load(root: Path, code: str, sha256: str | None) -> list | None:
     return results
 
 
-def discard(root: Path, code: str, sha256s: Iterable[str | None]) -> None:
-    """Remove used bundles, and every bundle of other code tokens (stale)."""
-    for sha in sha256s:
-        if sha:
-            shutil.rmtree(bundle_dir(root, code, sha), ignore_errors=True)
+def discard(root: Path, code: str, keys: Iterable[str | None]) -> None:
+    """Remove used bundles (by `bundle_key`), and every bundle of other code tokens (stale)."""
+    for key in keys:
+        if key:
+            shutil.rmtree(bundle_dir(root, code, key), ignore_errors=True)
     if root.is_dir():
         for other in root.iterdir():
             if other.name != code:

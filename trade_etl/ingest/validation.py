@@ -1,9 +1,13 @@
 """Validate raw release rows with pandera and turn the valid ones into monthly fact cells.
 
-One pandera model per raw layout. Rows are first converted from text to typed columns
-(a text that is not a plain non-negative integer becomes null), then validated with
-`lazy=True` so every failure of every row is collected; each failing row is quarantined with
-all its reasons. Nothing is dropped without a reason.
+One pandera model per raw layout; each reporter's layouts, models included, are registered in
+trade_etl/ingest/layouts.py (Japan's two models, 9-digit HS codes and the customs country list,
+are defined here). Rows are first converted from text to typed columns (a text that is not a
+plain non-negative integer becomes null), then validated with `lazy=True` so every failure of
+every row is collected; each failing row is quarantined with all its reasons. Nothing is dropped
+without a reason. Japan's layouts have their own rules (subtotal lines, ports, Value-Year:
+`validate_customs`); another reporter's layout is checked by `validate_rows` from its model
+unless it brings its own.
 """
 
 from __future__ import annotations
@@ -12,12 +16,16 @@ import functools
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pandera.polars as pa
 import polars as pl
 
 from trade_etl.formats.customs_csv import MEASURES, NUMERIC_COLUMNS, month_column
 from trade_etl.ingest.raw_csv import QUARANTINE_SCHEMA
+
+if TYPE_CHECKING:
+    from trade_etl.ingest.layouts import Layout
 
 # One month cell may not exceed ¥1 quadrillion (10^12 thousand yen): ten times Japan's annual
 # trade. Larger numbers are corrupt input, and the cap keeps yen sums (×1000) inside BIGINT.
@@ -88,10 +96,14 @@ class HsCountryCustomRows(HsCountryRows):
     custom: str = pa.Field(str_matches=r"^[0-9]{1,4}$", nullable=False)
 
 
+# Japan's layouts and their models; the registry (trade_etl/ingest/layouts.py) holds them.
 MODELS: dict[str, type[HsCountryRows]] = {
     "hs_country": HsCountryRows,
     "hs_country_custom": HsCountryCustomRows,
 }
+# The code list a layout's partner column is checked against, by name (Layout.partner_codes,
+# ref.reporters.partner_codes): Japan Customs' country codes, ref.countries.
+JAPAN_CUSTOMS = "japan_customs"
 
 HEADER_NAMES = {"flow": "Exp or Imp", "year": "Year", "custom": "Custom", "hs": "HS",
                 "country": "Country", "unit1": "Unit1", "unit2": "Unit2"}
@@ -103,11 +115,14 @@ for _m in range(13):
         )
 
 
-@functools.lru_cache(maxsize=8)
-def _schema(layout: str, country_codes: tuple[str, ...]) -> pa.DataFrameSchema:
-    """The layout's model with the country check bound to the reference list."""
-    schema = MODELS[layout].to_schema()
-    return schema.update_column("country", checks=[pa.Check.isin(country_codes)])
+@functools.lru_cache(maxsize=16)
+def _schema(layout: Layout, codes: tuple[str, ...] | None) -> pa.DataFrameSchema:
+    """The layout's model with its partner column's check bound to the reference list (none:
+    the model alone)."""
+    schema = layout.model.to_schema()
+    if layout.partner_column is None or codes is None:
+        return schema
+    return schema.update_column(layout.partner_column, checks=[pa.Check.isin(codes)])
 
 
 def typed_rows(rows: pl.DataFrame) -> pl.DataFrame:
@@ -173,15 +188,26 @@ class ValidatedFile:
 
 @dataclass
 class SplitFile:
-    """One file's split rows, as returned by `raw_csv.read_table`, ready for validation."""
+    """One file's split rows, as returned by its layout's reader, ready for validation.
+    `layout`: the registered Layout, or the name of one of Japan's."""
 
-    layout: str
+    layout: Layout | str
     rows: pl.DataFrame
     malformed: pl.DataFrame
 
 
+def _layout(layout: Layout | str) -> Layout:
+    if not isinstance(layout, str):
+        return layout
+    # A name is one of Japan's layouts (imported here: the registry imports this module).
+    from trade_etl.ingest.layouts import JAPAN
+
+    return JAPAN.layout(layout)
+
+
 def validate(
-    layout: str, rows: pl.DataFrame, malformed: pl.DataFrame, country_codes: Iterable[str]
+    layout: Layout | str, rows: pl.DataFrame, malformed: pl.DataFrame,
+    country_codes: Iterable[str]
 ) -> ValidatedFile:
     """Validate one file's split rows; return its month cells and quarantined lines."""
     return validate_files([SplitFile(layout, rows, malformed)], country_codes)[0]
@@ -196,10 +222,11 @@ def validate_files(files: list[SplitFile], country_codes: Iterable[str],
     `seconds`, when given, accumulates the time spent validating and reshaping to month cells.
     """
     seconds = {} if seconds is None else seconds
-    codes = tuple(sorted(set(country_codes)))
+    lists = {JAPAN_CUSTOMS: tuple(sorted(set(country_codes)))}
+    layouts = [_layout(f.layout) for f in files]
     results: dict[int, ValidatedFile] = {}
-    for layout in dict.fromkeys(f.layout for f in files):
-        indices = [i for i, f in enumerate(files) if f.layout == layout]
+    for layout in dict.fromkeys(layouts):
+        indices = [i for i, f in enumerate(layouts) if f == layout]
         # Files may list their columns in any order: stack them by name.
         rows = pl.concat([files[i].rows.with_columns(file_index=pl.lit(i, pl.Int32))
                           for i in indices], how="diagonal")
@@ -207,10 +234,12 @@ def validate_files(files: list[SplitFile], country_codes: Iterable[str],
             files[i].malformed.select(QUARANTINE_SCHEMA.keys())
             .with_columns(file_index=pl.lit(i, pl.Int32)) for i in indices])
         clock = time.perf_counter()
-        valid, quarantine, loaded, mismatches = _validate_layout(layout, rows, malformed, codes)
+        check = layout.validate or validate_rows
+        codes = lists.get(layout.partner_codes) if layout.partner_codes else None
+        valid, quarantine, loaded, mismatches = check(layout, rows, malformed, codes)
         seconds["validate"] = seconds.get("validate", 0.0) + time.perf_counter() - clock
         clock = time.perf_counter()
-        facts = to_month_cells(valid, aggregate=layout == "hs_country_custom")
+        facts = month_cells(layout.reshape(valid))
         seconds["reshape"] = seconds.get("reshape", 0.0) + time.perf_counter() - clock
         facts_of = facts.partition_by("file_index", as_dict=True, include_key=False)
         quarantine_of = quarantine.partition_by("file_index", as_dict=True, include_key=False)
@@ -224,16 +253,21 @@ def validate_files(files: list[SplitFile], country_codes: Iterable[str],
     return [results[i] for i in range(len(files))]
 
 
-def _validate_layout(
-    layout: str, rows: pl.DataFrame, malformed: pl.DataFrame, codes: tuple[str, ...]
-) -> tuple[pl.DataFrame, pl.DataFrame, dict[int, int], dict[int, int]]:
-    """Validate rows of one layout from one or more files (told apart by `file_index`).
+Checked = tuple[pl.DataFrame, pl.DataFrame, dict[int, int], dict[int, int]]
+LINE = ["file_index", "line_number"]
+
+
+def validate_customs(layout: Layout, rows: pl.DataFrame, malformed: pl.DataFrame,
+                     codes: tuple[str, ...] | None) -> Checked:
+    """Validate rows of one of Japan's layouts from one or more files (told apart by
+    `file_index`), with the layout's model and `codes` the country codes (ref.countries).
 
     Returns the valid rows, the quarantined lines, and rows loaded and Value-Year mismatches
     per file index.
     """
-    line = ["file_index", "line_number"]
-    typed = typed_rows(rows)
+    line = LINE
+    custom = "custom" in layout.keys
+    typed = layout.typed(rows)
     # A subtotal line repeats what other lines report: quarantined for that reason alone (its
     # other failures, an HS code `S-TOTAL` say, follow from it), never validated or summed.
     is_subtotal = subtotal_rows(typed)
@@ -266,7 +300,7 @@ def _validate_layout(
         )
     valid = typed.join(reasons, on=line, how="anti") if reasons.height else typed
 
-    keys = ["flow", "year", *(["custom"] if layout == "hs_country_custom" else []), "hs", "country"]
+    keys = list(layout.keys)
     same = ", ".join(HEADER_NAMES[k] for k in keys)
     duplicates = (
         valid.select(*line, first_line=pl.col("line_number").min().over(["file_index", *keys]))
@@ -275,7 +309,7 @@ def _validate_layout(
     )
     if duplicates.height:
         valid = valid.join(duplicates, on=line, how="anti")
-    if layout == "hs_country_custom":
+    if custom:
         # Ports are summed into one cell: their quantities must be in the same units.
         ports = ["file_index", "flow", "year", "hs", "country"]
         units = valid.select(
@@ -315,6 +349,83 @@ def _validate_layout(
         dict(loaded.iter_rows()),
         dict(mismatches.iter_rows()),
     )
+
+
+def validate_rows(layout: Layout, rows: pl.DataFrame, malformed: pl.DataFrame,
+                  codes: tuple[str, ...] | None) -> Checked:
+    """Validate rows of a layout by its model alone: the generic validation of another
+    reporter's layout (one that brings no `validate` of its own).
+
+    `layout.typed` converts the text columns (row for row); pandera checks them (`lazy=True`)
+    and every failing check of a row is one of its reasons, worded by `layout.describe` from
+    the check, the column and the row's text fields (or `<column> fails <check>: <text>`); a
+    row repeating the `layout.keys` of an earlier line of its file is quarantined as a
+    duplicate. `codes`: the partner column's code list, when the
+    layout names one. No Value-Year here: mismatches are 0.
+    """
+    typed = layout.typed(rows)
+    if typed.height != rows.height:
+        raise ValueError(f"layout {layout.reporter}/{layout.name}: typed() must keep every row")
+    reasons = pl.DataFrame(schema={"file_index": pl.Int32, "line_number": pl.Int64,
+                                   "reason": pl.String})
+    try:
+        _schema(layout, codes).validate(
+            typed.drop("raw_line"), lazy=True)
+    except pa.errors.SchemaErrors as err:
+        cases = err.failure_cases
+        unplaced = cases.filter(pl.col("index").is_null())
+        if unplaced.height:  # a column missing or of another type: the layout's own bug
+            raise ValueError(f"layout {layout.reporter}/{layout.name}: its reader or typed() "
+                             f"does not give what its model checks: "
+                             f"{unplaced.select('column', 'check').rows()[:3]}") from None
+        detail = []
+        for column, check, index in cases.select("column", "check", "index").iter_rows():
+            raw_row = rows.row(int(index), named=True)
+            if layout.describe is not None:
+                reason = layout.describe(check, column, raw_row)
+            else:
+                raw = raw_row.get(column) if column else None
+                shown = "blank" if raw is None or str(raw).strip() == "" else repr(raw.strip())
+                reason = f"{column or 'row'} fails {check}: {shown}"
+            detail.append((raw_row["file_index"], raw_row["line_number"], reason))
+        reasons = (pl.DataFrame(detail, schema=reasons.schema, orient="row")
+                   .unique(maintain_order=True)
+                   .group_by(LINE, maintain_order=True).agg(pl.col("reason").str.join("; ")))
+    valid = typed.join(reasons, on=LINE, how="anti") if reasons.height else typed
+    duplicates = reasons.clear()
+    if layout.keys:
+        same = ", ".join(layout.keys)
+        duplicates = (
+            valid.select(*LINE, first_line=pl.col("line_number").min()
+                         .over(["file_index", *layout.keys]))
+            .filter(pl.col("line_number") != pl.col("first_line"))
+            .select(*LINE, reason=pl.format(f"duplicate of line {{}} (same {same})",
+                                            "first_line")))
+        if duplicates.height:
+            valid = valid.join(duplicates, on=LINE, how="anti")
+    quarantine = pl.concat([
+        malformed.select("file_index", *QUARANTINE_SCHEMA.keys()),
+        rows.select(*LINE, "raw_line").join(pl.concat([reasons, duplicates]), on=LINE)
+        .select("file_index", *QUARANTINE_SCHEMA.keys()),
+    ]).sort(LINE)
+    return valid, quarantine, dict(valid.group_by("file_index").len().iter_rows()), {}
+
+
+# The month cells of core.trade_facts as a layout's reshape gives them, per file (file_index).
+FACT_SCHEMA = {"file_index": pl.Int32, "flow": pl.Int8, "year": pl.Int16, "month": pl.Int8,
+               "hs_code": pl.String, "country_code": pl.String, "unit1": pl.String,
+               "unit2": pl.String, "quantity1": pl.Int64, "quantity2": pl.Int64,
+               "value_thousand_jpy": pl.Int64}
+
+
+def month_cells(facts: pl.DataFrame) -> pl.DataFrame:
+    """A reshape's result in the fact store's columns and types, zero cells left out (a
+    reshape must not aggregate across files: `file_index` is part of its grain)."""
+    if list(facts.schema.items()) == list(FACT_SCHEMA.items()):
+        return facts  # Japan's reshape gives exactly this, zero cells already left out
+    return (facts.select([pl.col(name).cast(kind) for name, kind in FACT_SCHEMA.items()])
+            .filter((pl.col("quantity1") != 0) | (pl.col("quantity2") != 0)
+                    | (pl.col("value_thousand_jpy") != 0)))
 
 
 def to_month_cells(valid: pl.DataFrame, *, aggregate: bool = True) -> pl.DataFrame:

@@ -186,7 +186,8 @@ def period_rates(conn: duckdb.DuckDBPyConnection, period: str, as_of: date,
         "inner join core.releases as releases on releases.release_id = coverage.release_id "
         "left join ref.fx_monthly as fx "
         "on fx.month = format('{:04d}-{:02d}', calendar.year, calendar.month) "
-        "where calendar.period = $period and releases.published_on <= $as_of order by m",
+        "where calendar.period = $period and releases.published_on <= $as_of "
+        "and releases.reporter = 'JPN' order by m",
         {"period": period, "as_of": as_of}).fetchall()
     daily_end, monthly_end = conn.sql(
         "select (select max(date) from ref.fx_daily), (select max(month) from ref.fx_monthly)"
@@ -225,7 +226,7 @@ def write_brief(conn: duckdb.DuckDBPyConnection, fiscal_year: int,
         commodity = resolve_commodity(conn, commodity)
     release = conn.execute(
         "select release_id, published_on from core.releases where published_on <= $d "
-        "order by release_seq desc limit 1", {"d": day}).fetchall()
+        "and reporter = 'JPN' order by release_seq desc limit 1", {"d": day}).fetchall()
     if not release:
         raise BriefError(f"no release published on or before {day}")
     release_id, published_on = release[0]

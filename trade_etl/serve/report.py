@@ -272,7 +272,7 @@ def vintages(conn, fiscal_year: int, as_of: date, partner: Partner | None) -> li
                    "partner_code": partner.code if partner else None})
     last_of_day = dict(conn.execute(
         "select published_on, max_by(release_id, release_seq) from core.releases "
-        "group by all").fetchall())
+        "where reporter = 'JPN' group by all").fetchall())
     return [{"published_on": r["day"], "release_id": last_of_day[r["day"]],
              "trade_with": partner.name if r["partner_code"] else "World",
              **{k: r[k] for k in ("months_reported", "exports_jpy", "imports_jpy",
@@ -321,7 +321,8 @@ def _revisions(conn, fiscal_year: int, as_of: date, partner: Partner | None) -> 
 
 def _currencies(conn, fiscal_year: int, as_of: date, partner: Partner | None) -> Chart:
     release = conn.execute("select published_on from core.releases where published_on <= $d "
-                           "order by release_seq desc limit 1", {"d": as_of}).fetchall()
+                           "and reporter = 'JPN' order by release_seq desc limit 1",
+                           {"d": as_of}).fetchall()
     rates = period_rates(conn, f"FY{fiscal_year}", as_of, release[0][0]) if release else None
     spot = rates.spot if rates else None
     marts = [("World", "balance_total", "", {})]

@@ -26,6 +26,7 @@ import polars as pl
 
 from trade_etl.db import sql_text, table_exists
 from trade_etl.formats import fx_rates, manifest
+from trade_etl.ingest.layouts import registry
 from trade_etl.ingest.releases import SourceFile, discover
 from trade_etl.settings import REF_DATA_DIR, Settings
 from trade_etl.store.incremental import (
@@ -50,7 +51,9 @@ def inputs_fingerprint(raw_dir: Path, sources: list[SourceFile] | None,
     """A hash of everything a build reads, `config`'s settings that change what it builds
     included; it changes when any of it changes. `sources`: the raw folder as just
     discovered, if the caller has it."""
-    sources = discover(raw_dir, config.allow_dates) if sources is None else sources
+    layouts = registry(config.layout_modules)
+    sources = discover(raw_dir, config.allow_dates, layouts.reporters) if sources is None \
+        else sources
     files = [(s.release_id, s.file_name, str(s.path.absolute()), s.size_bytes, s.mtime_ns,
               s.ctime_ns, s.inode, s.problem) for s in sources]
     manifests = [(p.name, manifest.digest(p)) for p in manifest.manifests(raw_dir)]
@@ -58,7 +61,7 @@ def inputs_fingerprint(raw_dir: Path, sources: list[SourceFile] | None,
     rates = fx_rates.fingerprint(raw_dir)  # the vintage ref.fx_* would load, and its sha256
     code = code_version("/", "trade_etl")  # the package and its SQL, wherever they are
     return combine(files, manifests, refs, rates, code, config.fiscal_start_month,
-                   config.duckdb_memory_limit)
+                   config.duckdb_memory_limit, layouts.fingerprint)  # + the layout modules
 
 
 def is_up_to_date(warehouse: Path, fingerprint: str) -> bool:

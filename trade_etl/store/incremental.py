@@ -229,16 +229,18 @@ def record_whole(conn: duckdb.DuckDBPyConnection, table: str, token: str) -> Non
 def refresh_latest(conn: duckdb.DuckDBPyConnection) -> Refresh:
     """Bring core.trade_latest up to date, recomputing only the cells whose source changed.
 
-    core.trade_latest_sources records, for each (flow, year, month, HS chapter), the release that
-    supplies it and that release's token. Cells whose winning release or token changed (or that
-    appeared or vanished) are deleted and recomputed from the fact store; the rest stay.
+    core.trade_latest_sources records, for each (reporter, flow, year, month, HS chapter), the
+    release that supplies it and that release's token. Cells whose winning release or token
+    changed (or that appeared or vanished) are deleted and recomputed from the fact store; the
+    rest stay.
     """
     incremental = (table_exists(conn, "core.trade_latest")
                    and table_exists(conn, "core.trade_latest_sources"))
     with transaction(conn):
         conn.execute(
             "create or replace temp table new_sources as "
-            "select w.flow, w.year, w.month, w.hs_chapter, w.release_id, t.token as release_token "
+            "select w.flow, w.year, w.month, w.hs_chapter, w.release_id, "
+            "t.token as release_token, w.reporter "
             "from core.winning_releases(DATE '9999-12-31') as w "
             f"inner join ({RELEASE_TOKENS}) as t using (release_id)")
         if incremental:
@@ -246,14 +248,16 @@ def refresh_latest(conn: duckdb.DuckDBPyConnection) -> Refresh:
                 "create or replace temp table latest_cells as "
                 "select coalesce(n.flow, o.flow) as flow, coalesce(n.year, o.year) as year, "
                 "coalesce(n.month, o.month) as month, "
-                "coalesce(n.hs_chapter, o.hs_chapter) as hs_chapter, n.release_id "
+                "coalesce(n.hs_chapter, o.hs_chapter) as hs_chapter, n.release_id, "
+                "coalesce(n.reporter, o.reporter) as reporter "
                 "from new_sources as n full outer join core.trade_latest_sources as o "
-                "using (flow, year, month, hs_chapter) "
+                "using (reporter, flow, year, month, hs_chapter) "
                 "where n.release_id is distinct from o.release_id "
                 "or n.release_token is distinct from o.release_token")
         else:
             conn.execute("create or replace temp table latest_cells as "
-                         "select flow, year, month, hs_chapter, release_id from new_sources")
+                         "select flow, year, month, hs_chapter, release_id, reporter "
+                         "from new_sources")
         changed = conn.sql("select count(*) from latest_cells").fetchall()[0][0]
         select = sql_text("core/trade_latest")
         if not incremental:
@@ -261,8 +265,8 @@ def refresh_latest(conn: duckdb.DuckDBPyConnection) -> Refresh:
         elif changed:
             conn.execute(
                 "delete from core.trade_latest as t using latest_cells as c "
-                "where t.flow = c.flow and t.year = c.year and t.month = c.month "
-                "and left(t.hs_code, 2) = c.hs_chapter")
+                "where t.reporter = c.reporter and t.flow = c.flow and t.year = c.year "
+                "and t.month = c.month and left(t.hs_code, 2) = c.hs_chapter")
             conn.execute(f"insert into core.trade_latest {select}")
         conn.execute("create or replace table core.trade_latest_sources as "
                      "select * from new_sources order by all")

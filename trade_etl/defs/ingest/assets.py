@@ -25,6 +25,7 @@ from trade_etl.defs.resources import (
     warehouse_file,
 )
 from trade_etl.ingest import inventory, staging
+from trade_etl.ingest.layouts import registry
 from trade_etl.ingest.loader import load_sources
 from trade_etl.ingest.reference import country_codes
 from trade_etl.ingest.releases import SourceFile
@@ -73,7 +74,8 @@ def release_files(context: dg.AssetExecutionContext, config: InventoryConfig,
     with user_errors("reading the raw folder"):  # a UserError becomes a one-line failure
         run = trade_etl.settings()
         sources = inventory.wait_until_settled(raw_dir.root, run.quiet_seconds,
-                                               run.settle_timeout, say, run.allow_dates)
+                                               run.settle_timeout, say, run.allow_dates,
+                                               registry(run.layout_modules).reporters)
     for source in sources:
         if source.in_progress:
             say(f"still downloading, not read: {source.release_id}/{source.file_name}")
@@ -211,7 +213,8 @@ def load_releases(context: dg.AssetExecutionContext, warehouse: DuckDBResource,
         pending = conn.sql(f"select * from {files} where {IN_RELEASES}", params=params).pl()
         sources = [
             (SourceFile(r["release_id"], r["published_on"], r["stage"], r["file_name"],
-                        Path(r["path"]), r["size_bytes"], r["mtime_ns"], r["problem"]),
+                        Path(r["path"]), r["size_bytes"], r["mtime_ns"], r["problem"],
+                        reporter=r["reporter"]),
              r["sha256"])
             for r in pending.iter_rows(named=True)
         ]
@@ -223,11 +226,15 @@ def load_releases(context: dg.AssetExecutionContext, warehouse: DuckDBResource,
         # A line per file goes to the terminal only: as a run event each would cost ~20 ms in
         # the instance's storage; the metadata has the files per release.
         codes = country_codes(conn)
-        root, code = staging.staging_root(warehouse_file(warehouse)), staging.token(codes)
+        run = trade_etl.settings()
+        layouts = registry(run.layout_modules)
+        root = staging.staging_root(warehouse_file(warehouse))
+        code = staging.token(codes, layouts)
         summary = load_sources(
             conn, sources, codes, progress=progress, detail=PROGRESS_LOG.debug,
-            staged=(lambda source, sha: staging.load(root, code, sha)) if root.is_dir() else None,
-            batch_bytes=trade_etl.settings().load_batch_bytes)
+            staged=(lambda source, sha: staging.load(root, code, sha, source.reporter))
+            if root.is_dir() else None,
+            batch_bytes=run.load_batch_bytes, registry=layouts)
         staging.discard(root, code, summary.staged)  # stored: their bundles are done with
         everything = {r for (r,) in conn.sql("select distinct release_id from raw.release_files"
                                              ).fetchall()}

@@ -8,8 +8,15 @@ from dagster_duckdb import DuckDBResource
 
 from trade_etl.defs.columns import columns_of
 from trade_etl.defs.fetch.assets import FX_RATES
-from trade_etl.defs.resources import WAREHOUSE_WRITER, RawDirectory, warehouse_connection
+from trade_etl.defs.resources import (
+    WAREHOUSE_WRITER,
+    RawDirectory,
+    TradeEtlConfig,
+    user_errors,
+    warehouse_connection,
+)
 from trade_etl.formats.fx_rates import fetched_rates
+from trade_etl.ingest.layouts import registry
 from trade_etl.ingest.reference import FX_TABLES, REF_TABLES, load_ref_table, ref_csv
 
 
@@ -31,11 +38,14 @@ from trade_etl.ingest.reference import FX_TABLES, REF_TABLES, load_ref_table, re
     can_subset=True,
 )
 def ref_tables(context: dg.AssetExecutionContext, warehouse: DuckDBResource,
-               raw_dir: RawDirectory):
+               raw_dir: RawDirectory, trade_etl: TradeEtlConfig):
+    # ref.reporters: the shipped rows and the reporters of the registered layout modules
+    with user_errors("registering the reporters' layouts"):
+        layouts = registry(trade_etl.settings().layout_modules)
     with warehouse_connection(warehouse) as conn:
         for key in context.selected_asset_keys:
             table = key.path[-1]
-            rows = load_ref_table(conn, table, raw_dir=raw_dir.root)
+            rows = load_ref_table(conn, table, raw_dir=raw_dir.root, registry=layouts)
             metadata = {"dagster/row_count": rows, "source": str(ref_csv(table))}
             if table in FX_TABLES:
                 by_source = conn.sql(f"select source, count(*), min({FX_TABLES[table]}), "

@@ -18,6 +18,7 @@ import polars as pl
 from trade_etl.defs.partitions import RELEASES
 from trade_etl.defs.resources import RawDirectory, TradeEtlConfig, user_errors
 from trade_etl.ingest import staging
+from trade_etl.ingest.layouts import registry
 from trade_etl.ingest.reference import ref_csv
 from trade_etl.ingest.releases import discover
 
@@ -37,13 +38,14 @@ def staged_releases(context: dg.AssetExecutionContext, raw_dir: RawDirectory,
     codes = pl.read_csv(ref_csv("countries"), columns=["country_code"],
                         schema_overrides={"country_code": pl.String})["country_code"].to_list()
     run = trade_etl.settings()
+    layouts = registry(run.layout_modules)
     root = staging.staging_root(run.warehouse)
-    code = staging.token(codes)
+    code = staging.token(codes, layouts)
     outcome = {"staged": 0, "present": 0, "skipped": 0}
     with user_errors(f"staging into {root}"):
-        for source in discover(raw_dir.root, run.allow_dates):
+        for source in discover(raw_dir.root, run.allow_dates, layouts.reporters):
             if source.release_id in releases:
-                done = staging.stage(source, root, code, codes)
+                done = staging.stage(source, root, code, codes, layouts)
                 outcome[done] += 1
                 context.log.info(f"{source.release_id}/{source.file_name}: {done}")
     return dg.MaterializeResult(metadata={

@@ -76,16 +76,17 @@ def release_coverage(context: dg.AssetExecutionContext,
     key=TRADE_LATEST, metadata=columns_of(TRADE_LATEST),
     # raw/release_files too: a run of no release (only removals) must still follow the inventory
     group_name="core", kinds={"duckdb", "sql"}, deps=[RELEASE_COVERAGE, RELEASE_FILES],
-    description="The latest figures: for each (flow, year, month, HS chapter) the most recent "
-    "release that reports it supersedes all earlier ones. Grain: flow, year, month, hs_code, "
-    "country_code. With it, the view core.confidential_codes: the values withheld under "
-    "confidential codes (`38XXXXXXX`), which every total includes.",
+    description="The latest figures: for each (reporter, flow, year, month, HS chapter) the most "
+    "recent release of that reporter that reports it supersedes all earlier ones. Grain: "
+    "reporter, flow, year, month, hs_code, country_code. With it, the view "
+    "core.confidential_codes: the values withheld under confidential codes (`38XXXXXXX`), "
+    "which every total includes.",
     code_version=code_version("core/trade_latest", "core/winning_releases",
                               "core/confidential_codes"),
     check_specs=[dg.AssetCheckSpec(
         "latest_one_release_per_cell", asset=TRADE_LATEST, blocking=True,
-        description="Latest figures are unique per flow, year, month, HS code and country, and "
-        "each month cell comes from exactly one release.")],
+        description="Latest figures are unique per reporter, flow, year, month, HS code and "
+        "country, and each month cell comes from exactly one release of its reporter.")],
 )
 def trade_latest(warehouse: DuckDBResource):
     with warehouse_connection(warehouse) as conn:
@@ -96,10 +97,10 @@ def trade_latest(warehouse: DuckDBResource):
         refresh = refresh_latest(conn)
         create_view(conn, "core.confidential_codes")
         totals = conn.sql(
-            "select year, count(distinct month) as months, "
+            "select reporter, year, count(distinct month) as months, "
             "sum(value_thousand_jpy) filter (where flow = 1) as exports_thousand_jpy, "
             "sum(value_thousand_jpy) filter (where flow = 2) as imports_thousand_jpy "
-            "from core.trade_latest group by year order by year").pl()
+            "from core.trade_latest group by reporter, year order by reporter, year").pl()
         check = latest_one_release_per_cell(conn)
     yield dg.MaterializeResult(metadata={"dagster/row_count": refresh.rows,
                                          "cells_recomputed": refresh.stale,
@@ -115,10 +116,10 @@ def latest_one_release_per_cell(conn) -> dg.AssetCheckResult:
             "duplicate_keys": 0, "cells_from_two_releases": 0,
             "checked": "unchanged since it last passed"})
     dupes = conn.sql("select count(*) from (select 1 from core.trade_latest group by "
-                     "flow, year, month, hs_code, country_code having count(*) > 1)"
+                     "reporter, flow, year, month, hs_code, country_code having count(*) > 1)"
                      ).fetchall()[0][0]
     mixed = conn.sql("select count(*) from (select 1 from core.trade_latest group by "
-                     "flow, year, month, left(hs_code, 2) "
+                     "reporter, flow, year, month, left(hs_code, 2) "
                      "having count(distinct release_id) > 1)").fetchall()[0][0]
     if dupes == 0 and mixed == 0:
         record_passed(conn, "latest_one_release_per_cell", token)

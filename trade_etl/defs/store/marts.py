@@ -251,7 +251,8 @@ def quantity_marts(warehouse: DuckDBResource):
         # from the coverage: the views' own rows would be computed to find it
         fiscal_year = conn.sql(
             "select max(period) from (select calendar.period from (select distinct year, month "
-            "from core.release_coverage) as months inner join core.period_months as calendar "
+            "from core.release_coverage where reporter = 'JPN') as months "
+            "inner join core.period_months as calendar "
             "on months.year = calendar.year and months.month = calendar.month "
             "where calendar.period_type = 'fiscal_year' group by 1 having count(*) = 12)"
         ).fetchall()[0][0]
