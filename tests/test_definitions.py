@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import warnings
@@ -128,7 +129,11 @@ def _tick(raw, instance):
                                             "trade_etl": TradeEtlConfig()}) as ctx:
         result = raw_release_sensor(ctx)
     for request in result.dynamic_partitions_requests:  # as the daemon would
-        instance.add_dynamic_partitions(request.partitions_def_name, request.partition_keys)
+        if isinstance(request, dg.DeleteDynamicPartitionsRequest):
+            for key in request.partition_keys:
+                instance.delete_dynamic_partition(request.partitions_def_name, key)
+        else:
+            instance.add_dynamic_partitions(request.partitions_def_name, request.partition_keys)
     return result
 
 
@@ -179,3 +184,22 @@ def test_the_runtime_never_imports_the_sample_generator():
                          text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-3000:]
     assert out.stdout.strip() == "[]"
+
+
+def test_the_sensor_starts_no_run_that_would_need_prune(tmp_path, monkeypatch):
+    """A loaded folder removed: the tick says what `build --prune` would remove, starts nothing
+    (a run would refuse inside it), and still forgets the folder's partition."""
+    raw, wh = tmp_path / "raw", tmp_path / "wh.duckdb"
+    monkeypatch.setenv("TRADE_ETL_WAREHOUSE", str(wh))
+    for release, hs in (("2024-02-20_preliminary", "870323915"), ("2024-03-21_preliminary",
+                                                                  "270900000")):
+        write_release(raw, release, {"a.csv": csv_text([row(1, 2024, hs, "304", {1: 1})])})
+    assert build(raw, wh) == 0
+    instance = dg.DagsterInstance.ephemeral()
+    _tick(raw, instance)
+    shutil.rmtree(raw / "2024-03-21_preliminary")
+    result = _tick(raw, instance)
+    assert not result.run_requests
+    assert "--prune" in result.skip_reason.skip_message
+    assert "2024-03-21_preliminary/a.csv" in result.skip_reason.skip_message
+    assert instance.get_dynamic_partitions("releases") == ["2024-02-20_preliminary"]

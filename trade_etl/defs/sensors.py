@@ -6,6 +6,8 @@ import dagster as dg
 from trade_etl.defs.jobs import build_warehouse
 from trade_etl.defs.partitions import RELEASES, partition_tags
 from trade_etl.defs.resources import RawDirectory, TradeEtlConfig
+from trade_etl.errors import UserError
+from trade_etl.ingest import inventory
 from trade_etl.ingest.layouts import registry
 from trade_etl.ingest.releases import discover, unsettled
 from trade_etl.store import freshness
@@ -23,7 +25,8 @@ from trade_etl.store.incremental import combine
     "per-release asset changed), or, with none, over the unpartitioned assets when the "
     "reference data, settings or code changed. The run key is a fingerprint of what the run "
     "covers, so each change is built once. Folders with a file changed within the quiet "
-    "period (TRADE_ETL_QUIET_SECONDS) wait for a later tick.",
+    "period (TRADE_ETL_QUIET_SECONDS) wait for a later tick; loaded files removed from the "
+    "raw folder start no run (the tick says so: `trade-etl build --prune` removes their rows).",
 )
 def raw_release_sensor(context: dg.SensorEvaluationContext, raw_dir: RawDirectory,
                        trade_etl: TradeEtlConfig):
@@ -44,6 +47,13 @@ def raw_release_sensor(context: dg.SensorEvaluationContext, raw_dir: RawDirector
     if young:  # a run reads the whole folder: wait until nothing is being written
         return dg.SensorResult(dynamic_partitions_requests=partitions, skip_reason=dg.SkipReason(
             f"waiting: {len(young)} still being written ({', '.join(sorted(young)[:3])})"))
+    # Loaded files removed: a run would refuse inside (prune: false). Say so, start nothing:
+    # what `trade-etl build` does before any run (`build --prune` removes their rows).
+    try:
+        inventory.refuse_unless_pruning(freshness.files_gone(tick.warehouse, sources), False)
+    except UserError as refusal:
+        return dg.SensorResult(dynamic_partitions_requests=partitions,
+                               skip_reason=dg.SkipReason(str(refusal)))
     # The published file (the setting warehouse), read-only: never the build's lock or copy.
     to_build, _ = freshness.plan(tick.warehouse, sources, raw_dir.root)
     tags = partition_tags(order, sorted(to_build))
