@@ -10,7 +10,13 @@ from trade_etl.defs.columns import columns_of
 from trade_etl.defs.fetch.assets import FX_RATES
 from trade_etl.defs.resources import WAREHOUSE_WRITER, RawDirectory, warehouse_connection
 from trade_etl.formats.fx_rates import fetched_rates
-from trade_etl.ingest.reference import FX_TABLES, REF_TABLES, load_ref_table, ref_csv
+from trade_etl.ingest.reference import (
+    FX_TABLES,
+    REF_TABLES,
+    load_ref_table,
+    ref_csv,
+    ref_sources,
+)
 
 
 @dg.multi_asset(
@@ -19,7 +25,8 @@ from trade_etl.ingest.reference import FX_TABLES, REF_TABLES, load_ref_table, re
         dg.AssetSpec(
             ["ref", table],
             metadata=columns_of(["ref", table]),
-            code_version=hashlib.sha256(ref_csv(table).read_bytes()).hexdigest()[:12],
+            code_version=hashlib.sha256(b"".join(
+                path.read_bytes() for path in ref_sources(table))).hexdigest()[:12],
             description=f"Reference table loaded from data/ref/{table}.csv "
             "(see docs/reference.md).",
             group_name="reference",
