@@ -1027,8 +1027,8 @@ DOCS = Path(__file__).resolve().parents[2] / "docs" / "warehouse.md"
 # <!-- columns: TABLE [except OTHER] --> … <!-- /columns -->: the column table only;
 # <!-- table: TABLE [except OTHER] --> … <!-- /table -->: description and grain, then columns.
 # `except OTHER` leaves out the columns TABLE shares with OTHER (the marts' common columns).
-BLOCK = re.compile(r"<!-- (?P<tag>columns|table): (?P<table>[a-z_]+\.[a-z_]+)"
-                   r"(?: except (?P<other>[a-z_]+\.[a-z_]+))? -->\n.*?<!-- /(?P=tag) -->",
+BLOCK = re.compile(r"<!-- (?P<tag>columns|table): (?P<table>[a-z0-9_]+\.[a-z0-9_]+)"
+                   r"(?: except (?P<other>[a-z0-9_]+\.[a-z0-9_]+))? -->\n.*?<!-- /(?P=tag) -->",
                    re.S)
 
 
