@@ -356,16 +356,37 @@ def test_codes_without_a_match_exits_2_with_one_line(sample_warehouse, capsys, t
     assert hint in lines[0]
 
 
-def test_codes_escapes_control_characters(tmp_path, sample_warehouse, capsys):
+def test_codes_names_unlisted_codes_and_escapes_control_characters(tmp_path, sample_warehouse,
+                                                                   capsys):
+    """An import code (in no open list) and an export code its lists lack are national
+    subdivisions of their subheading; names from the data are shown escaped."""
     copy = tmp_path / "trade.duckdb"
     copy.write_bytes(sample_warehouse.read_bytes())
     writable = duckdb.connect(str(copy))
     writable.execute("update ref.hs_headings set heading_name = 'Motor cars \x1b[31mred' "
                      "where hs_heading = '8703'")
+    writable.execute("insert into core.trade_latest values "
+                     "(2, 2024, 5, '870323990', '304', '', 'NO', 0, 3, 9000, 'x'), "
+                     "(1, 2025, 6, '870323998', '304', '', 'NO', 0, 1, 3000, 'x')")
     writable.close()
     assert cli.main(["codes", "8703", "--digits", "4", "--warehouse", str(copy)]) == 0
     out = capsys.readouterr().out
     assert "\x1b" not in out and "Motor cars \\x1b[31mred" in out
+    assert cli.main(["codes", "87032399", "--warehouse", str(copy)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    imported = next(line for line in lines if line.startswith("870323990"))
+    unlisted = next(line for line in lines if line.startswith("870323998"))
+    assert "import code" in imported and " 2024 " in imported and "NO" in imported
+    assert "export code not in the lists" in unlisted and " 2025 " in unlisted
+    for line in (imported, unlisted):
+        assert line.endswith("cylinder capacity over 1500 but not over 3000cc "
+                             "(national subdivision)")
+    conn = duckdb.connect(str(copy), read_only=True)
+    try:
+        code, name = resolve_commodity(conn, "870323990")
+    finally:
+        conn.close()
+    assert code == "870323990" and name.endswith("(national subdivision)")
 
 
 def test_resolve_commodity(conn):
