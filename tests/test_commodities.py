@@ -365,7 +365,8 @@ def test_codes_names_unlisted_codes_and_escapes_control_characters(tmp_path, sam
     writable = duckdb.connect(str(copy))
     writable.execute("update ref.hs_headings set heading_name = 'Motor cars \x1b[31mred' "
                      "where hs_heading = '8703'")
-    writable.execute("insert into core.trade_latest values "
+    writable.execute("insert into core.trade_latest (flow, year, month, hs_code, country_code, "
+                     "unit1, unit2, quantity1, quantity2, value_thousand_jpy, release_id) values "
                      "(2, 2024, 5, '870323990', '304', '', 'NO', 0, 3, 9000, 'x'), "
                      "(1, 2025, 6, '870323998', '304', '', 'NO', 0, 1, 3000, 'x')")
     writable.close()
