@@ -138,9 +138,11 @@ class Dictionary:
                 if level is not None:
                     level.years |= years
                     level.units |= {unit} if unit else set()
+        list_years = {y for entry in codes.values() for y in entry.years} or {HS2022_FROM}
+        self.first_year, self.last_year = min(list_years), max(list_years)
         for level in (*headings.values(), *subheadings.values()):
             if not level.years:  # no export code of it in any list: HS 2022 from 2022
-                level.years = set(range(HS2022_FROM, max(self.list_years(codes)) + 1))
+                level.years = set(range(HS2022_FROM, self.last_year + 1))
         # The codes of the figures no list holds: import codes, unlisted and confidential ones
         seen = conn.execute(
             "select hs_code, list(distinct flow order by flow), list(distinct year), "
@@ -164,13 +166,6 @@ class Dictionary:
             codes[code] = entry
         self.entries: list[Entry] = sorted([*headings.values(), *subheadings.values(),
                                             *codes.values()], key=lambda e: e.code)
-        self.first_year, self.last_year = min(self.list_years(codes)), max(self.list_years(codes))
-
-    @staticmethod
-    def list_years(codes: dict[str, Entry]) -> set[int]:
-        years = {y for entry in codes.values() if entry.kind.startswith("export code")
-                 for y in entry.years}
-        return years or {HS2022_FROM}
 
     def vocabulary(self) -> set[str]:
         return {t for entry in self.entries if entry.digits < 9 for t in _tokens(entry.name)}
