@@ -1,4 +1,4 @@
-"""The `trade-etl` command: fetch, build, ui, sample, demo, sql, brief, lake."""
+"""The `trade-etl` command: fetch, build, ui, sample, demo, sql, brief, report, codes, lake."""
 
 from __future__ import annotations
 
@@ -641,6 +641,33 @@ def cmd_brief(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_codes(args: argparse.Namespace) -> int:
+    """Find commodities by words or code in the published warehouse (read-only)."""
+    from trade_etl.serve.brief import BriefError
+    from trade_etl.serve.codes import write_codes
+    from trade_etl.serve.query import WarehouseUnavailable, open_read_only
+
+    if args.limit < 1:
+        _error(f"--limit must be 1 or more lines, not {args.limit}")
+        return EXIT_USAGE
+    if not args.text.strip():
+        _error("give words (motor cars, 乗用自動車) or a code (8703)")
+        return EXIT_USAGE
+    try:
+        conn = open_read_only(_warehouse_arg(args))
+    except WarehouseUnavailable as err:
+        _error(str(err))
+        return EXIT_USAGE
+    try:
+        print(write_codes(conn, args.text, args.year, args.digits, args.limit))
+    except BriefError as err:
+        _error(str(err))
+        return EXIT_USAGE
+    finally:
+        conn.close()
+    return 0
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     from trade_etl.serve.brief import BriefError
     from trade_etl.serve.report import build_report, write_report
@@ -803,6 +830,21 @@ def build_parser() -> argparse.ArgumentParser:
                         "report.html)")
     report.add_argument("--warehouse", help="DuckDB file (default as for build)")
     report.set_defaults(func=cmd_report)
+
+    codes = add("codes", help="find HS headings, subheadings and 9-digit codes by words or code",
+                description="Find commodities in the published warehouse's commodity dictionary "
+                "by English words (motor cars), Japanese words (乗用自動車) or a code prefix "
+                "(8703): code, what it is, the years its export code list holds it, its units "
+                "and names (a 9-digit code with its subheading's). Codes no open list describes "
+                "(import codes) are named after their subheading, as a national subdivision. "
+                "Exit 2 when nothing matches, with the closest words or codes.")
+    codes.add_argument("text", help="words or a code prefix (8703, 8703.23)")
+    codes.add_argument("--year", type=int, help="only codes of that year's lists (or seen then)")
+    codes.add_argument("--digits", type=int, choices=(4, 6, 9),
+                       help="only headings (4), subheadings (6) or 9-digit codes")
+    codes.add_argument("--limit", type=int, default=100, help="lines to print (default 100)")
+    codes.add_argument("--warehouse", help="DuckDB file (default as for build)")
+    codes.set_defaults(func=cmd_codes)
 
     lake = add("lake", help="publish the warehouse as Iceberg tables; list its vintages",
                description="The lake: every public table of the published warehouse as an "

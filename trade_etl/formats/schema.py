@@ -260,6 +260,45 @@ FIELDS: dict[str, dict[str, str]] = {
     "jpy_per_unit2": {"type": "DOUBLE", "unit": "JPY per unit2", "description":
                       "Unit value: value_jpy / quantity2; empty when unit2 is empty or "
                       "quantity2 is 0."},
+    # commodities: names, codes and units (ref.hs_headings, ref.hs_subheadings, ref.hs9_codes)
+    "hs_heading": {"type": "VARCHAR", "description":
+                   "HS heading: the first four digits of the code (`8703`)."},
+    "heading_name": {"type": "VARCHAR", "description":
+                     "The heading's English name, HS 2022 wording (`ref.hs_headings`)."},
+    "heading_name_ja": {"type": "VARCHAR", "description":
+                        "The heading's Japanese name as Japan's export code lists of 2022 on "
+                        "print it; empty where they list no code of it."},
+    "subheading_name": {"type": "VARCHAR", "description":
+                        "The subheading's English name, HS 2022 wording "
+                        "(`ref.hs_subheadings`); empty for a subheading not in HS 2022."},
+    "hs_edition": {"type": "VARCHAR", "description":
+                   "The HS edition of the code and its name: `HS2022`."},
+    "description_ja": {"type": "VARCHAR", "description":
+                       "The code's Japanese description below its heading, as the latest export "
+                       "code list holding it prints it (levels marked `－`, `－－`, …)."},
+    "first_year": {"type": "SMALLINT", "description":
+                   "The first year whose export code list holds the code."},
+    "last_year": {"type": "SMALLINT", "description":
+                  "The last year whose export code list holds the code (2025: the latest list)."},
+    "years_listed": {"type": "VARCHAR", "description":
+                     "Every year whose export code list holds the code, as spans: `2010-2025`, "
+                     "or `2010-2011 2017-2025` where it left the lists and came back."},
+    "hs_code_name": {"type": "VARCHAR", "description":
+                     "The code's English name: its subheading's (HS 2022); followed by "
+                     "`(national subdivision)` where no open list describes the code (every "
+                     "import code, and export codes the lists do not hold); for a confidential "
+                     "code, `confidential code within chapter 38: …` (or heading)."},
+    "unit_code": {"type": "VARCHAR", "description":
+                  "A unit of quantity as the release files and the code lists write it (`KG`, "
+                  "`NO`, `KG (I.I.)`)."},
+    "unit_name": {"type": "VARCHAR", "description": "What the unit measures, in English."},
+    "unit_name_ja": {"type": "VARCHAR", "description": "What the unit measures, in Japanese."},
+    "first_month": {"type": "VARCHAR", "description": "The first month seen, `YYYY-MM`."},
+    "last_month": {"type": "VARCHAR", "description": "The last month seen, `YYYY-MM`."},
+    "value_usd": {"type": "DOUBLE", "unit": USD, "description":
+                  "Value in dollars: each month converted at its monthly average rate "
+                  "(`ref.fx_monthly`), then summed, to the cent; empty when a month of the "
+                  "period has no rate."},
     # reference tables
     "country_name": {"type": "VARCHAR", "description":
                      "English name, exactly as Customs spells it."},
@@ -379,17 +418,71 @@ QUANTITY_OVERRIDES = {
 }
 
 
-def _quantity_mart(name: str, description: str, code: str) -> dict:
-    """A quantity mart: a view, by period, flow, HS `code` column, partner and units, built by
-    the asset `quantity_marts`. Not copied to the lake: it is core.trade_latest several times
-    over, computed when read (docs/lake.md)."""
+# The names of HS levels on the marts: a confidential code's figures are named after what it
+# keeps (docs/warehouse.md, "Confidential codes").
+CONFIDENTIAL_NAMES = {
+    "heading_name": {"description": "The heading's English name, HS 2022 wording "
+                                    "(`ref.hs_headings`); for a confidential code that keeps "
+                                    "only its chapter (heading `38XX`), `confidential code "
+                                    "within chapter 38: ` and the chapter's name."},
+    "subheading_name": {"description": "The subheading's English name, HS 2022 wording "
+                                       "(`ref.hs_subheadings`); for a confidential code "
+                                       "(`38XXXX`, `4821XX`), `confidential code within chapter "
+                                       "38: ` (or `heading 4821: `) and its name; empty for a "
+                                       "subheading not in HS 2022."},
+}
+QUANTITY_NAMES = {
+    "description_ja": {"description": "For an export, the code's Japanese description in the "
+                                      "export code lists (`ref.hs9_codes`, the latest list "
+                                      "holding it); empty for imports (import codes are in no "
+                                      "open list) and for codes the lists do not hold."},
+}
+
+
+def _only(overrides: dict, columns: list[str]) -> dict:
+    """The overrides of the columns a table has."""
+    return {name: change for name, change in overrides.items() if name in columns}
+
+
+def _hs_mart(name: str, description: str, code: str, names: list[str]) -> dict:
+    """A mart by HS level: a view (the macro at the latest date), by period, flow, HS `code`
+    column, partner and units, with the level's `names`, value in yen and dollars, built by the
+    asset `quantity_marts`. A view, not a table: it is core.trade_latest several times over
+    (hundreds of thousands of rows on the sample, tens of millions at ten years), so it is
+    computed when read and not copied to the lake; that its levels sum to marts.balance_total
+    is a test (tests/test_commodities.py), not a check that would compute it at every build."""
+    columns = [*PERIOD, "flow", code, *names, "partner_code", "partner_name", "partner_iso3",
+               "unit1", "quantity1", "unit2", "quantity2", "value_jpy", "value_usd",
+               "jpy_per_unit1", "jpy_per_unit2"]
     return {"kind": "view", "lake": False,
             "description": description + JAPAN_ONLY + LATEST_MART.format(name=name),
-            "columns": [*PERIOD, "flow", code, "partner_code", "partner_name", "partner_iso3",
-                        "unit1", "quantity1", "unit2", "quantity2", "value_jpy",
-                        "jpy_per_unit1", "jpy_per_unit2"],
+            "columns": columns,
             "grain": ["period_type", "period", "flow", code, "partner_code", "unit1", "unit2"],
-            "overrides": QUANTITY_OVERRIDES, "built_by": "quantity_marts", "as_of": True,
+            "overrides": _only({**QUANTITY_OVERRIDES, **CONFIDENTIAL_NAMES}, columns),
+            "built_by": "quantity_marts", "as_of": True,
+            "sql": f"{name.replace('.', '/')}_as_of",
+            "preview": {"select": f"flow, {code}, left({names[0]}, 40) as name, partner_name, "
+                                  "unit2, quantity2, round(value_jpy / 1e9, 3) as value_bn_jpy, "
+                                  "round(value_usd / 1e6, 1) as value_m_usd",
+                        "order": f"value_jpy desc, flow, {code}, partner_code",
+                        "title": "largest values"}}
+
+
+def _quantity_mart(name: str, description: str, code: str, names: list[str]) -> dict:
+    """A quantity mart: a view, by period, flow, HS `code` column, partner and units, built by
+    the asset `quantity_marts`; the code's `names` come last (added after the first release of
+    the view: columns are only ever appended). Not copied to the lake: it is core.trade_latest
+    several times over, computed when read (docs/lake.md)."""
+    columns = [*PERIOD, "flow", code, "partner_code", "partner_name", "partner_iso3", "unit1",
+               "quantity1", "unit2", "quantity2", "value_jpy", "jpy_per_unit1", "jpy_per_unit2",
+               *names]
+    return {"kind": "view", "lake": False,
+            "description": description + JAPAN_ONLY + LATEST_MART.format(name=name),
+            "columns": columns,
+            "grain": ["period_type", "period", "flow", code, "partner_code", "unit1", "unit2"],
+            "overrides": _only({**QUANTITY_OVERRIDES, **CONFIDENTIAL_NAMES, **QUANTITY_NAMES},
+                               columns),
+            "built_by": "quantity_marts", "as_of": True,
             "sql": f"{name.replace('.', '/')}_as_of",
             "preview": {"select": f"flow, {code}, partner_name, unit1, quantity1, unit2, "
                                   "quantity2, round(value_jpy / 1e9, 3) as value_bn_jpy, "
@@ -627,11 +720,23 @@ TABLES: dict[str, dict] = {
     "marts.quantity_by_hs_code": _quantity_mart(
         "marts.quantity_by_hs_code", "Quantities, value and unit values by 9-digit HS code, "
         "partner and period, unit by unit: quantities in different units are never added up "
-        "(a period that spans a change of a code's unit has a row per unit).", "hs_code"),
+        "(a period that spans a change of a code's unit has a row per unit).", "hs_code",
+        ["hs_code_name", "description_ja"]),
     "marts.quantity_by_hs_subheading": _quantity_mart(
         "marts.quantity_by_hs_subheading", "Quantities, value and unit values by HS subheading "
         "(6 digits), partner and period: `marts.quantity_by_hs_code` summed over the 9-digit "
-        "codes of each subheading, unit by unit.", "hs_subheading"),
+        "codes of each subheading, unit by unit.", "hs_subheading", ["subheading_name"]),
+    "marts.trade_by_hs_heading": _hs_mart(
+        "marts.trade_by_hs_heading", "Trade by HS heading (4 digits, named), partner and "
+        "period: value in yen and dollars, and quantities unit by unit (quantities in different "
+        "units are never added up; value_jpy summed over headings and units is the total's).",
+        "hs_heading", ["heading_name"]),
+    "marts.trade_by_hs_subheading": _hs_mart(
+        "marts.trade_by_hs_subheading", "Trade by HS subheading (6 digits, named, with its "
+        "heading), partner and period: value in yen and dollars, and quantities unit by unit "
+        "(quantities in different units are never added up; value_jpy summed over subheadings "
+        "and units is the total's).",
+        "hs_subheading", ["subheading_name", "hs_heading", "heading_name"]),
     "marts.revisions": {
         "description": "How each month's figures with each partner changed from first "
                        "publication to the latest release." + JAPAN_ONLY,
@@ -738,6 +843,74 @@ TABLES: dict[str, dict] = {
                                             "(`EU`), or empty for the world."},
             "value_thousand_jpy": {"description": "The published total (billion yen to six "
                                                   "decimals in the source)."},
+        },
+    },
+    "ref.hs_headings": {
+        "description": "The headings (4 digits) of the HS 2022 nomenclature with their English "
+                       "and Japanese names (data/ref/hs_headings.csv, written by "
+                       "trade_etl/ingest/commodities.py).",
+        "columns": ["hs_heading", "hs_chapter", "heading_name", "hs_edition", "heading_name_ja"],
+        "grain": ["hs_heading"],
+        "overrides": {"hs_heading": {"description": "The four-digit heading, as text."}},
+    },
+    "ref.hs_subheadings": {
+        "description": "The subheadings (6 digits) of the HS 2022 nomenclature with their English "
+                       "names (data/ref/hs_subheadings.csv, written by "
+                       "trade_etl/ingest/commodities.py).",
+        "columns": ["hs_subheading", "hs_heading", "subheading_name", "hs_edition"],
+        "grain": ["hs_subheading"],
+        "overrides": {"hs_subheading": {"description": "The six-digit subheading, as text."},
+                      "subheading_name": {"description": "The subheading's English name, HS "
+                                                         "2022 wording."}},
+    },
+    "ref.hs9_codes": {
+        "description": "Every 9-digit code of Japan's yearly export statistical code lists "
+                       "2010–2025, with the years it is listed, its unit and Japanese "
+                       "description, and its subheading's English name (data/ref/hs9_codes.csv, "
+                       "written by trade_etl/ingest/commodities.py). Import codes are in no open "
+                       "list: they are not here.",
+        "columns": ["hs_code", "flow", "first_year", "last_year", "unit2", "description_ja",
+                    "hs_subheading", "subheading_name", "years_listed"],
+        "grain": ["hs_code"],
+        "overrides": {
+            "hs_code": {"description": "The 9-digit statistical code, as text."},
+            "flow": {"type": "VARCHAR", "description": "`export`: the code is in the export "
+                                                       "lists (the only open ones)."},
+            "unit2": {"description": "Unit of quantity 2 in the latest list holding the code "
+                                     "(`ref.units`), e.g. `KG`, `NO`, `KG (I.I.)`."},
+            "hs_subheading": {"description": "The code's subheading: its first six digits."},
+        },
+    },
+    "ref.units": {
+        "description": "Every unit of quantity the release files and the code lists use, with "
+                       "its meaning in English and Japanese (data/ref/units.csv).",
+        "columns": ["unit_code", "unit_name", "unit_name_ja"],
+        "grain": ["unit_code"],
+    },
+    "audit.unknown_codes": {
+        "description": "The 9-digit export codes of the latest figures that the year's export "
+                       "code list does not hold, with the months they were seen in and their "
+                       "value (reported by the check export_codes_in_the_lists, a warning). Only "
+                       "exports can be judged (the open lists are export lists), in the years a "
+                       "list covers; confidential codes are in core.confidential_codes.",
+        "columns": ["flow", "year", "hs_code", "first_month", "last_month", "partners",
+                    "value_jpy", "hs_subheading", "subheading_name", "first_year", "last_year"],
+        "grain": ["flow", "year", "hs_code"],
+        "sql": "audit/unknown_codes", "built_by": "unknown_codes",
+        "overrides": {
+            "flow": {"type": "VARCHAR", "description": "`export` (import codes cannot be "
+                                                       "judged: no open list holds them)."},
+            "year": {"description": "Calendar year of the figures, and of the list they were "
+                                    "judged by."},
+            "hs_code": {"description": "The 9-digit code, as the release files wrote it."},
+            "partners": {"description": "Partner countries it was exported to that year."},
+            "value_jpy": {"description": "Its value that year: the published thousand-yen values "
+                                         "× 1000, summed exactly."},
+            "hs_subheading": {"description": "The code's first six digits."},
+            "first_year": {"description": "The first year whose list holds the code; empty when "
+                                          "no list does."},
+            "last_year": {"description": "The last year whose list holds the code; empty when "
+                                         "no list does."},
         },
     },
     "audit.official_totals_diff": {
@@ -912,8 +1085,8 @@ DOCS = Path(__file__).resolve().parents[2] / "docs" / "warehouse.md"
 # <!-- columns: TABLE [except OTHER] --> … <!-- /columns -->: the column table only;
 # <!-- table: TABLE [except OTHER] --> … <!-- /table -->: description and grain, then columns.
 # `except OTHER` leaves out the columns TABLE shares with OTHER (the marts' common columns).
-BLOCK = re.compile(r"<!-- (?P<tag>columns|table): (?P<table>[a-z_]+\.[a-z_]+)"
-                   r"(?: except (?P<other>[a-z_]+\.[a-z_]+))? -->\n.*?<!-- /(?P=tag) -->",
+BLOCK = re.compile(r"<!-- (?P<tag>columns|table): (?P<table>[a-z0-9_]+\.[a-z0-9_]+)"
+                   r"(?: except (?P<other>[a-z0-9_]+\.[a-z0-9_]+))? -->\n.*?<!-- /(?P=tag) -->",
                    re.S)
 
 

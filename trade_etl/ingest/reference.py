@@ -43,13 +43,38 @@ REF_TABLES: dict[str, dict[str, str]] = {
                         "partner_code": "VARCHAR", "source_area": "VARCHAR",
                         "months": "TINYINT", "vintage_stage": "VARCHAR",
                         "value_thousand_jpy": "BIGINT"},
+    # the commodity dictionary (trade_etl/ingest/commodities.py writes these four)
+    "hs_headings": {"hs_heading": "VARCHAR", "hs_chapter": "VARCHAR", "heading_name": "VARCHAR",
+                    "hs_edition": "VARCHAR", "heading_name_ja": "VARCHAR"},
+    "hs_subheadings": {"hs_subheading": "VARCHAR", "hs_heading": "VARCHAR",
+                       "subheading_name": "VARCHAR", "hs_edition": "VARCHAR"},
+    "hs9_codes": {"hs_code": "VARCHAR", "flow": "VARCHAR", "first_year": "SMALLINT",
+                  "last_year": "SMALLINT", "unit2": "VARCHAR", "description_ja": "VARCHAR",
+                  "years_listed": "VARCHAR"},
+    "units": {"unit_code": "VARCHAR", "unit_name": "VARCHAR", "unit_name_ja": "VARCHAR"},
 }
 # The rate tables' key column; each also has `source` ('shipped' or 'fred:<ID>/<vintage>').
 FX_TABLES = {"fx_daily": "date", "fx_monthly": "month"}
+# Tables loaded from more than their own CSV: ref.hs9_codes gains each code's subheading and its
+# English name from hs_subheadings.csv (kept once there, not in every code's row).
+REF_SOURCES: dict[str, tuple[str, ...]] = {"hs9_codes": ("hs9_codes", "hs_subheadings")}
 
 
 def ref_csv(table: str, ref_dir: Path = REF_DATA_DIR) -> Path:
     return ref_dir / f"{table}.csv"
+
+
+def ref_sources(table: str, ref_dir: Path = REF_DATA_DIR) -> list[Path]:
+    """The CSVs `ref.<table>` is loaded from."""
+    return [ref_csv(name, ref_dir) for name in REF_SOURCES.get(table, (table,))]
+
+
+def _csv_select(table: str, param: str) -> str:
+    """`select * from read_csv($param, …)` with the CSV's declared column types."""
+    columns = REF_TABLES[table]  # a fixed list: the only identifiers formatted into SQL here
+    spec = ", ".join(f"'{name}': '{kind}'" for name, kind in columns.items())
+    return (f"select * from read_csv(${param}, header = true, auto_detect = false, "
+            f"columns = {{{spec}}}, quote = '\"', delim = ',')")
 
 
 def load_ref_table(conn: duckdb.DuckDBPyConnection, table: str,
@@ -58,13 +83,19 @@ def load_ref_table(conn: duckdb.DuckDBPyConnection, table: str,
     """Replace `ref.<table>` with the CSV's rows (for the rate tables, merged with the newest
     fetched vintages in `raw_dir`; for `reporters`, with the reporters `registry` adds);
     returns the row count."""
-    columns = REF_TABLES[table]  # a fixed list: the only identifiers formatted into SQL here
-    spec = ", ".join(f"'{name}': '{kind}'" for name, kind in columns.items())
-    shipped = (f"select * from read_csv($path, header = true, auto_detect = false, "
-               f"columns = {{{spec}}}, quote = '\"', delim = ',')")
+    shipped = _csv_select(table, "path")
     params = {"path": str(ref_csv(table, ref_dir))}
     if table == "reporters":
         _load_reporters(conn, shipped, params, registry)
+    elif table == "hs9_codes":
+        conn.execute(
+            "create or replace table ref.hs9_codes as select codes.hs_code, codes.flow, "
+            "codes.first_year, codes.last_year, codes.unit2, codes.description_ja, "
+            "left(codes.hs_code, 6) as hs_subheading, subheadings.subheading_name, "
+            f"codes.years_listed from ({shipped}) as codes "
+            f"left join ({_csv_select('hs_subheadings', 'subheadings')}) as subheadings "
+            "on left(codes.hs_code, 6) = subheadings.hs_subheading order by codes.hs_code",
+            {**params, "subheadings": str(ref_csv("hs_subheadings", ref_dir))})
     elif table not in FX_TABLES:
         conn.execute(f"create or replace table ref.{table} as {shipped}", params)
     else:

@@ -17,7 +17,13 @@ from trade_etl.defs.resources import (
 )
 from trade_etl.formats.fx_rates import fetched_rates
 from trade_etl.ingest.layouts import registry
-from trade_etl.ingest.reference import FX_TABLES, REF_TABLES, load_ref_table, ref_csv
+from trade_etl.ingest.reference import (
+    FX_TABLES,
+    REF_TABLES,
+    load_ref_table,
+    ref_csv,
+    ref_sources,
+)
 
 
 @dg.multi_asset(
@@ -26,7 +32,8 @@ from trade_etl.ingest.reference import FX_TABLES, REF_TABLES, load_ref_table, re
         dg.AssetSpec(
             ["ref", table],
             metadata=columns_of(["ref", table]),
-            code_version=hashlib.sha256(ref_csv(table).read_bytes()).hexdigest()[:12],
+            code_version=hashlib.sha256(b"".join(
+                path.read_bytes() for path in ref_sources(table))).hexdigest()[:12],
             description=f"Reference table loaded from data/ref/{table}.csv "
             "(see docs/reference.md).",
             group_name="reference",

@@ -1,6 +1,8 @@
 """Marts: trade balances by partner, region, HS section, sector and period, latest and as of any
-date, revisions from first publication, and quantities and unit values by HS code and partner.
-These tables, views and macros are the public interface (docs/warehouse.md)."""
+date, revisions from first publication, quantities and unit values by HS code and partner, and
+trade by named HS heading and subheading. These tables, views and macros are the public
+interface (docs/warehouse.md). Beside them, audit/unknown_codes: the export codes of the figures
+that the year's code list does not hold."""
 
 import dagster as dg
 from dagster_duckdb import DuckDBResource
@@ -33,6 +35,7 @@ from trade_etl.store.warehouse import (
     create_view,
     rebuild_table,
 )
+from trade_etl.text import visible
 from trade_etl.versions import code_version
 
 REF_DEPS = [dg.AssetKey(["ref", t]) for t in ("countries", "country_groups", "hs_sections",
@@ -42,6 +45,10 @@ REF_DEPS = [dg.AssetKey(["ref", t]) for t in ("countries", "country_groups", "hs
 # assets below are generated from the tables each one builds (`built_by`).
 BALANCE_MARTS = schema.built_by("balance_marts")
 QUANTITY_MARTS = schema.built_by("quantity_marts")
+# The commodity dictionary (ref.hs_headings, …): names on the marts, the lists codes are judged by
+DICTIONARY_DEPS = [dg.AssetKey(["ref", t]) for t in ("hs_headings", "hs_subheadings",
+                                                     "hs9_codes", "hs_chapters")]
+UNKNOWN_CODES = dg.AssetKey(["audit", "unknown_codes"])
 
 
 def _key(table: str) -> dg.AssetKey:
@@ -230,11 +237,13 @@ def revisions(warehouse: DuckDBResource) -> dg.MaterializeResult:
             group_name="marts", kinds={"duckdb", "sql"},
             # the latest figures, and the facts and coverage of the as-of macro
             deps=[TRADE_LATEST, TRADE_FACTS, RELEASE_COVERAGE, PERIOD_MONTHS,
-                  dg.AssetKey(["ref", "countries"])],
+                  dg.AssetKey(["ref", "countries"]), dg.AssetKey(["ref", "fx_monthly"]),
+                  *DICTIONARY_DEPS],
             description=schema.table_comment(table) + " Units are in the grain: "
             "core/trade_facts:units_agree_within_release guarantees each latest cell has one "
             "unit. A view over core.trade_latest.",
-            code_version=code_version(schema.sql_file(table), "core/quantities_as_of"),
+            code_version=code_version(schema.sql_file(table), "core/quantities_as_of",
+                                      "core/hs_trade_as_of"),
         )
         for table in QUANTITY_MARTS
     ],
@@ -246,6 +255,7 @@ def quantity_marts(warehouse: DuckDBResource):
         create_table_macro(conn, "core.winning_releases")  # also when no partition ran
         with transaction(conn):
             create_table_macro(conn, "core.quantities_as_of", ("as_of", "hs_digits"))
+            create_table_macro(conn, "core.hs_trade_as_of", ("as_of", "hs_digits"))
             for table in QUANTITY_MARTS:
                 _build_as_of(conn, table)
         # from the coverage: the views' own rows would be computed to find it
@@ -262,3 +272,50 @@ def quantity_marts(warehouse: DuckDBResource):
                 "latest_complete_fiscal_year": fiscal_year or "none",
                 "preview": preview(conn, table, fiscal_year),
             })
+
+
+@dg.asset(
+    pool=WAREHOUSE_WRITER,
+    key=UNKNOWN_CODES, metadata=columns_of(UNKNOWN_CODES),
+    group_name="audit", kinds={"duckdb", "sql"},
+    deps=[TRADE_LATEST, dg.AssetKey(["ref", "hs9_codes"]), dg.AssetKey(["ref", "hs_subheadings"])],
+    description=schema.table_comment("audit.unknown_codes"),
+    code_version=code_version(schema.sql_file("audit.unknown_codes")),
+    check_specs=[dg.AssetCheckSpec(
+        "export_codes_in_the_lists", asset=UNKNOWN_CODES,
+        description="Every 9-digit export code of the latest figures is in its year's export "
+        "code list (ref.hs9_codes). A warning, never blocking: a code the list lacks is still "
+        "counted in every total; audit.unknown_codes lists them.")],
+)
+def unknown_codes(warehouse: DuckDBResource):
+    with warehouse_connection(warehouse) as conn:
+        token = combine(inputs_token(conn), code_version("audit/unknown_codes"))
+        rows, _ = _rebuild_unless_current(conn, "audit.unknown_codes", token,
+                                          lambda: rebuild_table(conn, "audit.unknown_codes"))
+        by_year = conn.sql(
+            "with exports as (select year, sum(value_thousand_jpy) * 1000 as value_jpy "
+            "from core.trade_latest where flow = 1 group by year) "
+            "select unknown.year, count(*) as codes, sum(unknown.value_jpy)::bigint as value_jpy, "
+            "round(100 * sum(unknown.value_jpy) / any_value(exports.value_jpy), 3) "
+            "as share_of_exports_pct "
+            "from audit.unknown_codes as unknown inner join exports using (year) "
+            "group by unknown.year order by unknown.year").pl()
+        largest = conn.sql(
+            "select year, hs_code, first_month, last_month, partners, value_jpy, "
+            "left(subheading_name, 50) as subheading_name, first_year, last_year "
+            "from audit.unknown_codes order by value_jpy desc, year, hs_code limit 10").pl()
+    detail = None
+    if rows:
+        shown = ", ".join(f"{r['hs_code']} ({r['year']})" for r in largest.head(3).iter_rows(
+            named=True))
+        detail = visible(f"{rows} export code-year(s) are not in that year's export code list, "
+                         f"e.g. {shown}: see audit.unknown_codes", lines=False)
+    yield dg.MaterializeResult(metadata={
+        "dagster/row_count": rows,
+        "by_year": dg.MetadataValue.md(markdown_table(by_year)),
+        "preview": dg.MetadataValue.md(f"**Largest values**\n\n{markdown_table(largest)}"),
+    })
+    yield dg.AssetCheckResult(
+        check_name="export_codes_in_the_lists", passed=rows == 0,
+        severity=dg.AssetCheckSeverity.WARN, description=detail,
+        metadata={"unknown_code_years": rows})

@@ -29,9 +29,10 @@ from trade_etl.store import freshness, publish
     pool=WAREHOUSE_WRITER,
     key=["warehouse", "published"], group_name="publish", kinds={"duckdb"},
     deps=[TRADE_FACTS, AUDIT_RELEASES, AUDIT_QUARANTINE, TRADE_LATEST, HS_CODE_SECTORS,
-          # every mart the spec declares (schema.TABLES, built_by)
+          # every mart (and audit table) the spec declares an asset for (schema.TABLES,
+          # built_by)
           *[dg.AssetKey(t.split(".")) for t, spec in schema.TABLES.items()
-            if t.startswith("marts.") and "built_by" in spec]],
+            if "built_by" in spec]],
     description="The warehouse readers open (TRADE_ETL_WAREHOUSE): the run's working copy, "
     "checkpointed, compacted when a third of it is free space, and swapped in atomically once "
     "everything upstream and every blocking check has passed.",
