@@ -1,8 +1,8 @@
 """The layers import in one direction (docs/design.md, "Layers").
 
-base (settings, errors, text, failpoints, db, versions, formats) → fetch → ingest → store → lake → sample →
-serve → {defs, app, definitions}: a module may import its own package, the base, and the packages
-before its own; never one after it. Read from the source (every `import`, also inside
+base (settings, errors, text, failpoints, db, versions, formats) → fetch → ingest → store → lake →
+sample → serve → {defs, app, definitions}: a module may import its own package, the base, and the
+packages before its own; never one after it. Read from the source (every `import`, also inside
 functions), so a lazy import that closes a cycle is caught too.
 """
 
