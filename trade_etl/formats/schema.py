@@ -300,6 +300,32 @@ FIELDS: dict[str, dict[str, str]] = {
     "blocks": {"type": "BOOLEAN", "description":
                "Whether the difference fails the build (check totals_match_official): the "
                "year complete and at the stage of the published vintage (revised or fixed)."},
+    # classification lineage (docs/warehouse.md, "Comparable series")
+    "first_year": {"type": "SMALLINT", "description": "First year of the row's years."},
+    "last_year": {"type": "SMALLINT", "description": "Last year of the row's years."},
+    "national_codes": {"type": "VARCHAR", "description":
+                       "The last three digits of the subheading's 9-digit export codes in those "
+                       "years, space-separated (`100 900`: `903082100` and `903082900`)."},
+    "hs9_family": {"type": "VARCHAR", "description":
+                   "Their family at level `hs9` (January changes): the family's id when all the "
+                   "row's codes are in one family; empty when each code is a family of its own "
+                   "(named by the code); `@<year>` when each is a family of its own named "
+                   "`<code>@<year>` (a subheading listed again after a gap)."},
+    "hs6_family": {"type": "VARCHAR", "description":
+                   "Their family at level `hs6` (January changes and HS editions), as "
+                   "hs9_family."},
+    "level": {"type": "VARCHAR", "description":
+              "`hs9`: families across the January changes of the 9-digit codes; `hs6`: across "
+              "HS editions too (UN correlations of subheadings)."},
+    "family_id": {"type": "VARCHAR", "description":
+                  "The family: a code that never changed is a family named by the code "
+                  "(`870323915`); a family of several codes is named by the smallest subheading "
+                  "it spans (`903082`); codes outside the lists whose subheading's codes are "
+                  "families of their own form a family named by the subheading."},
+    "comparable_since": {"type": "SMALLINT", "description":
+                         "The year since which the family is unchanged: its last code change "
+                         "(or, at level hs6, edition change), or its first year; from then on "
+                         "its codes are comparable one by one, before it only the family is."},
 }
 
 BALANCE = ["exports_jpy", "imports_jpy", "balance_jpy", "exports_usd", "imports_usd",
@@ -709,6 +735,28 @@ TABLES: dict[str, dict] = {
         "grain": ["date"],
         "overrides": {"jpy_per_usd": {"description": "Yen per US dollar, noon buying rate in "
                                                      "New York that day."}},
+    },
+    "ref.hs_lineage": {
+        "description": "Japan's 9-digit export codes 2010-2025 by subheading and run of years, "
+                       "with their families at both levels (data/ref/hs_lineage.csv, written by "
+                       "python -m trade_etl.ingest.lineage; docs/reference.md). ref.hs_families "
+                       "is the same, one row per code and year.",
+        "columns": ["hs_subheading", "first_year", "last_year", "national_codes", "hs9_family",
+                    "hs6_family"],
+        "grain": ["hs_subheading", "first_year"],
+        "overrides": {
+            "hs_subheading": {"description": "HS subheading: the first six digits of the codes."},
+            "first_year": {"description": "First year of a run of years in which the "
+                                          "subheading's codes and their families stay the same."},
+            "last_year": {"description": "Last year of that run."},
+        },
+    },
+    "ref.hs_lineage_families": {
+        "description": "Every family of several codes and the year since which it is unchanged "
+                       "(data/ref/hs_lineage_families.csv, written by python -m "
+                       "trade_etl.ingest.lineage).",
+        "columns": ["level", "family_id", "comparable_since"],
+        "grain": ["level", "family_id"],
     },
 }
 
