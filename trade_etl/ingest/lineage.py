@@ -165,6 +165,8 @@ class Level:
 
 @dataclass
 class Lineage:
+    """The code lists, the edition groups kept and left out, and the families of each level."""
+
     lists: dict[int, frozenset[str]]
     groups: dict[int, list[tuple[set[str], set[str]]]]  # edition year -> kept groups
     dropped: dict[int, list[str]]  # edition year -> catch-all subheadings left out
