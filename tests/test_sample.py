@@ -588,13 +588,27 @@ def test_composition_looks_japanese(default_sample: Sample) -> None:
     reason="shared reference not available",
 )
 def test_hs_codes_are_real_subheadings(default_sample: Sample) -> None:
+    """HS 2022 subheadings, but for the HS 2017 one the sample writes before its staged edition
+    change (plan.CODE_CHANGES): a real HS 2017 subheading the UN tables correlate with the new
+    codes' subheadings."""
+    from trade_etl.sample.plan import CODE_CHANGES
+
     with open(REFERENCE / "codes" / "harmonized-system.csv", newline="", encoding="utf-8") as fh:
         hs6 = {r["hscode"] for r in csv.DictReader(fh) if r["level"] == "6"}
     used = {
-        hs[:6] for rel in default_sample.releases for rows in rel.cells.values() for hs, _c in rows
+        (hs[:6], y) for rel in default_sample.releases for (_f, y, _m, _ch), rows in
+        rel.cells.items() for hs, _c in rows
         if "X" not in hs  # a confidential code's subheading is withheld
     }
-    assert used <= hs6
+    staged = {(old[:6], y) for first, old, _new in CODE_CHANGES for _s, y in used if y < first}
+    assert {sub for sub, _y in used - staged} <= hs6
+    old_edition = {sub for sub, _y in used & staged} - hs6
+    assert old_edition == {"851712"}
+    with open(REFERENCE / "codes" / "hs6_edition_concordance.csv", newline="",
+              encoding="utf-8") as fh:
+        links = {(r["code.before"].zfill(6), r["code.after"].zfill(6))
+                 for r in csv.DictReader(fh) if r["adjustment"] == "2022 to 2017"}
+    assert {("851712", "851713"), ("851712", "851714")} <= links
 
 
 def test_determinism(tmp_path: Path, default_dir: Path) -> None:

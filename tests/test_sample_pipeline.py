@@ -113,7 +113,8 @@ def test_brief_tells_the_fiscal_2024_story(sample_warehouse, capsys):
 def test_documented_queries_run(sample_warehouse):
     text = (REPO / "docs" / "warehouse.md").read_text()
     blocks = re.findall(r"```sql\n(.*?)```", text, flags=re.S)
-    assert len(blocks) == 16  # thirteen examples, official totals, partner ranks, unknown codes
+    # thirteen examples, official totals, partner ranks, unknown codes, two families
+    assert len(blocks) == 18
     for block in blocks:
         rows = query(sample_warehouse, block)
         assert rows, block

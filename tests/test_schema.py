@@ -88,7 +88,7 @@ def test_spec_is_consistent():
         if spec.get("kind", "table") not in ("table", "view"):
             problems.append(f"{table}: kind {spec['kind']!r}")
         if not set(spec) <= {"description", "columns", "grain", "kind", "lake", "overrides",
-                              "sql", "as_of", "built_by", "preview", "checks"}:
+                              "sql", "as_of", "built_by", "preview", "checks", "params"}:
             problems.append(f"{table}: unknown keys {sorted(set(spec))}")
         if spec.get("lake", True) is not True and spec.get("kind") != "view":
             problems.append(f"{table}: only views stay out of the lake")

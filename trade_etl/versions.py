@@ -21,10 +21,11 @@ def sources(*names: str) -> list[Path]:
     (`core/trade_latest` is sql/core/trade_latest.sql), a SQL folder (`marts/`, every .sql in
     it; `/` is all of sql/), a module (`trade_etl.ingest.loader`) or a package
     (`trade_etl.formats`, every .py in it, recursively) or a reference CSV (`ref/sector_map.csv`,
-    from data/ref/: the mappings a table is computed with are part of what computes it)."""
+    from data/ref/: the mappings a table is computed with are part of what computes it; without
+    `.csv`, `ref/hs_families` is sql/ref/hs_families.sql)."""
     found: list[Path] = []
     for name in names:
-        if name.startswith("ref/"):
+        if name.startswith("ref/") and name.endswith(".csv"):
             found.append(REF_DATA_DIR / name.removeprefix("ref/"))
         elif name.startswith("trade_etl"):
             path = PACKAGE_DIR.parent.joinpath(*name.split("."))

@@ -276,10 +276,8 @@ FIELDS: dict[str, dict[str, str]] = {
     "description_ja": {"type": "VARCHAR", "description":
                        "The code's Japanese description below its heading, as the latest export "
                        "code list holding it prints it (levels marked `－`, `－－`, …)."},
-    "first_year": {"type": "SMALLINT", "description":
-                   "The first year whose export code list holds the code."},
-    "last_year": {"type": "SMALLINT", "description":
-                  "The last year whose export code list holds the code (2025: the latest list)."},
+    "first_year": {"type": "SMALLINT", "description": "First year of the row's years."},
+    "last_year": {"type": "SMALLINT", "description": "Last year of the row's years."},
     "years_listed": {"type": "VARCHAR", "description":
                      "Every year whose export code list holds the code, as spans: `2010-2025`, "
                      "or `2010-2011 2017-2025` where it left the lists and came back."},
@@ -367,6 +365,44 @@ FIELDS: dict[str, dict[str, str]] = {
     "blocks": {"type": "BOOLEAN", "description":
                "Whether the difference fails the build (check totals_match_official): the "
                "year complete and at the stage of the published vintage (revised or fixed)."},
+    # classification lineage (docs/warehouse.md, "Comparable series")
+    "national_codes": {"type": "VARCHAR", "description":
+                       "The last three digits of the subheading's 9-digit export codes in those "
+                       "years, space-separated (`100 900`: `903082100` and `903082900`)."},
+    "hs9_family": {"type": "VARCHAR", "description":
+                   "Their family at level `hs9` (January changes): the family's id when all the "
+                   "row's codes are in one family; empty when each code is a family of its own "
+                   "(named by the code); `@<year>` when each is a family of its own named "
+                   "`<code>@<year>` (a subheading listed again after a gap)."},
+    "hs6_family": {"type": "VARCHAR", "description":
+                   "Their family at level `hs6` (January changes and HS editions), as "
+                   "hs9_family."},
+    "level": {"type": "VARCHAR", "description":
+              "`hs9`: families across the January changes of the 9-digit codes; `hs6`: across "
+              "HS editions too (UN correlations of subheadings)."},
+    "family_id": {"type": "VARCHAR", "description":
+                  "The family: a code that never changed is a family named by the code "
+                  "(`870323915`); a family of several codes is named by the smallest subheading "
+                  "it spans (`903082`); codes outside the lists whose subheading's codes are "
+                  "families of their own form a family named by the subheading."},
+    "comparable_since": {"type": "SMALLINT", "description":
+                         "The year since which the family is unchanged: its last code change "
+                         "(or, at level hs6, edition change), or its first year; from then on "
+                         "its codes are comparable one by one, before it only the family is."},
+    "family_label": {"type": "VARCHAR", "description":
+                     "The family in words: its one code, or the subheadings it spans (`903082`; "
+                     "`851712, 851713, 851714`; `020840 and 129 more subheadings`)."},
+    "family_codes": {"type": "BIGINT", "description":
+                     "Listed 9-digit codes in the family, over all its years (0 for the family "
+                     "of a subheading's codes outside the list)."},
+    "mapped_by": {"type": "VARCHAR", "description":
+                  "How the code got its family: `code` (the year's list holds it), "
+                  "`code_nearest_year` (the list of the nearest year holding it: a year outside "
+                  "2010-2025, or missing that year), `subheading` (an import, or an export code in "
+                  "no list: its subheading's family) or `own` (its subheading is in no list, "
+                  "e.g. a confidential code)."},
+    "codes_reported": {"type": "BIGINT", "description":
+                       "9-digit codes with figures in the row."},
 }
 
 BALANCE = ["exports_jpy", "imports_jpy", "balance_jpy", "exports_usd", "imports_usd",
@@ -500,6 +536,9 @@ def _quantity_mart(name: str, description: str, code: str, names: list[str]) -> 
 #               loader writes it);
 #   as_of       True: `sql` is the table macro `<name>_as_of(as_of)` and the table or view is that
 #               macro at the latest date (trade_etl.store.warehouse.build_as_of);
+#   params      more parameters of that macro, each with its values: {"level": ["hs9", "hs6"]}
+#               makes `<name>_as_of(as_of, level)`, and the table or view the union of the macro
+#               at the latest date over those values;
 #   built_by    the Dagster asset that builds it (`balance_marts`, `quantity_marts`, `revisions`):
 #               the multi-assets' specs, descriptions, previews and checks come from here;
 #   preview     {select, order, title}: the rows its materialization shows (the latest complete
@@ -599,6 +638,19 @@ TABLES: dict[str, dict] = {
         "overrides": {"hs_code": {"description": "The confidential code, e.g. `38XXXXXXX`."},
                       "value_thousand_jpy": {"description": "Value withheld under the code, "
                                                             "all partners, as published."}},
+    },
+    "core.hs_code_families": {
+        "kind": "view", "lake": False,
+        "description": "The family of every code the fact store holds, in every year it holds "
+                       "it, at both levels (ref.hs_families): an export code's own in that "
+                       "year's list (or the nearest year's), otherwise its subheading's. "
+                       "Computed when read, so not copied to the lake.",
+        "columns": ["flow", "hs_code", "year", "level", "family_id", "family_label",
+                    "comparable_since", "mapped_by"],
+        "grain": ["flow", "hs_code", "year", "level"],
+        "sql": "core/hs_code_families",
+        "overrides": {"comparable_since": {"description": "As in ref.hs_families; empty for a "
+                                                          "code whose subheading is in no list."}},
     },
     "core.releases": {
         "kind": "view",
@@ -737,6 +789,36 @@ TABLES: dict[str, dict] = {
         "(quantities in different units are never added up; value_jpy summed over subheadings "
         "and units is the total's).",
         "hs_subheading", ["subheading_name", "hs_heading", "heading_name"]),
+    "marts.trade_comparable": {
+        "kind": "view", "lake": False,
+        "description": "Values and quantities by family of codes that stay comparable when "
+                       "codes change (docs/warehouse.md, Comparable series), partner and period, "
+                       "at both levels: `hs9` follows the January changes of the 9-digit codes, "
+                       "`hs6` HS editions too. Families sum exactly to the balance marts; a "
+                       "quantity is given where the units of the row's codes and months agree. "
+                       "Latest figures; `marts.trade_comparable_as_of(d, level)` gives one level "
+                       "as known on date d. Computed when read (a view), so not in the lake.",
+        "columns": [*PERIOD, "level", "flow", "family_id", "family_label", "comparable_since",
+                    "partner_code", "partner_name", "partner_iso3", "codes_reported", "unit1",
+                    "quantity1", "unit2", "quantity2", "value_jpy"],
+        "grain": ["period_type", "period", "level", "flow", "family_id", "partner_code"],
+        "overrides": {
+            **QUANTITY_OVERRIDES,
+            "unit1": {"description": "Unit of quantity1, when every code and month of the row "
+                                     "has the same; empty when none has one or they differ."},
+            "unit2": {"description": "Unit of quantity2, when every code and month of the row "
+                                     "has the same; empty when none has one or they differ."},
+            "quantity1": {"description": "First quantity, in unit1, summed over the family's "
+                                         "codes and the period's months; empty without a unit."},
+            "quantity2": {"description": "Second quantity, in unit2, summed over the family's "
+                                         "codes and the period's months; empty without a unit."},
+        },
+        "built_by": "comparable_marts", "as_of": True, "sql": "marts/trade_comparable_as_of",
+        "params": {"level": ["hs9", "hs6"]},
+        "preview": {"select": "level, flow, family_id, family_label, partner_name, "
+                              "codes_reported, round(value_jpy / 1e9, 3) as value_bn_jpy",
+                    "order": "value_jpy desc, level desc", "title": "largest families"},
+    },
     "marts.revisions": {
         "description": "How each month's figures with each partner changed from first "
                        "publication to the latest release." + JAPAN_ONLY,
@@ -879,6 +961,10 @@ TABLES: dict[str, dict] = {
             "unit2": {"description": "Unit of quantity 2 in the latest list holding the code "
                                      "(`ref.units`), e.g. `KG`, `NO`, `KG (I.I.)`."},
             "hs_subheading": {"description": "The code's subheading: its first six digits."},
+            "first_year": {"description": "The first year whose export code list holds the "
+                                          "code."},
+            "last_year": {"description": "The last year whose export code list holds the code "
+                                         "(2025: the latest list)."},
         },
     },
     "ref.units": {
@@ -941,6 +1027,46 @@ TABLES: dict[str, dict] = {
         "grain": ["date"],
         "overrides": {"jpy_per_usd": {"description": "Yen per US dollar, noon buying rate in "
                                                      "New York that day."}},
+    },
+    "ref.hs_lineage": {
+        "description": "Japan's 9-digit export codes 2010-2025 by subheading and run of years, "
+                       "with their families at both levels (data/ref/hs_lineage.csv, written by "
+                       "python -m trade_etl.ingest.lineage; docs/reference.md). ref.hs_families "
+                       "is the same, one row per code and year.",
+        "columns": ["hs_subheading", "first_year", "last_year", "national_codes", "hs9_family",
+                    "hs6_family"],
+        "grain": ["hs_subheading", "first_year"],
+        "overrides": {
+            "hs_subheading": {"description": "HS subheading: the first six digits of the codes."},
+            "first_year": {"description": "First year of a run of years in which the "
+                                          "subheading's codes and their families stay the same."},
+            "last_year": {"description": "Last year of that run."},
+        },
+    },
+    "ref.hs_families": {
+        "description": "Japan's 9-digit export codes of each year's list 2010-2025 with their "
+                       "family at each level, and each listed subheading with the family its "
+                       "codes outside the list take (imports; export codes a list lacks): "
+                       "ref.hs_lineage, one row per code and year (built from it by the asset "
+                       "marts/trade_comparable).",
+        "columns": ["level", "hs_code", "year", "hs_subheading", "family_id", "family_label",
+                    "family_codes", "comparable_since"],
+        "grain": ["level", "hs_code", "year"],
+        "sql": "ref/hs_families",
+        "overrides": {
+            "hs_code": {"description": "A 9-digit export code of the year's list, or a "
+                                       "6-digit subheading: then the row gives the family of "
+                                       "the subheading's codes outside the list."},
+            "year": {"description": "A year of the code lists (2010-2025)."},
+            "hs_subheading": {"description": "The code's subheading (its first six digits)."},
+        },
+    },
+    "ref.hs_lineage_families": {
+        "description": "Every family of several codes and the year since which it is unchanged "
+                       "(data/ref/hs_lineage_families.csv, written by python -m "
+                       "trade_etl.ingest.lineage).",
+        "columns": ["level", "family_id", "comparable_since"],
+        "grain": ["level", "family_id"],
     },
 }
 
@@ -1012,6 +1138,12 @@ def sql_file(table: str) -> str:
 def as_of(table: str) -> bool:
     """Whether `table` is its table macro `<table>_as_of(as_of)` at the latest date."""
     return TABLES[table].get("as_of", False)
+
+
+def macro_params(table: str) -> dict[str, list[str]]:
+    """The parameters of `table`'s table macro after `as_of`, each with the values its latest
+    table or view unions (`{"level": ["hs9", "hs6"]}`); none for most."""
+    return dict(TABLES[table].get("params", {}))
 
 
 def checks(table: str) -> list[dict]:
@@ -1101,7 +1233,8 @@ def marts_index() -> str:
     for table in TABLES:
         if not table.startswith("marts."):
             continue
-        macro = f"`{table}_as_of(d)`" if as_of(table) else ""
+        args = "".join(f", {name}" for name in macro_params(table))
+        macro = f"`{table}_as_of(d{args})`" if as_of(table) else ""
         names = ", ".join(f"`{c['name']}`" for c in checks(table))
         lines.append(f"| `{table}` | {kind(table)} | {macro} | "
                      f"{', '.join(grain(table))} | {names} | "

@@ -52,6 +52,12 @@ REF_TABLES: dict[str, dict[str, str]] = {
                   "last_year": "SMALLINT", "unit2": "VARCHAR", "description_ja": "VARCHAR",
                   "years_listed": "VARCHAR"},
     "units": {"unit_code": "VARCHAR", "unit_name": "VARCHAR", "unit_name_ja": "VARCHAR"},
+    # classification lineage (trade_etl/ingest/lineage.py writes both)
+    "hs_lineage": {"hs_subheading": "VARCHAR", "first_year": "SMALLINT", "last_year": "SMALLINT",
+                   "national_codes": "VARCHAR", "hs9_family": "VARCHAR",
+                   "hs6_family": "VARCHAR"},
+    "hs_lineage_families": {"level": "VARCHAR", "family_id": "VARCHAR",
+                            "comparable_since": "SMALLINT"},
 }
 # The rate tables' key column; each also has `source` ('shipped' or 'fred:<ID>/<vintage>').
 FX_TABLES = {"fx_daily": "date", "fx_monthly": "month"}

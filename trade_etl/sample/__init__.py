@@ -73,6 +73,21 @@ their own in the same file, same partner and units: one keeps the chapter (``38X
 the heading (``4821XXXXX``).  Totals by partner, segment, month and sector do not change, so the
 calibration below holds with them counted.
 
+Code changes (``plan.CODE_CHANGES``): the sample's codes are those of the 2024 list in every year,
+except two real code changes it stages on dates of its own, so that the classification lineage
+(``marts.trade_comparable``, docs/warehouse.md "Comparable series") has something to show.  An
+**edition change**: HS 2022 split telephones for cellular networks (8517.12, code ``851712000``)
+into smartphones (``851713000``) and other such telephones (``851714000``) in January 2022; the
+sample writes the old code until 2023 and the new ones from 2024.  A **January split**: Customs
+split semiconductor testers ``903082000`` into ``903082100`` and ``903082900`` in January 2018;
+the sample writes the old code until 2024 and the new ones from 2025.  Before the change the new
+codes' figures are summed, partner by partner, under the old code (same units, ``NO``), so every
+total stays the same.  The families come from the real lists, so in the sample ``851712000`` of
+2023 and ``903082000`` of 2023-2024 are codes missing from their year's list that take the family
+of the nearest list holding them (2021, 2017): one family with their successors at level ``hs6``
+(the edition change) and ``hs9`` (the split), whose ``comparable_since`` is the real year (2022,
+2018), not the sample's.
+
 Manifests: release folders published from 2025-01-01 (``writer.MANIFESTS_FROM``) hold a
 ``.manifest.json`` shaped like the fetcher's (``trade_etl/formats/manifest.py``): per file its flow,
 year, months with stages (a preliminary release: earlier months ``detailed``, the newest

@@ -69,6 +69,17 @@ _RELEASE_DIR_RE = re.compile(r"^\d{4}-\d{2}-\d{2}_(preliminary|revised|fixed)$")
 CONFIDENTIAL_FROM = (2024, 4)
 _CONFIDENTIAL_CHAPTERS = (32, 33, 38, 48, 70, 82, 95)
 _CONFIDENTIAL_KEPT = (2, 4)  # one code per flow-year keeps the chapter, one the heading
+# Code changes the sample stages inside its years (its codes are otherwise the 2024 list's in
+# every year): (first year of the new codes, the old code, the new codes). Real codes of Japan's
+# lists, on dates of the sample's own: the HS 2022 split of telephones for cellular networks
+# (8517.12) into smartphones (8517.13) and others (8517.14) came into force in January 2022, and
+# semiconductor testers 9030.82-000 were split into -100 and -900 in January 2018. Before the
+# first year, the new codes' figures are written under the old code (summed by partner); values,
+# quantities and units are those of the new codes (all counted in NO), so no total changes.
+CODE_CHANGES = (
+    (2024, "851712000", ("851713000", "851714000")),  # as an HS edition change
+    (2025, "903082000", ("903082100", "903082900")),  # as a January split
+)
 
 
 def parse_years(spec: str | int | Sequence[int]) -> list[int]:
@@ -694,4 +705,21 @@ class _FlowYear:
             [pl.col(f"{p}{m}") != 0 for m in range(cover) for p in ("q1_", "q2_", "v")]
         )
         out = self._withhold(out.select(cols))
-        return out.filter(nonzero).sort(["hs9", "code"])
+        return self._old_codes(out.filter(nonzero)).sort(["hs9", "code"])
+
+    def _old_codes(self, out: pl.DataFrame) -> pl.DataFrame:
+        """Write the figures of CODE_CHANGES' new codes under the old code in the years before
+        the change (one row per partner: the new codes' rows summed)."""
+        renamed = {new: old for first, old, news in CODE_CHANGES if self.year < first
+                   for new in news}
+        if not renamed or not out["hs9"].is_in(list(renamed)).any():
+            return out
+        moved = out.filter(pl.col("hs9").is_in(list(renamed)))
+        numbers = [c for c in out.columns if c.startswith(("q1_", "q2_", "v"))]
+        merged = (
+            moved.with_columns(pl.col("hs9").replace_strict(renamed, return_dtype=pl.String))
+            .group_by("hs9", "code", "unit1", "unit2", "chapter", maintain_order=True)
+            .agg(pl.col(c).sum() for c in numbers)
+            .select(out.columns)
+        )
+        return pl.concat([out.filter(~pl.col("hs9").is_in(list(renamed))), merged])

@@ -71,10 +71,21 @@ def create_table_macro(conn: duckdb.DuckDBPyConnection, name: str,
 
 
 def create_as_of_macro(conn: duckdb.DuckDBPyConnection, table: str) -> None:
-    """Create the table macro `<table>_as_of(as_of)` of a spec'd `as_of` table."""
+    """Create the table macro `<table>_as_of(as_of, …)` of a spec'd `as_of` table (its further
+    parameters from the spec, `params`)."""
     if not schema.as_of(table) or schema.sql_file(table) != f"{table.replace('.', '/')}_as_of":
         raise ValueError(f"{table!r} is not a table macro of the spec")
-    create_table_macro(conn, f"{table}_as_of")
+    create_table_macro(conn, f"{table}_as_of", ("as_of", *schema.macro_params(table)))
+
+
+def _latest_select(table: str) -> str:
+    """`select * from <table>_as_of(<latest>)`, or the union of the macro over its spec'd
+    parameter values (fixed lists of the spec, quoted)."""
+    combos = [""]
+    for values in schema.macro_params(table).values():
+        combos = [f"{args}, '{value.replace(chr(39), chr(39) * 2)}'"
+                  for args in combos for value in values]
+    return " union all ".join(f"select * from {table}_as_of({LATEST}{args})" for args in combos)
 
 
 def build_as_of(conn: duckdb.DuckDBPyConnection, table: str) -> int | None:
@@ -84,11 +95,9 @@ def build_as_of(conn: duckdb.DuckDBPyConnection, table: str) -> int | None:
     if not schema.as_of(table):
         raise ValueError(f"{table!r} is not a table macro of the spec")
     if schema.kind(table) == "view":
-        conn.execute(f"create or replace view {table} as select * from "
-                     f"{table}_as_of({LATEST})")
+        conn.execute(f"create or replace view {table} as {_latest_select(table)}")
         return None
-    conn.execute(f"create or replace table {table} as select * from "
-                 f"{table}_as_of({LATEST}) order by all")
+    conn.execute(f"create or replace table {table} as {_latest_select(table)} order by all")
     return conn.sql(f"select count(*) from {table}").fetchall()[0][0]
 
 

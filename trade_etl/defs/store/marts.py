@@ -49,6 +49,7 @@ QUANTITY_MARTS = schema.built_by("quantity_marts")
 DICTIONARY_DEPS = [dg.AssetKey(["ref", t]) for t in ("hs_headings", "hs_subheadings",
                                                      "hs9_codes", "hs_chapters")]
 UNKNOWN_CODES = dg.AssetKey(["audit", "unknown_codes"])
+COMPARABLE_MARTS = schema.built_by("comparable_marts")
 
 
 def _key(table: str) -> dg.AssetKey:
@@ -294,7 +295,7 @@ def unknown_codes(warehouse: DuckDBResource):
                                           lambda: rebuild_table(conn, "audit.unknown_codes"))
         by_year = conn.sql(
             "with exports as (select year, sum(value_thousand_jpy) * 1000 as value_jpy "
-            "from core.trade_latest where flow = 1 group by year) "
+            "from core.trade_latest where reporter = 'JPN' and flow = 1 group by year) "
             "select unknown.year, count(*) as codes, sum(unknown.value_jpy)::bigint as value_jpy, "
             "round(100 * sum(unknown.value_jpy) / any_value(exports.value_jpy), 3) "
             "as share_of_exports_pct "
@@ -319,3 +320,63 @@ def unknown_codes(warehouse: DuckDBResource):
         check_name="export_codes_in_the_lists", passed=rows == 0,
         severity=dg.AssetCheckSeverity.WARN, description=detail,
         metadata={"unknown_code_years": rows})
+
+
+# What the comparable marts read besides the quantities (docs/warehouse.md, "Comparable
+# series"): the families of every listed code and year, a table expanded from the lineage's
+# reference tables when they change, and the view giving every code of the fact store its family.
+LINEAGE_TABLE, LINEAGE_VIEW = "ref.hs_families", "core.hs_code_families"
+
+
+@dg.multi_asset(
+    pool=WAREHOUSE_WRITER,
+    specs=[
+        dg.AssetSpec(
+            _key(table), metadata=columns_of(_key(table)),
+            group_name="marts", kinds={"duckdb", "sql"},
+            # the 9-digit figures latest and as of a date, and the families of their codes
+            deps=[TRADE_LATEST, TRADE_FACTS, RELEASE_COVERAGE, PERIOD_MONTHS,
+                  *[dg.AssetKey(["ref", t]) for t in ("countries", "hs_lineage",
+                                                      "hs_lineage_families")]],
+            description=schema.table_comment(table) + " With it, the table ref.hs_families "
+            "(the lineage's families, one row per code and year) and the view "
+            "core.hs_code_families (the family of every code and year of the fact store).",
+            code_version=code_version(schema.sql_file(table), "core/quantities_as_of",
+                                      "core/winning_releases", schema.sql_file(LINEAGE_TABLE),
+                                      schema.sql_file(LINEAGE_VIEW)),
+        )
+        for table in COMPARABLE_MARTS
+    ],
+)
+def comparable_marts(warehouse: DuckDBResource):
+    # Views and macros, as the quantity marts: created on every run, computed when queried.
+    with warehouse_connection(warehouse) as conn:
+        create_table_macro(conn, "core.winning_releases")  # also when no partition ran
+        token = combine(table_token(conn, "ref.hs_lineage"),
+                        table_token(conn, "ref.hs_lineage_families"),
+                        code_version(schema.sql_file(LINEAGE_TABLE)))
+        families, _ = _rebuild_unless_current(
+            conn, LINEAGE_TABLE, token, lambda: rebuild_table(conn, LINEAGE_TABLE))
+        with transaction(conn):
+            create_table_macro(conn, "core.quantities_as_of", ("as_of", "hs_digits"))
+            create_view(conn, LINEAGE_VIEW)
+            for table in COMPARABLE_MARTS:
+                _build_as_of(conn, table)
+        fiscal_year = conn.sql(
+            "select max(period) from (select calendar.period from (select distinct year, month "
+            "from core.release_coverage where reporter = 'JPN') as months "
+            "inner join core.period_months as calendar "
+            "on months.year = calendar.year and months.month = calendar.month "
+            "where calendar.period_type = 'fiscal_year' group by 1 having count(*) = 12)"
+        ).fetchall()[0][0]
+        counts = dict(conn.sql(
+            "select level, count(distinct family_id) from ref.hs_families group by 1").fetchall())
+        for table in COMPARABLE_MARTS:
+            yield dg.MaterializeResult(asset_key=_key(table), metadata={
+                "kind": "view (rows are computed when queried)",
+                "families_hs9": counts.get("hs9", 0),
+                "families_hs6": counts.get("hs6", 0),
+                "ref_hs_families_rows": families,
+                "latest_complete_fiscal_year": fiscal_year or "none",
+                "preview": preview(conn, table, fiscal_year),
+            })
