@@ -427,3 +427,14 @@ def test_contract_still_holds(sample_warehouse):
                             "partner_iso3", "unit1", "quantity1", "unit2", "quantity2",
                             "value_jpy", "jpy_per_unit1", "jpy_per_unit2"]
     assert columns[17:] == ["hs_code_name", "description_ja"]
+
+
+def test_codes_shows_the_family_a_code_belongs_to(sample_warehouse, capsys):
+    """The sample's staged edition change: 8517.12 (HS 2017) became 8517.13/.14 (HS 2022)."""
+    assert cli.main(["codes", "8517", "--digits", "9", "--warehouse",
+                     str(sample_warehouse)]) == 0
+    out = capsys.readouterr().out
+    families = out.split("families:\n", 1)[1]
+    line = next(line for line in families.splitlines() if "851713000 in " in line)
+    assert "hs9 family 851713000" in line
+    assert "hs6 family 851712, 851713, 851714 (3 codes), comparable since 2022" in line

@@ -319,6 +319,32 @@ def resolve_commodity(conn: duckdb.DuckDBPyConnection, text: str) -> tuple[str, 
     return top[0].code, top[0].display_name()
 
 
+FAMILIES_SHOWN = 10  # 9-digit codes whose comparable family `codes` prints
+
+
+def families(conn: duckdb.DuckDBPyConnection, entries: list[Entry]) -> list[str]:
+    """For each 9-digit code, the family it belongs to in its latest year, at both levels
+    (docs/warehouse.md, "Comparable series"), and since when that family is comparable."""
+    from trade_etl.serve.lineage import family_of
+
+    lines = []
+    for entry in entries:
+        year = max(entry.years) if entry.years else None
+        if year is None:
+            continue
+        parts = []
+        for level in ("hs9", "hs6"):
+            family = family_of(conn, entry.code, year, level=level)
+            if family is None:
+                return []  # a warehouse built before the lineage
+            size = len(family["members"])
+            parts.append(f"{level} family {family['family_label']}"
+                         + (f" ({size} codes)" if size > 1 else "")
+                         + f", comparable since {family['comparable_since']}")
+        lines.append(f"{entry.code} in {year}: " + "; ".join(parts))
+    return ["families:", *(f"  {line}" for line in lines)] if lines else []
+
+
 def write_codes(conn: duckdb.DuckDBPyConnection, text: str, year: int | None = None,
                 digits: int | None = None, limit: int = SHOWN) -> str:
     """The `trade-etl codes` listing: one line per commodity (code, what it is, years listed,
@@ -342,6 +368,7 @@ def write_codes(conn: duckdb.DuckDBPyConnection, text: str, year: int | None = N
                                                     strict=True)) + "  name"]
     lines += ["  ".join(v.ljust(w) for v, w in zip(r[:4], widths, strict=True)) + "  " + r[4]
               for r in rows]
+    lines += families(conn, [e for e in shown if e.digits == 9][:FAMILIES_SHOWN])
     used = sorted({u for e in shown for u in e.units if u in dictionary.units})
     if used:
         lines.append("units: " + "; ".join(f"{u} {dictionary.units[u]}" for u in used))
