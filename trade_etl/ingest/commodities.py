@@ -192,9 +192,66 @@ def read_hs9(path: Path) -> tuple[dict[str, dict], dict[str, str], list[int]]:
     return codes, {h: name for h, (_, name) in heading_ja.items()}, skipped
 
 
+CONCORDANCE_FILE = "hs6_edition_concordance.csv"  # UN correlation tables (docs/reference.md)
+EDITIONS = ((2022, "HS2022"), (2017, "HS2017"), (2012, "HS2012"), (2007, "HS2007"))
+RETIRED_SHOWN = 3  # successors named in a retired subheading's name (its own heading's first)
+
+
+def edition_of(year: int) -> str:
+    """The HS edition Japan's code list of `year` follows."""
+    return next(edition for first, edition in EDITIONS if year >= first)
+
+
+def retired_subheadings(codes: dict[str, dict], subheadings: list[dict],
+                        path: Path) -> list[dict]:
+    """The subheadings of the code lists that HS 2022 no longer has (codes of earlier years, or
+    staged in the sample), named after the HS 2022 subheadings their goods are under now,
+    followed forward through the UN correlation tables (`path`; every edition's links)."""
+    current = {s["hs_subheading"]: s for s in subheadings}
+    gone = sorted({c["hs_code"][:6] for c in codes.values()} - set(current))
+    if not gone:
+        return []
+    later: dict[str, set[str]] = defaultdict(set)  # an older subheading -> its next edition's
+    with open(path, encoding="utf-8", newline="") as handle:
+        reader = csv.DictReader(handle)
+        _check_header(path, reader.fieldnames, ["code.after", "code.before", "Relationship",
+                                                "adjustment"])
+        for row in reader:
+            after, before = row["code.after"].zfill(6), row["code.before"].zfill(6)
+            if after.isdigit() and before.isdigit() and after != before:
+                later[before].add(after)
+    rows = []
+    for code in gone:
+        seen, frontier, now = {code}, [code], set()
+        while frontier:  # breadth first, to the HS 2022 subheadings
+            step = []
+            for old in frontier:
+                for new in later.get(old, ()):
+                    if new in current:
+                        now.add(new)
+                    elif new not in seen:
+                        seen.add(new)
+                        step.append(new)
+            frontier = step
+        last = max(int(y.split("-")[-1]) for c in codes.values() if c["hs_code"][:6] == code
+                   for y in c["years_listed"].split())
+        named = sorted(now, key=lambda s: (s[:4] != code[:4], s))
+        where = ("; ".join(f"{s} {current[s]['subheading_name']}" for s in named[:RETIRED_SHOWN])
+                 + (f"; and {len(named) - RETIRED_SHOWN} more" if len(named) > RETIRED_SHOWN
+                    else "")) if named else "no HS 2022 subheading (see the correlation tables)"
+        rows.append({"hs_subheading": code, "hs_heading": code[:4],
+                     "subheading_name": f"Not in HS 2022 (last listed {last}); now under: "
+                                        + where,
+                     "hs_edition": edition_of(last)})
+    return rows
+
+
 def dictionary(source: Path) -> Dictionary:
     headings, subheadings = read_hs(source / HS_FILE)
     codes, heading_ja, skipped = read_hs9(source / HS9_FILE)
+    subheadings = sorted(subheadings + retired_subheadings(codes, subheadings,
+                                                           source / CONCORDANCE_FILE),
+                         key=lambda r: r["hs_subheading"])
     for heading in headings:
         heading["heading_name_ja"] = heading_ja.get(heading["hs_heading"], "")
     units = [{"unit_code": code, "unit_name": en, "unit_name_ja": ja}
