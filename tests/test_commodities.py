@@ -448,3 +448,30 @@ def test_codes_shows_the_family_a_code_belongs_to(sample_warehouse, capsys):
     line = next(line for line in families.splitlines() if "851713000 in " in line)
     assert "hs9 family 851713000" in line
     assert "hs6 family 851712, 851713, 851714 (3 codes), comparable since 2022" in line
+
+
+def test_codes_takes_a_partner_as_brief_does(sample_warehouse, capsys):
+    """`codes --partner US` adds each code's trade with the United States in the latest full
+    year, summed from the 9-digit latest figures; an unknown partner is exit 2 with a
+    suggestion, as in `brief`."""
+    from trade_etl.serve.codes import _yen
+
+    conn = duckdb.connect(str(sample_warehouse), read_only=True)  # closed before the CLI's
+    year = conn.execute("select max(year) from (select year from core.trade_latest "
+                        "group by year having count(distinct month) = 12)").fetchall()[0][0]
+    exports, imports = conn.execute(
+        "select sum(value_thousand_jpy) filter (where flow = 1) * 1000, "
+        "sum(value_thousand_jpy) filter (where flow = 2) * 1000 from core.trade_latest "
+        "where country_code = '304' and year = ? and starts_with(hs_code, '8703')",
+        [year]).fetchall()[0]
+    conn.close()
+    assert cli.main(["codes", "8703", "--digits", "4", "--partner", "US", "--warehouse",
+                     str(sample_warehouse)]) == 0
+    out = capsys.readouterr().out
+    assert f"{year} exports / imports, United States of America" in out.splitlines()[0]
+    line = next(line for line in out.splitlines() if line.startswith("8703 "))
+    assert f"{_yen(int(exports))} / {_yen(int(imports))}" in line
+    assert cli.main(["codes", "8703", "--partner", "Narnia", "--warehouse",
+                     str(sample_warehouse)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: no partner matches 'Narnia'") and len(err.splitlines()) == 1

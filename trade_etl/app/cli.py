@@ -659,7 +659,7 @@ def cmd_codes(args: argparse.Namespace) -> int:
         _error(str(err))
         return EXIT_USAGE
     try:
-        print(write_codes(conn, args.text, args.year, args.digits, args.limit))
+        print(write_codes(conn, args.text, args.year, args.digits, args.limit, args.partner))
     except BriefError as err:
         _error(str(err))
         return EXIT_USAGE
@@ -843,6 +843,9 @@ def build_parser() -> argparse.ArgumentParser:
     codes.add_argument("--digits", type=int, choices=(4, 6, 9),
                        help="only headings (4), subheadings (6) or 9-digit codes")
     codes.add_argument("--limit", type=int, default=100, help="lines to print (default 100)")
+    codes.add_argument("--partner", help="add each code's exports and imports with this "
+                       "partner in the latest full calendar year (US, USA, 304, United States, "
+                       "EU, ASEAN, Asia …)")
     codes.add_argument("--warehouse", help="DuckDB file (default as for build)")
     codes.set_defaults(func=cmd_codes)
 

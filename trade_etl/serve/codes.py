@@ -345,8 +345,44 @@ def families(conn: duckdb.DuckDBPyConnection, entries: list[Entry]) -> list[str]
     return ["families:", *(f"  {line}" for line in lines)] if lines else []
 
 
+def partner_trade(conn: duckdb.DuckDBPyConnection, codes: list[str],
+                  partner: str) -> tuple[str, int | None, dict[str, tuple[int, int]]]:
+    """Each code's (any length) exports and imports in yen with `partner` (any form
+    `--partner` takes: trade_etl/serve/partners.py; a group counts its members month by month)
+    in the latest calendar year of twelve months of Japan's latest figures: (the partner's
+    name, the year, code -> (exports, imports)); LookupFailed for a partner it cannot name."""
+    from trade_etl.serve.partners import MEMBERS, resolve
+
+    found = resolve(conn, partner)
+    year = conn.sql("select max(year) from (select year from core.trade_latest where reporter = "
+                    "'JPN' group by year having count(distinct month) = 12)").fetchall()[0][0]
+    if year is None or not codes:
+        return found.name, year, {}
+    rows = conn.execute(
+        f"with members as ({MEMBERS}), wanted as (select unnest($codes::varchar[]) as code) "
+        "select wanted.code, "
+        "coalesce(sum(latest.value_thousand_jpy) filter (where latest.flow = 1), 0) * 1000, "
+        "coalesce(sum(latest.value_thousand_jpy) filter (where latest.flow = 2), 0) * 1000 "
+        "from wanted left join (select latest.* from core.trade_latest as latest "
+        "  inner join members on latest.country_code = members.country_code "
+        "  and make_date(latest.year, latest.month, 1) between members.valid_from "
+        "  and members.valid_to where latest.reporter = 'JPN' and latest.year = $year) as latest "
+        "on starts_with(latest.hs_code, wanted.code) group by wanted.code",
+        {**found.members_params, "codes": codes, "year": year}).fetchall()
+    return found.name, year, {code: (int(e), int(i)) for code, e, i in rows}
+
+
+def _yen(value: int) -> str:
+    """¥1.2 tn, ¥340.5 bn, ¥12.3 m."""
+    for size, unit in ((1e12, "tn"), (1e9, "bn"), (1e6, "m")):
+        if abs(value) >= size:
+            return f"¥{value / size:,.1f} {unit}"
+    return f"¥{value:,}"
+
+
 def write_codes(conn: duckdb.DuckDBPyConnection, text: str, year: int | None = None,
-                digits: int | None = None, limit: int = SHOWN) -> str:
+                digits: int | None = None, limit: int = SHOWN,
+                partner: str | None = None) -> str:
     """The `trade-etl codes` listing: one line per commodity (code, what it is, years listed,
     units, names), the units' meanings and how many more there were."""
     dictionary = Dictionary(conn)
@@ -361,13 +397,19 @@ def write_codes(conn: duckdb.DuckDBPyConnection, text: str, year: int | None = N
             names = f"{entry.name_ja} | {entry.parent}"
         units = sorted(entry.units)
         unit = ",".join(units[:3]) + (",…" if len(units) > 3 else "")
-        rows.append((entry.code, entry.kind, spans(entry.years), unit or "-", names))
-    widths = [max(len(r[i]) for r in [("code", "what", "years", "unit", ""), *rows])
-              for i in range(4)]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(("code", "what", "years", "unit"), widths,
-                                                    strict=True)) + "  name"]
-    lines += ["  ".join(v.ljust(w) for v, w in zip(r[:4], widths, strict=True)) + "  " + r[4]
-              for r in rows]
+        rows.append([entry.code, entry.kind, spans(entry.years), unit or "-", names])
+    heading = ["code", "what", "years", "unit"]
+    if partner is not None:  # a column: the code's trade with the partner, latest full year
+        name, trade_year, trade = partner_trade(conn, [e.code for e in shown], partner)
+        heading.append(f"{trade_year or '-'} exports / imports, {name}")
+        for row in rows:
+            exports, imports = trade.get(row[0], (0, 0))
+            row.insert(4, f"{_yen(exports)} / {_yen(imports)}")
+    columns = len(heading)
+    widths = [max(len(r[i]) for r in [heading, *rows]) for i in range(columns)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(heading, widths, strict=True)) + "  name"]
+    lines += ["  ".join(v.ljust(w) for v, w in zip(r[:columns], widths, strict=True)) + "  "
+              + r[columns] for r in rows]
     lines += families(conn, [e for e in shown if e.digits == 9][:FAMILIES_SHOWN])
     used = sorted({u for e in shown for u in e.units if u in dictionary.units})
     if used:
