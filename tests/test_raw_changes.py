@@ -380,14 +380,20 @@ def test_a_fetched_file_that_differs_from_its_manifest_is_not_loaded(tmp_path):
 def test_crash_leftovers_are_swept_by_the_next_build(tmp_path):
     raw, wh = tmp_path / "raw", tmp_path / "wh" / "trade.duckdb"
     two_releases(raw)
-    env = {**os.environ, "TRADE_ETL_FAILPOINT": "publish:after_copy"}
+    assert build(raw, wh) == 0
+    write_release(raw, "2024-04-18_preliminary", {"a.csv": file_a({1: 120, 2: 95, 3: 80})})
+    # Killed between publishing's two renames: the replaced file is left under its temporary
+    # name (trade_etl/store/publish.py, _swap), and the working copy is gone.
+    env = {**os.environ, "TRADE_ETL_FAILPOINT": "publish:after_swap"}
     killed = subprocess.run([sys.executable, "-m", "trade_etl", "build", "--raw-dir",
                              str(raw), "--warehouse", str(wh)], cwd=REPO, env=env,
                             capture_output=True, timeout=300)
     assert killed.returncode == -9
     left = publish.leftovers(wh)
     assert len(left) == 1 and left[0].stat().st_size > 0
+    assert query(wh, "select count(distinct release_id) from core.trade_facts") == [(3,)]
     size = left[0].stat().st_size
+    write_release(raw, "2024-05-20_preliminary", {"a.csv": file_a({4: 60})})
     done = subprocess.run([sys.executable, "-m", "trade_etl", "build", "--raw-dir",
                            str(raw), "--warehouse", str(wh)], cwd=REPO, capture_output=True,
                           text=True, timeout=300)
@@ -396,6 +402,7 @@ def test_crash_leftovers_are_swept_by_the_next_build(tmp_path):
     assert publish.leftovers(wh) == []
     assert sorted(p.name for p in wh.parent.iterdir()) == [
         ".trade.duckdb.building", ".trade.duckdb.lock", "trade.duckdb"]
+    assert snapshot(wh, TABLES) == clean_build(raw, tmp_path)
 
 
 # --- one-line errors ----------------------------------------------------------------------------

@@ -27,3 +27,12 @@ def hit(name: str) -> None:
         resume = os.environ.get(PAUSE_UNTIL_ENV)
         while time.monotonic() < until and not (resume and os.path.exists(resume)):
             time.sleep(0.05 if resume else max(until - time.monotonic(), 0))
+
+
+VERIFY_ENV = "TRADE_ETL_VERIFY"
+
+
+def verifying(name: str) -> bool:
+    """Whether the tests asked for the costly self-check `name` (`TRADE_ETL_VERIFY`, a comma
+    list: `sync` compares every table after publishing's catch-up, trade_etl/store/sync.py)."""
+    return name in os.environ.get(VERIFY_ENV, "").split(",")

@@ -113,12 +113,25 @@ class WarehouseResource(DuckDBResource):
         except publish.BuildRunning as err:
             raise as_failure(UserError(str(err), EXIT_BUSY)) from None
         with user_errors("preparing the working copy"):
-            freed = publish.prepare(self.path)
+            ready = publish.prepare(self.path, self._memory_limit())
+        freed = ready.swept
         if freed[0]:
             message = (f"removed {freed[0]} temporary file(s) ({freed[1] / 1e6:.1f} MB) left by "
                        "builds that did not finish")
             context.log.info(message)
             logging.getLogger("trade_etl.progress").warning(message)  # shown even with --quiet
+        if ready.catch_up is not None:
+            done = ready.catch_up
+            context.log.info(f"working copy caught up with the published file in "
+                             f"{done.seconds:.2f} s: {done.releases} release(s), "
+                             f"{done.latest_cells} latest cell(s), {len(done.whole)} table(s) "
+                             f"whole, {len(done.skipped)} unchanged")
+        elif ready.how == "copied":
+            context.log.info(f"working copy copied from the published file ({ready.reason})")
+
+    def _memory_limit(self) -> str:
+        return (self.connection_config.get("memory_limit")
+                or Settings.from_env(os.environ).duckdb_memory_limit)
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
         try:
@@ -131,9 +144,9 @@ class WarehouseResource(DuckDBResource):
         work = publish.work_path(self.path)
         with user_errors(f"writing {work}"):
             if self._conn is None:
-                config = {"custom_user_agent": "trade_etl", **self.connection_config}
-                if "memory_limit" not in config:  # not given: the setting, as publishing's
-                    config["memory_limit"] = Settings.from_env(os.environ).duckdb_memory_limit
+                # memory_limit not given: the setting, as publishing's
+                config = {"custom_user_agent": "trade_etl", **self.connection_config,
+                          "memory_limit": self._memory_limit()}
                 conn = duckdb.connect(str(work), config=config)
                 try:
                     ensure_schema(conn)

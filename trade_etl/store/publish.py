@@ -25,6 +25,7 @@ import os
 import shutil
 import sys
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -32,10 +33,23 @@ import duckdb
 
 from trade_etl import failpoints
 from trade_etl.settings import DEFAULT_MEMORY_LIMIT
+from trade_etl.store import sync
 from trade_etl.store.incremental import record_token, stored_token
 
-PUBLISH_KEY = "publish:id"
+PUBLISH_KEY = sync.PUBLISH_KEY
 COMPACT_WHEN_FREE = 1 / 3  # compact when this share of the working file's blocks is free
+
+
+@dataclass
+class Prepared:
+    """How `prepare` made the working copy ready: `kept` (it descends from the published
+    file), `caught up` (the previous published file, brought up to date: `catch_up`),
+    `copied` (from the published file, whole: `reason`), or `new` (nothing published yet)."""
+
+    swept: tuple[int, int]  # files removed, bytes freed (what killed builds left)
+    how: str = "new"
+    catch_up: sync.CatchUp | None = None
+    reason: str = ""
 
 
 class BuildRunning(RuntimeError):
@@ -117,7 +131,11 @@ def _copy_synced(source: Path, target: Path) -> None:
         os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)
-    directory = os.open(target.parent, os.O_RDONLY)
+    _sync_directory(target.parent)
+
+
+def _sync_directory(folder: Path) -> None:
+    directory = os.open(folder, os.O_RDONLY)
     try:
         os.fsync(directory)
     finally:
@@ -159,34 +177,50 @@ def build_base(published: Path) -> Path | None:
     return published
 
 
-def prepare(published: Path) -> tuple[int, int]:
+def prepare(published: Path, memory_limit: str = DEFAULT_MEMORY_LIMIT) -> Prepared:
     """Make the working copy ready (call with the lock held), after sweeping what killed builds
-    left behind; returns (files removed, bytes freed) by the sweep.
+    left behind.
 
     The working copy is kept when it descends from the published file (same publish id): it
-    holds the published state plus any releases a killed build committed. Otherwise (no
-    published file: start afresh; a published file replaced by hand, e.g. from a backup) it is
-    rebuilt from the published file.
+    holds the published state plus any releases a killed build committed. When it is the file
+    the last publish replaced (the published file's parent), what that publish changed is
+    copied into it (trade_etl/store/sync.py). Otherwise (no published file: start afresh; a
+    published file replaced by hand, e.g. from a backup; a reader still holding the old file)
+    it is copied whole from the published file.
     """
     freed = sweep(published)
     work = work_path(published)
     if not published.exists():
         if _publish_id(work) is not None:  # it was published once; that file is gone
             _remove(work)
-        return freed
+        return Prepared(freed)
     if work.exists() and _publish_id(work) == _publish_id(published):
-        return freed
+        return Prepared(freed, "kept")
+    if work.exists():
+        caught = sync.catch_up(work, published, memory_limit)
+        if isinstance(caught, sync.CatchUp):
+            return Prepared(freed, "caught up", caught)
+        reason = caught
+    else:
+        reason = "no working copy"
     _remove(work)
     _copy_synced(published, work)
-    return freed
+    return Prepared(freed, "copied", reason=reason)
 
 
 def publish(published: Path, memory_limit: str = DEFAULT_MEMORY_LIMIT) -> dict:
-    """Checkpoint, compact if worthwhile, and atomically replace the published file."""
+    """Checkpoint, compact if worthwhile, and swap the working copy in as the published file.
+
+    The swap renames files rather than copying them: the working copy becomes the published
+    file, and the file it replaces (kept under a temporary name meanwhile) becomes the next
+    working copy, which the next build brings up to date (`prepare`). Readers that opened the
+    old file keep reading it; the next reader opens the new one."""
     work = work_path(published)
+    parent = _publish_id(published)
     conn = duckdb.connect(str(work), config=_bounded(memory_limit))
     try:
         record_token(conn, PUBLISH_KEY, uuid.uuid4().hex)
+        record_token(conn, sync.PARENT_KEY, parent or "")
         conn.execute("checkpoint")
         total, free = conn.sql("select total_blocks, free_blocks from pragma_database_size()"
                                ).fetchall()[0]
@@ -196,9 +230,26 @@ def publish(published: Path, memory_limit: str = DEFAULT_MEMORY_LIMIT) -> dict:
     if compacted:
         compact(work, memory_limit)
     failpoints.hit("publish:before_swap")
-    _copy_synced(work, published)
+    _swap(work, published)
     return {"bytes": published.stat().st_size, "compacted": compacted,
             "free_share_before": round(free / total, 3) if total else 0.0}
+
+
+def _swap(work: Path, published: Path) -> None:
+    """Rename `work` over `published`, keeping the replaced file as the next `work`: a hard
+    link to it under a temporary name first (swept if a crash leaves it), then two renames,
+    each atomic, the directory synced after them."""
+    with open(work, "rb") as handle:
+        os.fsync(handle.fileno())
+    spare = None
+    if published.exists():
+        spare = published.with_name(f".{published.name}.{uuid.uuid4().hex[:8]}.tmp")
+        os.link(published, spare)
+    os.replace(work, published)
+    failpoints.hit("publish:after_swap")
+    if spare is not None:
+        os.replace(spare, work)
+    _sync_directory(published.parent)
 
 
 def _bounded(memory_limit: str = DEFAULT_MEMORY_LIMIT) -> dict:
