@@ -8,15 +8,26 @@
 -- does not depend on row order); null when a month of the period has no rate.
 -- Year on year: against the same months a year earlier; null unless every reported month of the
 -- period has its month a year earlier reported too (so a partial year compares like with like).
+-- Builds that recompute only the periods a new release touched set the variable
+-- trade_etl_periods_between to [first day, last day]: then only periods inside that range come
+-- out, computed from its months and the twelve before (year on year), exactly as without it.
+-- Unset (always, for users) it changes nothing.
 with
 
 monthly as (
     select * from core.trade_monthly_as_of(as_of)
     where reporter = 'JPN'
+        and (getvariable('trade_etl_periods_between') is null
+            or make_date(year, month, 1) between
+                (getvariable('trade_etl_periods_between')::date[])[1] - interval 12 month
+                and (getvariable('trade_etl_periods_between')::date[])[2])
 ),
 
 calendar as (
     select * from core.period_months
+    where getvariable('trade_etl_periods_between') is null
+        or (period_start >= (getvariable('trade_etl_periods_between')::date[])[1]
+            and period_end <= (getvariable('trade_etl_periods_between')::date[])[2])
 ),
 
 partner_regions as (

@@ -2,11 +2,14 @@
 -- the latest release. Grain: flow, year, month, partner_code. The first published value takes
 -- every (flow, month, HS chapter) cell from the first release that reported it. Japan's
 -- releases only (reporter 'JPN'), as in the balance marts.
+-- Builds that recompute only the months new releases touched set the variable trade_etl_months
+-- (a list of first days of months); unset (always, for users) it changes nothing.
 with
 
 monthly as (
     select * from core.trade_release_monthly
-    where reporter = 'JPN'
+    where reporter = 'JPN' and (getvariable('trade_etl_months') is null
+        or list_contains(getvariable('trade_etl_months')::date[], make_date(year, month, 1)))
 ),
 
 releases as (
@@ -19,6 +22,9 @@ first_cells as (
         coverage.hs_chapter, releases.published_on, releases.release_seq
     from core.release_coverage as coverage
     inner join releases on coverage.release_id = releases.release_id
+    where getvariable('trade_etl_months') is null
+        or list_contains(getvariable('trade_etl_months')::date[],
+            make_date(coverage.year, coverage.month, 1))
     qualify row_number() over (
         partition by coverage.flow, coverage.year, coverage.month, coverage.hs_chapter
         order by releases.release_seq
@@ -29,6 +35,9 @@ latest_cells as (
     select winners.*, releases.release_seq
     from core.winning_releases(DATE '9999-12-31') as winners
     inner join releases on winners.release_id = releases.release_id
+    where getvariable('trade_etl_months') is null
+        or list_contains(getvariable('trade_etl_months')::date[],
+            make_date(winners.year, winners.month, 1))
 ),
 
 first_values as (
@@ -47,7 +56,8 @@ first_values as (
 latest_values as (
     select flow, year, month, country_code, sum(value_thousand_jpy) * 1000 as value_jpy
     from core.trade_monthly_as_of(DATE '9999-12-31')
-    where reporter = 'JPN'
+    where reporter = 'JPN' and (getvariable('trade_etl_months') is null
+        or list_contains(getvariable('trade_etl_months')::date[], make_date(year, month, 1)))
     group by all
 ),
 

@@ -276,6 +276,47 @@ def refresh_latest(conn: duckdb.DuckDBPyConnection) -> Refresh:
     return Refresh(changed, 0, rows, full=not incremental)
 
 
+# Per release: its token and the months it reports ("<token>|2024-01,2024-02,…").
+MONTH_STAMPS = f"""
+select coverage.release_id,
+    tokens.token || '|' || string_agg(distinct strftime(make_date(coverage.year, coverage.month, 1),
+        '%Y-%m'), ',' order by strftime(make_date(coverage.year, coverage.month, 1), '%Y-%m'))
+from core.release_coverage as coverage
+inner join ({RELEASE_TOKENS}) as tokens using (release_id)
+group by coverage.release_id, tokens.token
+"""
+
+
+def changed_months(conn: duckdb.DuckDBPyConnection, table: str, static: str) -> list[str] | None:
+    """The months ('YYYY-MM') whose figures may have changed since `table` was last built from
+    them: those of every release added, removed or reloaded since (the months it reports, before
+    and after). None when the table must be rebuilt whole: it is new, was built before months
+    were recorded, or its other inputs (`static`: reference tables, calendar, SQL) changed.
+
+    The releases that win a month, and the first to report it, can only change when a release
+    reporting that month changes, so a table whose rows each depend on their own month (and the
+    same month a year earlier) is exact when only these months are recomputed."""
+    if not table_exists(conn, table) or recorded_tokens(conn, f"static:{table}").get("") != static:
+        return None
+    was = recorded_tokens(conn, f"stamps:{table}")
+    if not was:
+        return None
+    now = dict(conn.sql(MONTH_STAMPS).fetchall())
+    months: set[str] = set()
+    for release in was.keys() | now.keys():
+        if was.get(release) != now.get(release):
+            for stamp in (was.get(release), now.get(release)):
+                if stamp:
+                    months.update(stamp.split("|", 1)[1].split(","))
+    return sorted(months)
+
+
+def record_months(conn: duckdb.DuckDBPyConnection, table: str, static: str) -> None:
+    """Record what `table` was built from for `changed_months` (inside its transaction)."""
+    _record(conn, f"static:{table}", {"": static})
+    _record(conn, f"stamps:{table}", dict(conn.sql(MONTH_STAMPS).fetchall()) or {"": ""})
+
+
 def passed_with(conn: duckdb.DuckDBPyConnection, check: str, token: str) -> bool:
     """Whether `check` last passed on a table built from inputs with this token."""
     return recorded_tokens(conn, f"check:{check}").get("") == token

@@ -6,6 +6,8 @@ as parameters (`$name`), never formatted into the text.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -99,6 +101,23 @@ def build_as_of(conn: duckdb.DuckDBPyConnection, table: str) -> int | None:
         return None
     conn.execute(f"create or replace table {table} as {_latest_select(table)} order by all")
     return conn.sql(f"select count(*) from {table}").fetchall()[0][0]
+
+
+def insert_as_of(conn: duckdb.DuckDBPyConnection, table: str) -> None:
+    """Insert into `<table>` what its macro gives at the latest date (the rows a session
+    variable restricts it to: `session_variable`)."""
+    conn.execute(f"insert into {table} select * from ({_latest_select(table)}) order by all")
+
+
+@contextmanager
+def session_variable(conn: duckdb.DuckDBPyConnection, name: str, value: list) -> Iterator[None]:
+    """`set variable name = value` for the block, reset after it whatever happens (the SQL that
+    reads it, e.g. core.balance_as_of, is unrestricted again)."""
+    conn.execute(f"set variable {name} = $value", {"value": value})
+    try:
+        yield
+    finally:
+        conn.execute(f"reset variable {name}")
 
 
 def create_view(conn: duckdb.DuckDBPyConnection, view: str) -> None:

@@ -4,6 +4,8 @@ trade by named HS heading and subheading. These tables, views and macros are the
 interface (docs/warehouse.md). Beside them, audit/unknown_codes: the export codes of the figures
 that the year's code list does not hold."""
 
+from datetime import date
+
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
@@ -22,8 +24,10 @@ from trade_etl.defs.store.core import (
 from trade_etl.formats import schema
 from trade_etl.ingest.reference import REF_TABLES
 from trade_etl.store.incremental import (
+    changed_months,
     combine,
     is_current,
+    record_months,
     record_whole,
     release_tokens,
     table_token,
@@ -33,7 +37,9 @@ from trade_etl.store.warehouse import (
     create_as_of_macro,
     create_table_macro,
     create_view,
+    insert_as_of,
     rebuild_table,
+    session_variable,
 )
 from trade_etl.text import visible
 from trade_etl.versions import code_version
@@ -90,15 +96,19 @@ def preview(conn, table: str, fiscal_year: str | None = None) -> dg.MetadataValu
     return dg.MetadataValue.md(f"{head}\n\n{markdown_table(rows)}")
 
 
-def inputs_token(conn) -> str:
-    """Changes whenever anything a mart is computed from changes: releases, reference tables,
-    the fiscal calendar, or the SQL that defines the marts."""
+def static_token(conn) -> str:
+    """Changes whenever a mart's inputs other than the releases change: reference tables, the
+    fiscal calendar, or the SQL that defines the marts."""
     return combine(
-        sorted(release_tokens(conn).items()),
         [table_token(conn, f"ref.{table}") for table in REF_TABLES],
         table_token(conn, "core.period_months"),
         code_version("marts/", "core/balance_as_of"),
     )
+
+
+def inputs_token(conn) -> str:
+    """Changes whenever anything a mart is computed from changes: releases and `static_token`."""
+    return combine(sorted(release_tokens(conn).items()), static_token(conn))
 
 
 def _rebuild_unless_current(conn, table: str, token: str, build) -> tuple[int, bool]:
@@ -109,6 +119,55 @@ def _rebuild_unless_current(conn, table: str, token: str, build) -> tuple[int, b
         rows = build()
         record_whole(conn, table, token)
     return rows, True
+
+
+def _refresh_months(conn, table: str, token: str, static: str, build, refresh) -> tuple[int, str]:
+    """Bring a table whose rows depend on their own months up to date: nothing when current;
+    `refresh(months)` for the months releases changed since its last build
+    (incremental.changed_months); `build()` whole when it has no such record or its other
+    inputs changed. Returns its rows and what was done."""
+    if is_current(conn, table, token):
+        return conn.sql(f"select count(*) from {table}").fetchall()[0][0], "up to date"
+    months = changed_months(conn, table, static)
+    with transaction(conn):
+        if months is None:
+            build()
+            done = "rebuilt"
+        else:
+            refresh(months)
+            done = f"refreshed: {len(months)} month(s) recomputed"
+        record_whole(conn, table, token)
+        record_months(conn, table, static)
+    return conn.sql(f"select count(*) from {table}").fetchall()[0][0], done
+
+
+def _refresh_periods(conn, table: str, months: list[str]) -> None:
+    """Recompute the periods of a balance mart that hold a changed month, or the month a year
+    later (its year-on-year figures compare with it): every period inside the range they span,
+    through the variable trade_etl_periods_between that core.balance_as_of reads."""
+    if not months:
+        return
+    low, high = conn.execute(
+        "select min(period_start), max(period_end) from core.period_months "
+        "where strftime(make_date(year, month, 1), '%Y-%m') in (select unnest($m)) "
+        "or strftime(make_date(year, month, 1) - interval 12 month, '%Y-%m') "
+        "in (select unnest($m))", {"m": months}).fetchall()[0]
+    with session_variable(conn, "trade_etl_periods_between", [low, high]):
+        conn.execute(f"delete from {table} where period_start >= $low and period_end <= $high",
+                     {"low": low, "high": high})
+        insert_as_of(conn, table)
+
+
+def _refresh_revision_months(conn, months: list[str]) -> None:
+    """Recompute marts.revisions for the changed months (variable trade_etl_months, read by
+    sql/marts/revisions.sql)."""
+    if not months:
+        return
+    firsts = [date.fromisoformat(f"{m}-01") for m in months]
+    with session_variable(conn, "trade_etl_months", firsts):
+        conn.execute("delete from marts.revisions where make_date(year, month, 1) in "
+                     "(select unnest($m))", {"m": firsts})
+        conn.execute(f"insert into marts.revisions {sql_text('marts/revisions')}")
 
 
 @dg.multi_asset(
@@ -134,19 +193,22 @@ def balance_marts(context: dg.AssetExecutionContext, warehouse: DuckDBResource):
     with warehouse_connection(warehouse) as conn:
         create_table_macro(conn, "core.trade_monthly_as_of")  # also when no partition ran
         create_table_macro(conn, "core.balance_as_of")
+        static = static_token(conn)
         token = inputs_token(conn)
         for table in BALANCE_MARTS:
             key = _key(table)
             if key not in context.selected_asset_keys:
                 continue
-            rows, rebuilt = _rebuild_unless_current(
-                conn, table, token, lambda table=table: _build_as_of(conn, table))
+            create_as_of_macro(conn, table)
+            rows, done = _refresh_months(
+                conn, table, token, static, lambda table=table: build_as_of(conn, table),
+                lambda months, table=table: _refresh_periods(conn, table, months))
             fiscal_year = conn.sql(
                 f"select max(period) from {table} where period_type = 'fiscal_year' "
                 "and months_reported = 12").fetchall()[0][0]
             yield dg.MaterializeResult(asset_key=key, metadata={
                 "dagster/row_count": rows,
-                "refresh": "rebuilt" if rebuilt else "up to date",
+                "refresh": done,
                 "latest_complete_fiscal_year": fiscal_year or "none",
                 "preview": preview(conn, table, fiscal_year),
             })
@@ -219,13 +281,14 @@ EVALUATORS = {"totals_match_official": official_totals_check}
 def revisions(warehouse: DuckDBResource) -> dg.MaterializeResult:
     with warehouse_connection(warehouse) as conn:
         create_table_macro(conn, "core.trade_monthly_as_of")
-        rows, rebuilt = _rebuild_unless_current(
-            conn, "marts.revisions", inputs_token(conn),
-            lambda: rebuild_table(conn, "marts.revisions"))
+        rows, done = _refresh_months(
+            conn, "marts.revisions", inputs_token(conn), static_token(conn),
+            lambda: rebuild_table(conn, "marts.revisions"),
+            lambda months: _refresh_revision_months(conn, months))
         shown = preview(conn, "marts.revisions")
     return dg.MaterializeResult(metadata={
         "dagster/row_count": rows,
-        "refresh": "rebuilt" if rebuilt else "up to date",
+        "refresh": done,
         "preview": shown,
     })
 
