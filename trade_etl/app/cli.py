@@ -433,7 +433,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
 
     folders = write_sample(Path(args.out), parse_years(args.years), scale=args.scale,
                            seed=args.seed, cp932=not args.no_cp932,
-                           confidential=not args.no_confidential)
+                           confidential=not args.no_confidential, shape=args.shape)
     files = sum(1 for folder in folders for p in folder.rglob("*") if p.is_file())
     print(f"wrote {len(folders)} synthetic releases ({files} files) to {args.out}")
     return 0
@@ -792,6 +792,11 @@ def build_parser() -> argparse.ArgumentParser:
                         help="no confidential (X) codes from April 2024: their figures stay on "
                         "9-digit codes, for readers that take only 9-digit codes (the "
                         "benchmark's yardstick)")
+    sample.add_argument("--shape", choices=("sections", "large"), default="sections",
+                        help="how each release's rows are split into files: three per flow by "
+                        "HS section (sections, default), or one whole-year file per flow with "
+                        "the fixed releases' exports by customs office, a Custom (port) column "
+                        "(large); the rows and every total are the same")
     sample.set_defaults(func=cmd_sample)
 
     sql = add("sql", help="run SQL against the warehouse (read-only)")

@@ -15,8 +15,9 @@ a year's releases.  ``header(...)`` gives a release file's column names.
 ``profile.csv`` from the shared reference files; at run time the package reads only that
 file and the project's ``data/ref/countries.csv`` (``settings.REF_DATA_DIR``).  CLI:
 ``python -m trade_etl.sample OUT --years 2023-2025 [--scale 1] [--seed 0] [--no-bad-rows]
-[--no-cp932]`` (``cp932=False``: the Japanese download is written in UTF-8 with the English header,
-for the benchmark's yardstick, which reads no CP932).
+[--no-cp932] [--no-confidential] [--shape sections|large]`` (``cp932=False``: the Japanese download
+is written in UTF-8 with the English header, for the benchmark's yardstick, which reads no CP932;
+``shape``: how each release's rows are split into files, below).
 Only polars and the standard library are used (randomness: counter-based splitmix64 hashes of
 ``seed``, so identical arguments give byte-identical files; zip members are dated 2020-01-01).
 
@@ -34,6 +35,19 @@ code from ``countries.csv``; Unit1 is blank except KL for 2709/2710 and DZ for c
 Year columns = sums of the months; months not yet published are 0.  One file per flow, year and HS
 section range: ``exp_2024_s01-s07.csv`` (chapters 01-40), ``_s08-s15`` (41-83), ``_s16-s21``
 (84-97).  At scale 1 a flow-year has about 3,800 export / 3,400 import rows.
+
+Shapes (``shape=``, ``trade-etl sample --shape``): the above is ``"sections"``, the default, many
+section-sized files per release as e-Stat lists its tables.  ``"large"`` writes the same rows as
+few large files, as the Ministry's whole-year downloads: one file per flow and release with every
+HS section (``exp_2024.csv``; the zipped release: ``exp_2024.zip`` holding it), and in every fixed
+(R6) release the exports as a customs-office file instead (``exp_2024_custom.csv``: the
+``Custom`` column, every HS x country row spread over 2-4 ports whose figures sum exactly to it,
+as the quirk below does for one section file).  The warehouse sums ports and the files of a
+release (docs/ingest.md), so both shapes give the same facts and totals to the yen; only the
+number of files, their sizes and the lines read differ (ports are extra lines).  The quirks
+below apply to the whole-year file that holds the named section file's rows (the Japanese
+download is the whole import file; the bad lines go into both whole-year files of the release,
+the subtotal repeats the US lines of the whole export file).
 
 Releases of each year Y and where the quirks are
 ------------------------------------------------

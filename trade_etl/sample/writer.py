@@ -34,6 +34,10 @@ MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", 
 FLOW_PREFIX = {1: "exp", 2: "imp"}
 # (file tag, first chapter, last chapter): sections I-VII, VIII-XV, XVI-XXI
 SECTION_FILES = (("s01-s07", 1, 40), ("s08-s15", 41, 83), ("s16-s21", 84, 97))
+# How a release's rows are split into files (`write_sample(shape=...)`): "sections", three
+# section-sized files per flow; "large", one whole-year file per flow (every chapter), the
+# fixed release's exports as a customs-office (port) file.
+SHAPES = ("sections", "large")
 # fmt: off
 CUSTOMS_OFFICES = ("100", "104", "107", "200", "202", "300", "301", "400", "401", "500", "600",
                    "700", "900")  # 13 (prime) so a stride walk never repeats
@@ -203,6 +207,27 @@ _SECTION_LABEL = {"s01-s07": "Section I-VII Chapter 01-40", "s08-s15":
                   "Section VIII-XV Chapter 41-83", "s16-s21": "Section XVI-XXI Chapter 84-97"}
 
 
+def _release_files(
+    shape: str, flow: int, year: int, k: int, first: int
+) -> list[tuple[str, str | None, int, int, bool, str]]:
+    """The files of one flow in a release of kind `k` of `year`: (file name, section tag or
+    None for a whole-year file, first and last chapter, customs-office variant?, manifest title
+    label).
+
+    "sections": the three section files; the first year's fixed exports of sections VIII-XV
+    by customs office. "large": one whole-year file; the fixed release's exports by customs
+    office (`exp_Y_custom.csv`) in every year."""
+    pre = FLOW_PREFIX[flow]
+    if shape == "sections":
+        return [(f"{pre}_{year}_{tag}.csv", tag, lo, hi,
+                 k == 6 and year == first and flow == 1 and tag == "s08-s15",
+                 _SECTION_LABEL[tag]) for tag, lo, hi in SECTION_FILES]
+    if k == 6 and flow == 1:
+        return [(f"{pre}_{year}_custom.csv", None, 1, 97, True,
+                 "all sections by customs office")]
+    return [(f"{pre}_{year}.csv", None, 1, 97, False, "all sections")]
+
+
 def month_stages(kind: int, cover: int) -> list[dict]:
     """The stage of each month a release of `kind` holds, as a fetched title states it: in a
     preliminary release the newest month is provisional and the earlier ones detailed."""
@@ -257,6 +282,7 @@ def write_sample(
     bad_rows: bool = True,
     cp932: bool = True,
     confidential: bool = True,
+    shape: str = "sections",
 ) -> list[Path]:
     """Write the synthetic release folders for ``years`` under ``out_dir``; return them sorted.
 
@@ -264,6 +290,14 @@ def write_sample(
     the English header instead, for readers that take no CP932 (the benchmark's yardstick).
     ``confidential=False`` leaves out the confidential (`X`) codes: their figures stay on their
     9-digit codes (totals are the same), for readers that take only 9-digit codes (the same).
+
+    ``shape`` says how a release's rows are split into files: ``"sections"`` (three files per
+    flow by HS section, as e-Stat lists them) or ``"large"`` (one whole-year file per flow with
+    every section, as the Ministry's whole-year downloads; the fixed release's exports as a
+    customs-office file, ``exp_Y_custom.csv``, every row spread over 2-4 ports summing exactly
+    to it).  The rows, their figures and every total are the same in both shapes for the same
+    other arguments; only the files differ (the bad lines of the middle year go into the
+    whole-year files, the subtotal line repeats the United States' lines of the whole file).
 
     ``scale`` multiplies the number of HS x country rows (about 3,400-3,800 per flow-year at 1.0;
     the pool of real codes saturates near scale 300); calibrated figures are exact at any scale
@@ -276,6 +310,8 @@ def write_sample(
         raise ValueError(f"years out of range: {ys}")
     if not (isinstance(scale, int | float) and math.isfinite(scale) and scale > 0):
         raise ValueError(f"scale must be a positive number, got {scale!r}")
+    if shape not in SHAPES:
+        raise ValueError(f"shape must be one of {', '.join(SHAPES)}, got {shape!r}")
     out_dir = Path(out_dir)
     if out_dir.exists():
         if not out_dir.is_dir():
@@ -314,14 +350,14 @@ def write_sample(
                     entries.append({"file_name": f"{pre}_{year}.zip", **entry,
                                     "stat_inf_id": f"9999{year:04d}{flow}{k}00",
                                     "title": _title(flow, months, "all sections")})
-                for t, (tag, lo, hi) in enumerate(SECTION_FILES, start=1):
+                files = _release_files(shape, flow, year, k, first)
+                for t, (name, tag, lo, hi, custom, label) in enumerate(files, start=1):
                     if not zipped:
-                        entries.append({"file_name": f"{pre}_{year}_{tag}.csv", **entry,
-                                        "stat_inf_id": f"9999{year:04d}{flow}{k}0{t}",
-                                        "title": _title(flow, months, _SECTION_LABEL[tag])})
-                    name = f"{pre}_{year}_{tag}.csv"
+                        entries.append({"file_name": name, **entry,
+                                        "stat_inf_id": f"9999{year:04d}{flow}{k}"
+                                                       f"{0 if tag is None else t:02d}",
+                                        "title": _title(flow, months, label)})
                     part = vals.filter(pl.col("chapter").is_between(lo, hi))
-                    custom = k == 6 and year == first and flow == 1 and tag == "s08-s15"
                     if custom:
                         part = _customs_split(part, _key(seed, year, flow, "customs"))
                     frame = _frame(
@@ -333,8 +369,10 @@ def write_sample(
                         custom=custom,
                     )
                     del part
-                    japanese = cp932 and k == 1 and year == last and flow == 2 and tag == "s01-s07"
-                    bad_file = (flow == 1 and tag == "s16-s21") or (flow == 2 and tag == "s01-s07")
+                    japanese = (cp932 and k == 1 and year == last and flow == 2
+                                and tag in ("s01-s07", None))
+                    bad_file = tag is None or (flow == 1 and tag == "s16-s21") or (
+                        flow == 2 and tag == "s01-s07")
                     extra = (
                         _bad_lines(flow, year)
                         if bad_rows and k == 4 and year == middle and bad_file
@@ -377,6 +415,10 @@ def _main(argv: Sequence[str] | None = None) -> int:
                     help="write the Japanese-language file in UTF-8 with the English header")
     ap.add_argument("--no-confidential", action="store_true",
                     help="no confidential (X) codes: their figures stay on 9-digit codes")
+    ap.add_argument("--shape", choices=SHAPES, default="sections",
+                    help="files per release: three by HS section per flow (sections), or one "
+                    "whole-year file per flow and a customs-office file in fixed releases "
+                    "(large); the rows and totals are the same")
     ap.add_argument(
         "--build-profile",
         type=Path,
@@ -390,6 +432,6 @@ def _main(argv: Sequence[str] | None = None) -> int:
     if a.out_dir is None:
         ap.error("out_dir is required")
     for p in write_sample(a.out_dir, parse_years(a.years), a.scale, a.seed, not a.no_bad_rows,
-                          not a.no_cp932, not a.no_confidential):
+                          not a.no_cp932, not a.no_confidential, a.shape):
         print(p)
     return 0
