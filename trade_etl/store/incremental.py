@@ -278,16 +278,24 @@ def refresh_latest(conn: duckdb.DuckDBPyConnection) -> Refresh:
 
 # Per release: its token and the months it reports ("<token>|2024-01,2024-02,…").
 MONTH_STAMPS = f"""
-select coverage.release_id,
-    tokens.token || '|' || string_agg(distinct strftime(make_date(coverage.year, coverage.month, 1),
-        '%Y-%m'), ',' order by strftime(make_date(coverage.year, coverage.month, 1), '%Y-%m'))
-from core.release_coverage as coverage
+with months as (
+    select distinct release_id, format('{{:04d}}-{{:02d}}', year, month) as month
+    from core.release_coverage
+)
+select months.release_id, tokens.token || '|' || string_agg(months.month, ',' order by month)
+from months
 inner join ({RELEASE_TOKENS}) as tokens using (release_id)
-group by coverage.release_id, tokens.token
+group by months.release_id, tokens.token
 """
 
 
-def changed_months(conn: duckdb.DuckDBPyConnection, table: str, static: str) -> list[str] | None:
+def month_stamps(conn: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """Every release's token and the months it reports (`changed_months`, `record_months`)."""
+    return dict(conn.sql(MONTH_STAMPS).fetchall())
+
+
+def changed_months(conn: duckdb.DuckDBPyConnection, table: str, static: str,
+                   stamps: dict[str, str]) -> list[str] | None:
     """The months ('YYYY-MM') whose figures may have changed since `table` was last built from
     them: those of every release added, removed or reloaded since (the months it reports, before
     and after). None when the table must be rebuilt whole: it is new, was built before months
@@ -301,20 +309,21 @@ def changed_months(conn: duckdb.DuckDBPyConnection, table: str, static: str) -> 
     was = recorded_tokens(conn, f"stamps:{table}")
     if not was:
         return None
-    now = dict(conn.sql(MONTH_STAMPS).fetchall())
     months: set[str] = set()
-    for release in was.keys() | now.keys():
-        if was.get(release) != now.get(release):
-            for stamp in (was.get(release), now.get(release)):
+    for release in was.keys() | stamps.keys():
+        if was.get(release) != stamps.get(release):
+            for stamp in (was.get(release), stamps.get(release)):
                 if stamp:
                     months.update(stamp.split("|", 1)[1].split(","))
     return sorted(months)
 
 
-def record_months(conn: duckdb.DuckDBPyConnection, table: str, static: str) -> None:
-    """Record what `table` was built from for `changed_months` (inside its transaction)."""
+def record_months(conn: duckdb.DuckDBPyConnection, table: str, static: str,
+                  stamps: dict[str, str]) -> None:
+    """Record what `table` was built from (`month_stamps`) for `changed_months` (inside its
+    transaction)."""
     _record(conn, f"static:{table}", {"": static})
-    _record(conn, f"stamps:{table}", dict(conn.sql(MONTH_STAMPS).fetchall()) or {"": ""})
+    _record(conn, f"stamps:{table}", stamps or {"": ""})
 
 
 def passed_with(conn: duckdb.DuckDBPyConnection, check: str, token: str) -> bool:

@@ -27,8 +27,11 @@ from trade_etl.store.incremental import (
     changed_months,
     combine,
     is_current,
+    month_stamps,
     record_months,
+    record_token,
     record_whole,
+    recorded_tokens,
     release_tokens,
     table_token,
 )
@@ -96,6 +99,43 @@ def preview(conn, table: str, fiscal_year: str | None = None) -> dg.MetadataValu
     return dg.MetadataValue.md(f"{head}\n\n{markdown_table(rows)}")
 
 
+def latest_complete_fiscal_year(conn) -> str | None:
+    """The latest fiscal year whose twelve months Japan's releases report (from the coverage:
+    a view's own rows would be computed to find it)."""
+    return conn.sql(
+        "select max(period) from (select calendar.period from (select distinct year, month "
+        "from core.release_coverage where reporter = 'JPN') as months "
+        "inner join core.period_months as calendar "
+        "on months.year = calendar.year and months.month = calendar.month "
+        "where calendar.period_type = 'fiscal_year' group by 1 having count(*) = 12)"
+    ).fetchall()[0][0]
+
+
+def view_preview(conn, table: str, fiscal_year: str | None,
+                 stamps: dict[str, str]) -> dg.MetadataValue:
+    """A view's preview (`preview`), computed again only when what it shows can have changed:
+    the fiscal year shown, a release reporting a month of it or of the year before, the
+    reference tables, the calendar or the SQL. A view's rows are computed when read (the
+    comparable series: seconds over ten years), while a new month's release usually leaves
+    the last complete fiscal year as it was."""
+    months = {m for (m,) in conn.execute(
+        "select format('{:04d}-{:02d}', year, month) from core.period_months "
+        "where period_type = 'fiscal_year' and period = $fy union all "
+        "select format('{:04d}-{:02d}', year - 1, month) from core.period_months "
+        "where period_type = 'fiscal_year' and period = $fy", {"fy": fiscal_year}).fetchall()}
+    reporting = sorted((release, stamp) for release, stamp in stamps.items()
+                       if months & set(stamp.split("|", 1)[1].split(",")))
+    token = combine(fiscal_year, reporting, static_token(conn),
+                    code_version(schema.sql_file(table), "core/"))
+    key = f"preview:{table}"
+    kept = recorded_tokens(conn, key).get("", "")
+    if kept.startswith(token + "\n"):
+        return dg.MetadataValue.md(kept.split("\n", 1)[1])
+    shown = preview(conn, table, fiscal_year)
+    record_token(conn, key, f"{token}\n{shown.value}")
+    return shown
+
+
 def static_token(conn) -> str:
     """Changes whenever a mart's inputs other than the releases change: reference tables, the
     fiscal calendar, or the SQL that defines the marts."""
@@ -121,14 +161,15 @@ def _rebuild_unless_current(conn, table: str, token: str, build) -> tuple[int, b
     return rows, True
 
 
-def _refresh_months(conn, table: str, token: str, static: str, build, refresh) -> tuple[int, str]:
+def _refresh_months(conn, table: str, token: str, static: str, stamps: dict[str, str], build,
+                    refresh) -> tuple[int, str]:
     """Bring a table whose rows depend on their own months up to date: nothing when current;
     `refresh(months)` for the months releases changed since its last build
     (incremental.changed_months); `build()` whole when it has no such record or its other
     inputs changed. Returns its rows and what was done."""
     if is_current(conn, table, token):
         return conn.sql(f"select count(*) from {table}").fetchall()[0][0], "up to date"
-    months = changed_months(conn, table, static)
+    months = changed_months(conn, table, static, stamps)
     with transaction(conn):
         if months is None:
             build()
@@ -137,7 +178,7 @@ def _refresh_months(conn, table: str, token: str, static: str, build, refresh) -
             refresh(months)
             done = f"refreshed: {len(months)} month(s) recomputed"
         record_whole(conn, table, token)
-        record_months(conn, table, static)
+        record_months(conn, table, static, stamps)
     return conn.sql(f"select count(*) from {table}").fetchall()[0][0], done
 
 
@@ -195,13 +236,14 @@ def balance_marts(context: dg.AssetExecutionContext, warehouse: DuckDBResource):
         create_table_macro(conn, "core.balance_as_of")
         static = static_token(conn)
         token = inputs_token(conn)
+        stamps = month_stamps(conn)
         for table in BALANCE_MARTS:
             key = _key(table)
             if key not in context.selected_asset_keys:
                 continue
             create_as_of_macro(conn, table)
             rows, done = _refresh_months(
-                conn, table, token, static, lambda table=table: build_as_of(conn, table),
+                conn, table, token, static, stamps, lambda table=table: build_as_of(conn, table),
                 lambda months, table=table: _refresh_periods(conn, table, months))
             fiscal_year = conn.sql(
                 f"select max(period) from {table} where period_type = 'fiscal_year' "
@@ -210,7 +252,7 @@ def balance_marts(context: dg.AssetExecutionContext, warehouse: DuckDBResource):
                 "dagster/row_count": rows,
                 "refresh": done,
                 "latest_complete_fiscal_year": fiscal_year or "none",
-                "preview": preview(conn, table, fiscal_year),
+                "preview": view_preview(conn, table, fiscal_year, stamps),
             })
         selected = context.selected_asset_check_keys
         for table in BALANCE_MARTS:
@@ -282,7 +324,7 @@ def revisions(warehouse: DuckDBResource) -> dg.MaterializeResult:
     with warehouse_connection(warehouse) as conn:
         create_table_macro(conn, "core.trade_monthly_as_of")
         rows, done = _refresh_months(
-            conn, "marts.revisions", inputs_token(conn), static_token(conn),
+            conn, "marts.revisions", inputs_token(conn), static_token(conn), month_stamps(conn),
             lambda: rebuild_table(conn, "marts.revisions"),
             lambda months: _refresh_revision_months(conn, months))
         shown = preview(conn, "marts.revisions")
@@ -323,18 +365,13 @@ def quantity_marts(warehouse: DuckDBResource):
             for table in QUANTITY_MARTS:
                 _build_as_of(conn, table)
         # from the coverage: the views' own rows would be computed to find it
-        fiscal_year = conn.sql(
-            "select max(period) from (select calendar.period from (select distinct year, month "
-            "from core.release_coverage where reporter = 'JPN') as months "
-            "inner join core.period_months as calendar "
-            "on months.year = calendar.year and months.month = calendar.month "
-            "where calendar.period_type = 'fiscal_year' group by 1 having count(*) = 12)"
-        ).fetchall()[0][0]
+        fiscal_year = latest_complete_fiscal_year(conn)
+        stamps = month_stamps(conn)
         for table in QUANTITY_MARTS:
             yield dg.MaterializeResult(asset_key=_key(table), metadata={
                 "kind": "view (rows are computed when queried)",
                 "latest_complete_fiscal_year": fiscal_year or "none",
-                "preview": preview(conn, table, fiscal_year),
+                "preview": view_preview(conn, table, fiscal_year, stamps),
             })
 
 
@@ -425,13 +462,8 @@ def comparable_marts(warehouse: DuckDBResource):
             create_view(conn, LINEAGE_VIEW)
             for table in COMPARABLE_MARTS:
                 _build_as_of(conn, table)
-        fiscal_year = conn.sql(
-            "select max(period) from (select calendar.period from (select distinct year, month "
-            "from core.release_coverage where reporter = 'JPN') as months "
-            "inner join core.period_months as calendar "
-            "on months.year = calendar.year and months.month = calendar.month "
-            "where calendar.period_type = 'fiscal_year' group by 1 having count(*) = 12)"
-        ).fetchall()[0][0]
+        fiscal_year = latest_complete_fiscal_year(conn)
+        stamps = month_stamps(conn)
         counts = dict(conn.sql(
             "select level, count(distinct family_id) from ref.hs_families group by 1").fetchall())
         for table in COMPARABLE_MARTS:
@@ -441,5 +473,5 @@ def comparable_marts(warehouse: DuckDBResource):
                 "families_hs6": counts.get("hs6", 0),
                 "ref_hs_families_rows": families,
                 "latest_complete_fiscal_year": fiscal_year or "none",
-                "preview": preview(conn, table, fiscal_year),
+                "preview": view_preview(conn, table, fiscal_year, stamps),
             })
