@@ -10,7 +10,7 @@ RUNTIME := $(VENV)/.installed-runtime
 TESTDEPS := $(VENV)/.installed-test
 export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
 
-.PHONY: demo test test-engines ui bench lint clean
+.PHONY: demo test test-slow test-engines ui bench lint clean
 
 $(UV):
 	$(PYTHON) -c 'import sys; assert (3, 11) <= sys.version_info[:2] <= (3, 13), "trade_etl needs Python 3.11, 3.12 or 3.13"'
@@ -42,7 +42,14 @@ demo: $(RUNTIME)
 test: $(TESTDEPS)
 	@$(COMPILE)
 	@bash tests/install_chromium.sh
-	$(BIN)/python -m pytest -q -n 2 --dist loadfile
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile -m "not slow"
+
+# The suites that take minutes each (marked `slow`: the Iceberg lake, the UI on a real
+# webserver, the sample built release by release). CI runs them after `make test`.
+test-slow: $(TESTDEPS)
+	@$(COMPILE)
+	@bash tests/install_chromium.sh
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile -m slow
 
 # Spark 3.5 reads the lake and recomputes two marts from it (engines/README.md). Not in `make
 # test`: it installs Java 17 and Debian jars with apt-get (as root), and the `engines` extra.

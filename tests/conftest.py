@@ -190,6 +190,9 @@ def sample_warehouse(tmp_path_factory, _dagster_home) -> Path:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "browser: renders pages in headless Chromium (tests/browser.py)")
+    config.addinivalue_line(
+        "markers", "slow: minutes each (the lake, the UI's webserver, step-by-step sample "
+        "builds): `make test-slow`, beside `make test`; CI runs both")
     # Every build in the tests (in this process and in subprocesses) compares the working copy
     # with the published file, table by table, after publishing's catch-up
     # (trade_etl/store/sync.py): a change the catch-up missed fails the test that made it.

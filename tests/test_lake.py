@@ -22,6 +22,9 @@ from trade_etl import settings
 from trade_etl.lake import iceberg
 from trade_etl.sample import write_sample
 
+# The lake's suite writes and reads Iceberg tables for minutes: `make test-slow`, run by CI.
+pytestmark = pytest.mark.slow
+
 TRADE_ETL = str(Path(sys.executable).with_name("trade-etl"))
 
 

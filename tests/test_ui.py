@@ -16,6 +16,9 @@ import pytest
 
 from tests.conftest import REPO, csv_text, row, write_release
 
+# A real Dagster webserver per test: `make test-slow`, run by CI.
+pytestmark = pytest.mark.slow
+
 BIN = Path(os.environ.get("VIRTUAL_ENV", REPO / ".venv")) / "bin"
 
 
