@@ -9,8 +9,13 @@ import sys
 import zipfile
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import build, csv_text, query, row, run_job, snapshot, write_release
 from trade_etl.store.publish import work_path
+
+# Every build here catches the working copy up with the published file (verified).
+pytestmark = pytest.mark.usefixtures("catch_up_always")
 
 US, CN, KR = "304", "105", "103"
 CAR, LNG = "870323915", "271111000"  # chapters 87 and 27

@@ -11,9 +11,13 @@ import time
 from pathlib import Path
 
 import duckdb
+import pytest
 
 from tests.conftest import build, csv_text, query, row, snapshot, write_release
 from trade_etl.store import publish, sync
+
+# Every build here catches the working copy up with the published file (verified).
+pytestmark = pytest.mark.usefixtures("catch_up_always")
 
 
 def release(raw: Path, release_id: str, values: dict[int, int], hs: str = "870323915") -> None:

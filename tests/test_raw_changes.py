@@ -24,6 +24,9 @@ from tests.conftest import REPO, build, csv_text, query, row, run_job, snapshot,
 from trade_etl.app import cli
 from trade_etl.store import publish
 
+# Every build here catches the working copy up with the published file (verified).
+pytestmark = pytest.mark.usefixtures("catch_up_always")
+
 # Every table a build writes; core.hs_code_sectors and the marts included.
 TABLES = ("raw.release_files", "audit.releases", "audit.quarantine", "core.trade_facts",
           "core.release_coverage", "core.hs_code_sectors", "core.trade_release_monthly",

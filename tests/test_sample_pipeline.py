@@ -148,6 +148,7 @@ def test_top_sector_shares_resemble_the_published_groups(sample_warehouse):
 
 
 @pytest.mark.slow  # 30 builds of the sample: `make test-slow`, run by CI
+@pytest.mark.usefixtures("catch_up_always")  # each build catches up, verified
 def test_adding_sample_releases_in_steps_equals_one_build(sample_warehouse, tmp_path):
     """Every table (derived ones are maintained incrementally) ends as a build from scratch."""
     from trade_etl.sample import write_sample
