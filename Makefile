@@ -42,7 +42,7 @@ demo: $(RUNTIME)
 test: $(TESTDEPS)
 	@$(COMPILE)
 	@bash tests/install_chromium.sh
-	$(BIN)/python -m pytest -q -n 2 --dist loadfile -m "not slow"
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile -m "not slow" --durations=15
 
 # The suites that take minutes each (marked `slow`: the Iceberg lake, the UI on a real
 # webserver, the sample built release by release). CI runs them after `make test`.
