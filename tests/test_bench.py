@@ -12,9 +12,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import REPO
 
 
+@pytest.mark.slow  # the whole benchmark, both shapes, at its tiny size: `make test-slow`, by CI
 def test_bench_harness_tiny(tmp_path: Path) -> None:
     out = tmp_path / "results.md"
     done = subprocess.run(

@@ -75,6 +75,7 @@ def _phase(stderr: str, releases: int) -> str:
     return "deriving or publishing"
 
 
+@pytest.mark.slow  # dozens of builds killed at random moments (5 min): `make test-slow`, by CI
 def test_random_sigkills_never_lose_the_previous_state(crash_setup):
     """At least 20 kills at random moments of a build: the published warehouse always opens and
     holds exactly the previous complete state (or, past the swap, the new one); the next build
