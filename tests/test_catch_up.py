@@ -51,6 +51,8 @@ def test_publishing_swaps_the_files_and_the_replaced_one_catches_up(tmp_path):
     assert ready.how == "caught up", ready
     assert ready.catch_up.releases == 1  # only the new release's rows were copied
     assert "core.trade_facts" not in ready.catch_up.whole
+    # the marts: only the periods the build recomputed (the new release's months)
+    assert {"marts.balance_by_partner", "marts.revisions"} <= set(ready.catch_up.by_months)
     assert snapshot(work) == snapshot(wh)
     assert inode(work) == published_before  # brought up to date in place
     assert publish.prepare(wh).how == "kept"  # the next build starts from it as it is

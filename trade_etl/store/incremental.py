@@ -309,10 +309,27 @@ def changed_months(conn: duckdb.DuckDBPyConnection, table: str, static: str,
     was = recorded_tokens(conn, f"stamps:{table}")
     if not was:
         return None
+    return months_between(was, stamps)
+
+
+def period_range(conn: duckdb.DuckDBPyConnection, months: list[str],
+                 prefix: str = "") -> tuple:
+    """The first and last day of the periods that hold one of `months` ('YYYY-MM') or the month
+    a year after one (its year-on-year figures compare with it): a balance mart's rows to
+    recompute are every period inside that range. `prefix` names the database ("p.")."""
+    return conn.execute(
+        f"select min(period_start), max(period_end) from {prefix}core.period_months "
+        "where strftime(make_date(year, month, 1), '%Y-%m') in (select unnest($m)) "
+        "or strftime(make_date(year, month, 1) - interval 12 month, '%Y-%m') "
+        "in (select unnest($m))", {"m": months}).fetchall()[0]
+
+
+def months_between(was: dict[str, str], now: dict[str, str]) -> list[str]:
+    """The months of every release whose stamp (`month_stamps`) differs between two records."""
     months: set[str] = set()
-    for release in was.keys() | stamps.keys():
-        if was.get(release) != stamps.get(release):
-            for stamp in (was.get(release), stamps.get(release)):
+    for release in was.keys() | now.keys():
+        if was.get(release) != now.get(release):
+            for stamp in (was.get(release), now.get(release)):
                 if stamp:
                     months.update(stamp.split("|", 1)[1].split(","))
     return sorted(months)

@@ -11,7 +11,9 @@ last build changed, read from the published file (attached read-only):
 - core.trade_latest: the (reporter, flow, year, month, HS chapter) cells whose source release
   or its token differs (core.trade_latest_sources, as the build's own refresh_latest);
 - any other table: copied whole, unless both files record the same input token for it in
-  audit.derived_state (the marts, the families table: rebuilt only when that token changes);
+  audit.derived_state (the marts, the families table: rebuilt only when that token changes),
+  or it records the months it was built from (the balance marts, marts.revisions): then only
+  the periods or months those differ in, as the build recomputed them;
 - audit.derived_state last, publish id included, in the same transaction as everything else.
 
 It gives up (returns the reason, and the caller copies the published file whole, as before)
@@ -30,7 +32,7 @@ from pathlib import Path
 import duckdb
 
 from trade_etl import failpoints
-from trade_etl.store.incremental import RELEASE_TOKENS
+from trade_etl.store.incremental import RELEASE_TOKENS, months_between, period_range
 
 # Tables whose rows belong to one release each, replaced release by release by the build.
 FACT_TABLES = ("core.trade_facts", "audit.releases", "audit.quarantine", "audit.release_months")
@@ -48,6 +50,7 @@ class CatchUp:
     releases: int = 0
     latest_cells: int = 0
     whole: list[str] = field(default_factory=list)
+    by_months: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -158,9 +161,45 @@ def _copy_changes(conn: duckdb.DuckDBPyConnection, done: CatchUp) -> None:
         if token is not None and token == _token(conn, "", table):
             done.skipped.append(table)
             continue
-        _whole(conn, table, done)
+        if not _by_months(conn, table, done):
+            _whole(conn, table, done)
     _whole(conn, STATE, done)
     conn.execute("drop table sync_releases")
+
+
+def _stamps(conn: duckdb.DuckDBPyConnection, prefix: str, table: str) -> dict[str, str]:
+    return dict(conn.execute(f"select release_id, token from {prefix}audit.derived_state "
+                             "where table_name = $n", {"n": f"stamps:{table}"}).fetchall())
+
+
+def _by_months(conn: duckdb.DuckDBPyConnection, table: str, done: CatchUp) -> bool:
+    """Copy only the rows of the months the last build recomputed, for a mart that records the
+    months it was built from (incremental.record_months) in both files, with the same other
+    inputs: a balance mart's periods in their range, marts.revisions' months. False: copy it
+    whole."""
+    static = _token(conn, "p.", f"static:{table}")
+    was, now = _stamps(conn, "", table), _stamps(conn, "p.", table)
+    if static is None or static != _token(conn, "", f"static:{table}") or not was or not now:
+        return False
+    columns = {c for (c,) in conn.execute(
+        "select column_name from duckdb_columns() where database_name = 'p' "
+        "and schema_name || '.' || table_name = $t", {"t": table}).fetchall()}
+    months = months_between(was, now)
+    if {"period_start", "period_end"} <= columns:
+        if months:
+            low, high = period_range(conn, months, "p.")
+            where = "period_start >= $low and period_end <= $high"
+            conn.execute(f"delete from {table} where {where}", {"low": low, "high": high})
+            conn.execute(f"insert into {table} select * from p.{table} where {where}",
+                         {"low": low, "high": high})
+    elif {"year", "month"} <= columns:
+        where = "format('{:04d}-{:02d}', year, month) in (select unnest($m))"
+        conn.execute(f"delete from {table} where {where}", {"m": months})
+        conn.execute(f"insert into {table} select * from p.{table} where {where}", {"m": months})
+    else:
+        return False
+    done.by_months.append(table)
+    return True
 
 
 def _whole(conn: duckdb.DuckDBPyConnection, table: str, done: CatchUp) -> None:

@@ -28,6 +28,7 @@ from trade_etl.store.incremental import (
     combine,
     is_current,
     month_stamps,
+    period_range,
     record_months,
     record_token,
     record_whole,
@@ -189,11 +190,7 @@ def _refresh_periods(conn, table: str, months: list[str]) -> None:
     through the variable trade_etl_periods_between that core.balance_as_of reads."""
     if not months:
         return
-    low, high = conn.execute(
-        "select min(period_start), max(period_end) from core.period_months "
-        "where strftime(make_date(year, month, 1), '%Y-%m') in (select unnest($m)) "
-        "or strftime(make_date(year, month, 1) - interval 12 month, '%Y-%m') "
-        "in (select unnest($m))", {"m": months}).fetchall()[0]
+    low, high = period_range(conn, months)
     with session_variable(conn, "trade_etl_periods_between", [low, high]):
         conn.execute(f"delete from {table} where period_start >= $low and period_end <= $high",
                      {"low": low, "high": high})
