@@ -190,7 +190,7 @@ def sample_warehouse(tmp_path_factory, _dagster_home) -> Path:
 @pytest.fixture
 def catch_up_always(monkeypatch: pytest.MonkeyPatch) -> None:
     """Builds in this process catch the working copy up with the published file however small
-    it is (trade_etl/store/publish.py copies warehouses under 1 GB instead), so that the
+    it is (trade_etl/store/publish.py copies warehouses under 2 GB instead), so that the
     catch-up, verified table by table (TRADE_ETL_VERIFY=sync), runs on the tests' warehouses."""
     from trade_etl.store import publish
 
