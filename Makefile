@@ -44,8 +44,9 @@ test: $(TESTDEPS)
 	@bash tests/install_chromium.sh
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile -m "not slow" --durations=15
 
-# The suites that take minutes each (marked `slow`: the Iceberg lake, the UI on a real
-# webserver, the sample built release by release). CI runs them after `make test`.
+# The tests that take minutes each (marked `slow`: the Iceberg lake, the UI on a real
+# webserver, the sample built release by release, builds killed at random moments, the
+# benchmark at its tiny size). CI runs them after `make test`.
 test-slow: $(TESTDEPS)
 	@$(COMPILE)
 	@bash tests/install_chromium.sh

@@ -9,8 +9,11 @@ ever replaced, never written in place. A build:
    a build that was killed had committed (every release is one transaction, so the copy is
    always consistent, and the next build carries on from it);
 3. when every asset and blocking check has passed, checkpoints the working copy, compacts it
-   if more than a third of it is free space, copies it to a temporary file, syncs it to disk
-   and renames it over the published file (an atomic replace on POSIX file systems).
+   if more than a third of it is free space, syncs it to disk and renames it over the
+   published file (an atomic replace on POSIX file systems); the replaced file, kept under a
+   temporary name meanwhile, becomes the next working copy, which the next build brings up to
+   date (`prepare`: caught up with the last build's changes, trade_etl/store/sync.py, or
+   copied from the published file when that is cheaper).
 
 A crash at any moment leaves the published file exactly as the last complete build left it.
 Readers (`trade-etl sql`, the DuckDB CLI, Python, read-only) never block a build and are never
