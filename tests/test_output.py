@@ -162,6 +162,23 @@ def test_build_timings_is_checked_before_the_build(small, tmp_path, capsys):
     assert digest(warehouse) == before
 
 
+def test_build_timings_without_dagster_home(small, tmp_path, monkeypatch):
+    """--timings reads the steps' windows from the build's own instance (data/dagster_home
+    here), not from $DAGSTER_HOME: unset, it once failed after the build had run."""
+    import json
+
+    raw, warehouse = small
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "timings.json"
+    assert cli.main(["build", "--raw-dir", str(raw), "--warehouse", str(warehouse),
+                     "--force", "--timings", str(out)]) == 0
+    timings = json.loads(out.read_text())
+    assert (tmp_path / "data" / "dagster_home").is_dir()
+    assert "step:warehouse__published" in timings["stages"]
+    assert timings["rss_mib"]["steps"] and timings["rss_mib"]["peak"] > 0
+
+
 def test_the_report_asset_refuses_a_reports_dir_inside_the_raw_folder(small, monkeypatch):
     import dagster as dg
 

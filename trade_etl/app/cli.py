@@ -216,7 +216,7 @@ def _run(config: Settings, quiet: bool, timings: Path | None, force: bool,
     if timings is not None:
         breakdown = {"total_s": round(time.perf_counter() - started, 3),
                      "import_s": round(import_seconds, 3), **step_timings(result, run_seconds),
-                     "rss_mib": step_peaks(sampler, result.run_id)}
+                     "rss_mib": step_peaks(sampler, result.run_id, home)}
         write_output(timings, json.dumps(breakdown, indent=2) + "\n", "--timings", warehouse,
                      raw, config)
     explained = _explained_failure(result)

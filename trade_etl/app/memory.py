@@ -55,13 +55,15 @@ class RssSampler:
         return round(max(inside) / 2**20, 1) if inside else None
 
 
-def step_peaks(sampler: RssSampler, run_id: str) -> dict:
+def step_peaks(sampler: RssSampler, run_id: str, home: Path) -> dict:
     """Resident MiB when sampling began; the peak before the first step (imports, the run's
     start), in each step and after the last; the whole peak. Steps' windows come from the
-    run's event log on the current instance."""
+    run's event log on the build's instance (in `home`; DAGSTER_HOME need not be set)."""
     import dagster as dg
 
-    instance = dg.DagsterInstance.get()
+    from trade_etl.app.runs import open_instance
+
+    instance = open_instance(home)
 
     kinds = {dg.DagsterEventType.STEP_START, dg.DagsterEventType.STEP_SUCCESS,
              dg.DagsterEventType.STEP_FAILURE}
