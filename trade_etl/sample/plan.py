@@ -8,6 +8,7 @@ apportions the targets over them, release by release.
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import math
 import re
@@ -51,6 +52,7 @@ from trade_etl.sample.calibration import (
     _segment_annuals,
 )
 from trade_etl.sample.rand import _key, _normal, _normal_e, _u64, _unif, _unif_e
+from trade_etl.settings import REF_DATA_DIR
 
 # ----------------------------------------------------------------------------------------------
 # Releases
@@ -169,6 +171,17 @@ def _split_q1(q1: int, annual: int, weights: Sequence[float]) -> list[int]:
     if not 0 < q1 < annual:
         raise RuntimeError(f"calibration infeasible: Q1 {q1} of annual {annual}")
     return _apportion(q1, weights[:3]) + _apportion(annual - q1, weights[3:])
+
+
+@lru_cache(maxsize=1)
+def revised_vintage_years() -> frozenset[int]:
+    """The years whose totals in data/ref/official_totals.csv are the Ministry's revised vintage
+    (its fixed one is not out yet): the sample's revised release of such a year holds its final
+    figures, which follow those totals, so that a build whose newest release of the year is the
+    revised one passes the blocking check totals_match_official (compared at the same stage)."""
+    with (REF_DATA_DIR / "official_totals.csv").open(encoding="utf-8") as handle:
+        return frozenset(int(row["year"]) for row in csv.DictReader(handle)
+                         if row["vintage_stage"] == "revised")
 
 
 def _plan(years: Sequence[int], seed: int) -> dict[tuple[int, int], list[list[list[int]]]]:
@@ -621,7 +634,10 @@ class _FlowYear:
         cover = _KINDS[k][0]
         rows = self.rows
         vals: dict[int, pl.Series] = {}
-        if k == 6:
+        # a year whose Ministry totals are the revised vintage: its revised release holds the
+        # final figures, so the check totals_match_official passes on the revised release alone
+        final = k == 6 or (k == 5 and self.year in revised_vintage_years())
+        if final:
             vals = {m: rows[f"v6_{m}"] for m in range(12)}
         else:
 
@@ -679,7 +695,7 @@ class _FlowYear:
             vals.update({m: zero for m in range(cover, 12)})
         keep = ["hs9", "code", "seg", "unit1", "unit2", "chapter", "price1", "price2"]
         out = rows.select(keep).with_columns(vals[m].alias(f"v{m}") for m in range(12))
-        if k != 6:
+        if not final:
             self._check(out, {m: f"v{m}" for m in range(cover)}, k)
         out = out.with_columns(
             [
