@@ -32,8 +32,8 @@ import pandera.polars as pa
 import polars as pl
 
 from trade_etl.formats.customs_csv import FileProblem, decode, resolve_header
-from trade_etl.ingest import census as census_layout
 from trade_etl.formats.reporters import DEFAULT_REPORTER, is_reporter_folder
+from trade_etl.ingest import census as census_layout
 from trade_etl.ingest.raw_csv import RawTable, split_lines
 from trade_etl.ingest.validation import (
     JAPAN_CUSTOMS,
