@@ -176,3 +176,29 @@ def test_adding_the_us_changes_nothing_japan_sees(warehouses):
     counts = rows(warehouses["all"], "select reporter, count(*) as n from core.trade_latest "
                   "group by 1 order by 1")
     assert [r["reporter"] for r in counts] == ["JPN", "USA"]
+
+
+def test_brief_mirror_prints_both_sides_and_the_largest_reasons(warehouses, capsys):
+    from trade_etl.app import cli
+
+    warehouse = str(warehouses["all"])
+    assert cli.main(["brief", "--fiscal-year", "2024", "--partner", "US", "--mirror",
+                     "--warehouse", warehouse]) == 0
+    out = capsys.readouterr().out
+    block = out[out.index("Both sides"):]
+    balance = rows(warehouses["all"], "select * from marts.mirror_balance "
+                   "where period = 'FY2024' and direction = 'balance'")[0]
+    assert f"({balance['months_compared']} of 12 months reported by both;" in block
+    shown = f"${abs(float(balance['us_value_usd'])) / 1e9:,.1f} bn"
+    assert "Japan's surplus with the US" in block and shown in block
+    reasons = [line for line in block.splitlines() if line.strip()[:2] in ("1.", "2.", "3.")]
+    parts = sorted(PARTS, key=lambda p: -abs(float(balance[f"{p}_usd"])))[:3]
+    assert [line.split()[3].rstrip(":") for line in reasons] == parts
+    # another partner's own figures are not held: a usage error, before any data
+    assert cli.main(["brief", "--fiscal-year", "2024", "--partner", "China", "--mirror",
+                     "--warehouse", warehouse]) == 2
+    assert "--mirror sets the partner's own figures" in capsys.readouterr().err
+    # no US figures: exit 1 with what to do
+    assert cli.main(["brief", "--fiscal-year", "2024", "--partner", "US", "--mirror",
+                     "--warehouse", str(warehouses["japan"])]) == 1
+    assert "trade-etl fetch --reporter USA" in capsys.readouterr().err

@@ -482,10 +482,12 @@ def _fetch_fx(args: argparse.Namespace, raw: Path) -> int:
 
 def cmd_sample(args: argparse.Namespace) -> int:
     from trade_etl.sample import parse_years, write_sample
+    from trade_etl.sample.census import Asymmetries
 
     folders = write_sample(Path(args.out), parse_years(args.years), scale=args.scale,
                            seed=args.seed, cp932=not args.no_cp932,
-                           confidential=not args.no_confidential, shape=args.shape)
+                           confidential=not args.no_confidential, shape=args.shape,
+                           census=Asymmetries() if args.census else None)
     files = sum(1 for folder in folders for p in folder.rglob("*") if p.is_file())
     print(f"wrote {len(folders)} synthetic releases ({files} files) to {args.out}")
     return 0
@@ -493,13 +495,15 @@ def cmd_sample(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from trade_etl.sample import write_sample
+    from trade_etl.sample.census import Asymmetries
 
     raw, warehouse = _paths(args)
     if not raw.exists() or not any(raw.iterdir()):
         raw.mkdir(parents=True, exist_ok=True)
-        folders = write_sample(raw)
-        print(f"wrote {len(folders)} synthetic sample releases to {raw} "
-              "(synthetic data calibrated to published totals; see README)")
+        folders = write_sample(raw, census=Asymmetries())
+        print(f"wrote {len(folders)} synthetic sample releases to {raw} (synthetic data "
+              "calibrated to published totals, and made-up US Census releases mirroring the "
+              "trade with the United States; see README)")
     else:
         print(f"using the releases already in {raw}")
     code = run_build(raw, warehouse, config=args.settings)
@@ -518,13 +522,18 @@ def cmd_demo(args: argparse.Namespace) -> int:
         fiscal_years = conn.sql("select max(period) from marts.balance_total where "
                                 "period_type = 'fiscal_year' and months_reported = 12"
                                 ).fetchall()[0][0]
+        # both sides when the US's own figures are there (the demo's made-up ones)
+        mirror = bool(conn.sql("select count(*) from marts.mirror_balance where period = "
+                               "$p", params={"p": fiscal_years}).fetchall()[0][0])
     finally:
         conn.close()
     if fiscal_years:
         year = int(fiscal_years.removeprefix("FY"))
-        print(f"\n$ trade-etl brief --fiscal-year {year} --partner USA")
+        print(f"\n$ trade-etl brief --fiscal-year {year} --partner USA"
+              + (" --mirror" if mirror else ""))
         cmd_brief(argparse.Namespace(fiscal_year=year, partner="USA", as_of=None, commodity=None,
-                                     warehouse=str(warehouse), settings=args.settings))
+                                     warehouse=str(warehouse), settings=args.settings,
+                                     mirror=mirror))
     from trade_etl.app.runs import launch_report
 
     result = launch_report(config=args.settings)  # marts/report, as the UI's sensor runs it
@@ -684,7 +693,7 @@ def cmd_brief(args: argparse.Namespace) -> int:
     try:
         # The fiscal year as the warehouse was built (its calendar), not as set now.
         print(write_brief(conn, args.fiscal_year, args.partner, as_of,
-                          commodity=args.commodity))
+                          commodity=args.commodity, mirror=args.mirror))
     except BriefError as err:  # a name that resolves to nothing or to several: 2; no data: 1
         _error(str(err))
         return err.exit_code
@@ -862,6 +871,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "HS section (sections, default), or one whole-year file per flow with "
                         "the fixed releases' exports by customs office, a Custom (port) column "
                         "(large); the rows and every total are the same")
+    sample.add_argument("--census", action="store_true",
+                        help="also write made-up US Census Bureau releases (OUT/USA/) mirroring "
+                        "the trade with the United States, with the documented asymmetries "
+                        "(docs/mirror.md)")
     sample.set_defaults(func=cmd_sample)
 
     sql = add("sql", help="run SQL against the warehouse (read-only)")
@@ -882,6 +895,9 @@ def build_parser() -> argparse.ArgumentParser:
     brief.add_argument("--partner", help=PARTNER_HELP)
     brief.add_argument("--commodity", help=COMMODITY_HELP)
     brief.add_argument("--as-of", help="only releases published on or before this date")
+    brief.add_argument("--mirror", action="store_true",
+                       help="with --partner US: the US Census Bureau's own figures beside "
+                       "Japan's, the gap and its three largest reasons (marts.mirror_balance)")
     brief.add_argument("--warehouse", help="DuckDB file (default as for build)")
     brief.set_defaults(func=cmd_brief)
 
