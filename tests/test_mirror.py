@@ -202,3 +202,23 @@ def test_brief_mirror_prints_both_sides_and_the_largest_reasons(warehouses, caps
     assert cli.main(["brief", "--fiscal-year", "2024", "--partner", "US", "--mirror",
                      "--warehouse", str(warehouses["japan"])]) == 1
     assert "trade-etl fetch --reporter USA" in capsys.readouterr().err
+
+
+def test_a_changed_assumption_rebuilds_the_mirror(warehouses, monkeypatch):
+    """The assumptions are part of the build's inputs: a build after a change is not skipped as
+    unchanged, and core.mirror_assumptions and the parts follow it."""
+    warehouse = warehouses["off"]
+    before = rows(warehouse, "select valuation_jpy from marts.mirror_balance "
+                  "where period = 'CY2024' and direction = 'japan_imports'")[0]["valuation_jpy"]
+    assert before == 0
+    monkeypatch.setenv(settings.MIRROR_CIF_FOB_ENV, "0.1")
+    monkeypatch.setenv(settings.MIRROR_TRANSIT_ENV, "0")
+    monkeypatch.setenv(settings.MIRROR_RATE_LAG_ENV, "0")
+    assert build(warehouse.parent / "raw", warehouse) == 0
+    assert rows(warehouse, "select value from core.mirror_assumptions "
+                "where assumption = 'cif_fob_margin'") == [{"value": 0.1}]
+    after = rows(warehouse, "select gap_jpy, valuation_jpy, unexplained_jpy from "
+                 "marts.mirror_balance where period = 'CY2024' and direction = 'japan_imports'")[0]
+    # no asymmetry in the data: a margin assumed moves its estimate into unexplained, opposite
+    assert after["gap_jpy"] == 0 and after["valuation_jpy"] > 0
+    assert after["unexplained_jpy"] == -after["valuation_jpy"]

@@ -51,8 +51,8 @@ FIELDS: dict[str, dict[str, str]] = {
                    "under the raw folder."},
     "reporter": {"type": "VARCHAR", "description":
                  "The reporting country whose statistics these are, ISO 3166-1 alpha-3 "
-                 "(`ref.reporters`): `JPN`, Japan as its Ministry of Finance reports it, the "
-                 "default and the only reporter shipped."},
+                 "(`ref.reporters`): `JPN`, Japan as its Ministry of Finance reports it (the "
+                 "default), or `USA`, the United States as its Census Bureau reports it."},
     "published_on": {"type": "DATE", "description":
                      "Publication date of the release, from its folder name."},
     "stage": {"type": "VARCHAR", "description":
