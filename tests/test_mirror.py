@@ -222,3 +222,28 @@ def test_a_changed_assumption_rebuilds_the_mirror(warehouses, monkeypatch):
     # no asymmetry in the data: a margin assumed moves its estimate into unexplained, opposite
     assert after["gap_jpy"] == 0 and after["valuation_jpy"] > 0
     assert after["unexplained_jpy"] == -after["valuation_jpy"]
+
+
+def test_the_report_draws_both_sides_for_the_us(warehouses):
+    from trade_etl.serve.report import build_report, render_html, render_svg
+
+    with duckdb.connect(str(warehouses["all"]), read_only=True) as conn:
+        report = build_report(conn, 2024, "US")
+        world = build_report(conn, 2024, None)
+    chart = next(c for c in report.charts if c.key == "both_sides")
+    assert "both_sides" not in [c.key for c in world.charts]
+    assert "Both sides" in report.brief and "Both sides" not in world.brief
+    fiscal = chart.rows[-1]
+    mart = rows(warehouses["all"], "select * from marts.mirror_balance "
+                "where period = 'FY2024' and direction = 'balance'")[0]
+    assert fiscal["period"] == "FY2024" and len(chart.rows) == mart["months_compared"] + 1 == 10
+    assert fiscal["gap_usd"] == mart["gap_usd"]
+    # the months add up to the year, and the waterfall ends where the US figure is
+    assert sum(r["us_value_usd"] for r in chart.rows[:-1]) == fiscal["us_value_usd"]
+    steps = chart.spec["hconcat"][1]["data"]["values"]
+    assert abs(steps[-2]["end"] - steps[-1]["end"]) < 1e-6
+    # the lines' colours are their own: shared with the waterfall's (domain figure, part),
+    # the two lines were drawn in no colour at all
+    assert chart.spec["resolve"]["scale"]["color"] == "independent"
+    assert render_svg(chart.spec).startswith("<svg")
+    assert 'id="both_sides"' in render_html(report)
