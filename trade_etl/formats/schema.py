@@ -607,8 +607,9 @@ def _mirror_mart(name: str, description: str, dimensions: list[str], grain: list
             + " Both reporters' releases count as of d.",
             "columns": [*PERIOD[:4], *MIRROR[:2], *dimensions, *MIRROR[2:]],
             "grain": ["period_type", "period", "direction", *grain],
-            "overrides": {"hs_section": {"description": "HS section, Roman numeral `I` … "
-                                         "`XXI`; `?` for a chapter not in `ref.hs_chapters`."}},
+            "overrides": _only({"hs_section": {
+                "description": "HS section, Roman numeral `I` … `XXI`; `?` for a chapter not "
+                               "in `ref.hs_chapters`."}}, dimensions),
             "built_by": "mirror_marts", "as_of": True,
             "sql": f"{name.replace('.', '/')}_as_of",
             "preview": {"select": "direction, " + ", ".join(dimensions + [""]) +
