@@ -39,6 +39,7 @@ REF_FILES = {
                             "months", "vintage_stage", "value_thousand_jpy"],
     "reporters.csv": ["reporter", "name", "currency", "value_unit", "partner_codes",
                       "hs_digits"],
+    "census_countries.csv": ["census_code", "census_name", "iso2", "iso3"],
 }
 
 AREAS = {
@@ -125,15 +126,32 @@ def test_no_file_is_a_verbatim_copy_of_a_source_file() -> None:
 
 
 # ------------------------------------------------------------------ reporters
-def test_reporters_ship_japan_as_its_registry_entry_describes_it() -> None:
-    """One row, Japan's, equal to the built-in registry entry's metadata (trade_etl/ingest/
-    layouts.py): the values are thousand yen, the partners Japan Customs codes, the codes 9
-    digits."""
-    from trade_etl.ingest.layouts import JAPAN
+def test_reporters_ship_japan_and_the_us_as_their_registry_entries_describe_them() -> None:
+    """Two rows, each equal to its built-in registry entry's metadata (trade_etl/ingest/
+    layouts.py): Japan's values are thousand yen, its partners Japan Customs codes, its codes 9
+    digits; the US Census Bureau's whole dollars, Census country codes, 10 digits."""
+    from trade_etl.ingest.layouts import JAPAN, UNITED_STATES
 
     rows = read_ref("reporters.csv")
-    assert rows == [{k: str(v) for k, v in JAPAN.row().items()}]
+    assert rows == [{k: str(v) for k, v in e.row().items()} for e in (JAPAN, UNITED_STATES)]
     assert rows[0]["partner_codes"] == "japan_customs" and rows[0]["value_unit"] == "1000"
+    assert rows[1]["currency"] == "USD" and rows[1]["value_unit"] == "1"
+
+
+def test_census_countries_agree_with_the_customs_list_on_iso_codes() -> None:
+    """The US Census Bureau's codes (reporter USA's partners): unique 4-digit country codes
+    (no groupings), Japan 5880 as the facts give it, and ISO codes that pair as in
+    countries.csv wherever both lists hold the country."""
+    rows = read_ref("census_countries.csv")
+    codes = [r["census_code"] for r in rows]
+    assert len(codes) == len(set(codes)) and all(re.fullmatch(r"[1-9]\d{3}", c) for c in codes)
+    by_iso3 = {r["iso3"]: r for r in rows if r["iso3"]}
+    assert by_iso3["JPN"]["census_code"] == "5880" and by_iso3["USA"]["iso2"] == "US"
+    customs = {r["iso3"]: r["iso2"] for r in read_ref("countries.csv") if r["iso3"]}
+    paired = [(iso3, r["iso2"], customs[iso3]) for iso3, r in by_iso3.items() if iso3 in customs]
+    assert len(paired) > 200 and all(a == b for _, a, b in paired), [
+        p for p in paired if p[1] != p[2]]
+    assert len(by_iso3) == len([r for r in rows if r["iso3"]]), "an ISO3 code twice"
 
 
 # ------------------------------------------------------------------ countries

@@ -171,11 +171,11 @@ def test_a_bad_line_of_the_toy_is_quarantined_with_its_reason(built):
 
 
 def test_ref_reporters_holds_the_shipped_japan_and_the_registered_toy(built):
-    assert query(built["japan"], "select * from ref.reporters") == [
-        ("JPN", "Japan", "JPY", 1000, "japan_customs", 9)]
+    shipped = [("JPN", "Japan", "JPY", 1000, "japan_customs", 9),
+               ("USA", "United States", "USD", 1, "census", 10)]
+    assert query(built["japan"], "select * from ref.reporters order by reporter") == shipped
     assert query(built["both"], "select * from ref.reporters order by reporter") == [
-        ("JPN", "Japan", "JPY", 1000, "japan_customs", 9),
-        ("ZZZ", "Testland (toy reporter)", "XTS", 1, "iso3", 6)]
+        *shipped, ("ZZZ", "Testland (toy reporter)", "XTS", 1, "iso3", 6)]
     # docs/warehouse.md, Reporters: the values in each reporter's currency
     in_currency = query(built["both"], "select reporter, currency, year, month, flow, "
                         "sum(value_thousand_jpy * value_unit) from core.trade_latest "
@@ -197,7 +197,7 @@ def test_the_toy_added_to_a_japan_warehouse_equals_a_clean_build(tmp_path, monke
     problems = query(wh, "select distinct problem from raw.release_files "
                          "where reporter = 'ZZZ'")
     assert len(problems) == 1 and problems[0][0].startswith(
-        "no layout is registered for reporter ZZZ (registered: JPN): name the module that "
+        "no layout is registered for reporter ZZZ (registered: JPN, USA): name the module that "
         "registers it in TRADE_ETL_LAYOUT_MODULES")
     assert query(wh, "select count(*) from core.trade_facts where reporter <> 'JPN'") == [(0,)]
     assert japan_sees(wh) == before

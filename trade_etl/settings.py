@@ -77,6 +77,16 @@ DEFAULT_FETCH_MAX_PAGE_MB = 8.0
 FETCH_REDIRECT_HOSTS_ENV = "TRADE_ETL_FETCH_REDIRECT_HOSTS"  # more hosts redirects may go to
 
 
+# --- the mirror marts' assumptions (docs/mirror.md): how the gap between Japan's figures and
+# the US's own is split ---
+MIRROR_CIF_FOB_ENV = "TRADE_ETL_MIRROR_CIF_FOB_MARGIN"  # freight+insurance / f.o.b. value
+DEFAULT_MIRROR_CIF_FOB = 0.06  # the IMF's Direction of Trade Statistics factor, 1.06
+MIRROR_TRANSIT_ENV = "TRADE_ETL_MIRROR_TRANSIT_SHARE"  # of a month, recorded next month
+DEFAULT_MIRROR_TRANSIT = 0.3
+MIRROR_RATE_LAG_ENV = "TRADE_ETL_MIRROR_CUSTOMS_RATE_LAG_DAYS"  # Japan's customs rate's lag
+DEFAULT_MIRROR_RATE_LAG = 14
+
+
 SQL_MAX_BYTES_ENV = "TRADE_ETL_SQL_MAX_BYTES"  # the largest `sql --file` read (bytes)
 DEFAULT_SQL_MAX_BYTES = 1 << 20  # 1 MiB: any hand-written script; not /dev/zero or a dump
 FX_BASE_URL_ENV = "TRADE_ETL_FX_BASE_URL"  # the rates' site; tests point it at a local one
@@ -227,6 +237,15 @@ def _layout_modules(text: str | None) -> tuple[str, ...]:
     return tuple(dict.fromkeys(names))
 
 
+def _lag_days(text: str | None) -> int:
+    text = (text or "").strip() or str(DEFAULT_MIRROR_RATE_LAG)
+    if not text.isdigit() or int(text) > 366:
+        raise SettingError(f"{MIRROR_RATE_LAG_ENV} must be whole days from 0 (no lag: no "
+                           f"currency part) to 366 (default {DEFAULT_MIRROR_RATE_LAG}), "
+                           f"not {text!r}")
+    return int(text)
+
+
 def _flag(text: str | None) -> bool:
     return (text or "").strip().lower() in _TRUE
 
@@ -278,6 +297,11 @@ _FIELDS = {
     "fx_base_url": (FX_BASE_URL_ENV,
                     lambda t: ((t or "").strip() or DEFAULT_FX_BASE_URL).rstrip("/")),
     "layout_modules": (LAYOUT_MODULES_ENV, _layout_modules),
+    "mirror_cif_fob_margin": (MIRROR_CIF_FOB_ENV, _number(
+        MIRROR_CIF_FOB_ENV, DEFAULT_MIRROR_CIF_FOB, -1e-12, 1, "a share (0.06: 6 %)")),
+    "mirror_transit_share": (MIRROR_TRANSIT_ENV, _number(
+        MIRROR_TRANSIT_ENV, DEFAULT_MIRROR_TRANSIT, -1e-12, 1, "a share (0.3: 30 %)")),
+    "mirror_customs_rate_lag_days": (MIRROR_RATE_LAG_ENV, _lag_days),
 }
 
 
@@ -327,6 +351,9 @@ class Settings:
     sql_max_bytes: int
     fx_base_url: str
     layout_modules: tuple[str, ...]  # modules registering other reporters' layouts
+    mirror_cif_fob_margin: float
+    mirror_transit_share: float
+    mirror_customs_rate_lag_days: int
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides) -> Settings:

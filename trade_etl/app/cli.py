@@ -356,13 +356,23 @@ def cmd_fetch(args: argparse.Namespace) -> int:
     from trade_etl.formats import manifest
 
     raw = args.settings.raw_dir
+    if args.reporter == "USA":
+        return _fetch_census(args, raw)
+    usa_only = [flag for flag, given in (("--partners", args.partners),
+                                         ("--release-date", args.release_date)) if given]
+    if usa_only:
+        _error(f"{' and '.join(usa_only)} {'apply' if len(usa_only) > 1 else 'applies'} to "
+               "--reporter USA only (the US Census Bureau's figures); e-Stat's tables hold "
+               "every partner and are dated by the site")
+        return EXIT_USAGE
     if args.fx:
         return _fetch_fx(args, raw)
     if args.fx_base_url:
         _error("--fx-base-url is the exchange rates' site: give it with --fx")
         return EXIT_USAGE
     try:
-        options = fetcher.make_options(raw, args.years, args.flows, args.settings,
+        options = fetcher.make_options(raw, args.years, args.flows or "export,import",
+                                       args.settings,
                                        base_url=args.base_url, pause=args.pause,
                                        dry_run=args.dry_run, deadline=args.deadline,
                                        min_rate=args.min_rate)
@@ -391,12 +401,54 @@ def cmd_fetch(args: argparse.Namespace) -> int:
     return report.exit_code
 
 
+def _fetch_census(args: argparse.Namespace, raw: Path) -> int:
+    """`trade-etl fetch --reporter USA`: the US Census Bureau's monthly trade by HS code and
+    partner into RAW/USA/<date>_<stage>/ (trade_etl/fetch/census.py)."""
+    from trade_etl.fetch import census as census_fetch
+
+    mixed = [flag for flag, given in (("--fx", args.fx), ("--fx-base-url", args.fx_base_url),
+                                      ("--flows", args.flows)) if given]
+    if mixed:
+        _error(f"--reporter USA fetches both flows of the US Census Bureau's figures and takes "
+               f"no {', '.join(mixed)}; run trade-etl fetch without --reporter USA for those")
+        return EXIT_USAGE
+    try:
+        options = census_fetch.make_options(
+            raw, args.settings, partners=args.partners, years=args.years,
+            base_url=args.base_url, release_date=args.release_date, pause=args.pause,
+            deadline=args.deadline, min_rate=args.min_rate, dry_run=args.dry_run)
+    except ValueError as err:
+        _error(str(err))
+        return EXIT_USAGE
+    partners = ", ".join(f"{name} {code}" for name, code in zip(options.partners,
+                                                                 options.codes, strict=True))
+    years = ", ".join(str(y) for y in options.years)
+    print(visible(f"fetching US Census Bureau exports and imports with {partners} for {years} "
+                  f"from {options.base_url} into {options.reporter_dir}"
+                  + (" (dry run)" if args.dry_run else "")), file=sys.stderr)
+
+    def progress(line: str) -> None:  # error bodies come from the server: escaped
+        print(visible(line), file=sys.stderr, flush=True)
+
+    try:
+        report = census_fetch.fetch(options, progress)
+    except census_fetch.CensusBusy as err:
+        _error(str(err))
+        return EXIT_BUSY
+    except census_fetch.CensusUsage as err:
+        _error(str(err))
+        return EXIT_USAGE
+    print(visible(report.render(raw)), file=sys.stderr if report.exit_code else sys.stdout)
+    return report.exit_code
+
+
 def _fetch_fx(args: argparse.Namespace, raw: Path) -> int:
     """`trade-etl fetch --fx`: FRED's rates into vintages under RAW/.fx/ (trade_etl/fetch/fx.py)."""
     from trade_etl.fetch import fx
 
     mixed = [flag for flag, given in (("--years", args.years), ("--base-url", args.base_url),
-                                      ("--dry-run", args.dry_run)) if given]
+                                      ("--dry-run", args.dry_run), ("--flows", args.flows))
+             if given]
     if mixed:
         _error(f"--fx fetches only the exchange rates and takes no {', '.join(mixed)}; run "
                "trade-etl fetch without --fx for the releases")
@@ -430,10 +482,12 @@ def _fetch_fx(args: argparse.Namespace, raw: Path) -> int:
 
 def cmd_sample(args: argparse.Namespace) -> int:
     from trade_etl.sample import parse_years, write_sample
+    from trade_etl.sample.census import Asymmetries
 
     folders = write_sample(Path(args.out), parse_years(args.years), scale=args.scale,
                            seed=args.seed, cp932=not args.no_cp932,
-                           confidential=not args.no_confidential, shape=args.shape)
+                           confidential=not args.no_confidential, shape=args.shape,
+                           census=Asymmetries() if args.census else None)
     files = sum(1 for folder in folders for p in folder.rglob("*") if p.is_file())
     print(f"wrote {len(folders)} synthetic releases ({files} files) to {args.out}")
     return 0
@@ -441,13 +495,15 @@ def cmd_sample(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from trade_etl.sample import write_sample
+    from trade_etl.sample.census import Asymmetries
 
     raw, warehouse = _paths(args)
     if not raw.exists() or not any(raw.iterdir()):
         raw.mkdir(parents=True, exist_ok=True)
-        folders = write_sample(raw)
-        print(f"wrote {len(folders)} synthetic sample releases to {raw} "
-              "(synthetic data calibrated to published totals; see README)")
+        folders = write_sample(raw, census=Asymmetries())
+        print(f"wrote {len(folders)} synthetic sample releases to {raw} (synthetic data "
+              "calibrated to published totals, and made-up US Census releases mirroring the "
+              "trade with the United States; see README)")
     else:
         print(f"using the releases already in {raw}")
     code = run_build(raw, warehouse, config=args.settings)
@@ -466,13 +522,18 @@ def cmd_demo(args: argparse.Namespace) -> int:
         fiscal_years = conn.sql("select max(period) from marts.balance_total where "
                                 "period_type = 'fiscal_year' and months_reported = 12"
                                 ).fetchall()[0][0]
+        # both sides when the US's own figures are there (the demo's made-up ones)
+        mirror = bool(conn.sql("select count(*) from marts.mirror_balance where period = "
+                               "$p", params={"p": fiscal_years}).fetchall()[0][0])
     finally:
         conn.close()
     if fiscal_years:
         year = int(fiscal_years.removeprefix("FY"))
-        print(f"\n$ trade-etl brief --fiscal-year {year} --partner USA")
+        print(f"\n$ trade-etl brief --fiscal-year {year} --partner USA"
+              + (" --mirror" if mirror else ""))
         cmd_brief(argparse.Namespace(fiscal_year=year, partner="USA", as_of=None, commodity=None,
-                                     warehouse=str(warehouse), settings=args.settings))
+                                     warehouse=str(warehouse), settings=args.settings,
+                                     mirror=mirror))
     from trade_etl.app.runs import launch_report
 
     result = launch_report(config=args.settings)  # marts/report, as the UI's sensor runs it
@@ -632,7 +693,7 @@ def cmd_brief(args: argparse.Namespace) -> int:
     try:
         # The fiscal year as the warehouse was built (its calendar), not as set now.
         print(write_brief(conn, args.fiscal_year, args.partner, as_of,
-                          commodity=args.commodity))
+                          commodity=args.commodity, mirror=args.mirror))
     except BriefError as err:  # a name that resolves to nothing or to several: 2; no data: 1
         _error(str(err))
         return err.exit_code
@@ -746,19 +807,32 @@ def build_parser() -> argparse.ArgumentParser:
     ui.set_defaults(func=cmd_ui)
 
     fetch = add(
-        "fetch", help="download new HS x country releases from e-Stat into the raw folder",
+        "fetch", help="download new HS x country releases from e-Stat (or the US Census "
+        "Bureau) into the raw folder",
         description="Download every version of Japan's HS x country tables not yet held into "
         "<update-date>_<stage>/ release folders (each with a .manifest.json). Exit 0 when "
         "everything requested is held, 1 when some tables failed (the others are kept), 2 "
         "when the site's structure was not recognised (nothing written), 3 when another "
-        "fetch is running.")
+        "fetch is running. With --reporter USA: the US Census Bureau's monthly trade by HS "
+        "code and partner into RAW/USA/<date>_<stage>/ (exit 1 a request failed, 2 an answer "
+        "was malformed; nothing written either way).")
+    fetch.add_argument("--reporter", type=str.upper, choices=("JPN", "USA"),
+                       help="whose figures: JPN (default) Japan's from e-Stat, USA the US "
+                       "Census Bureau's International Trade API")
+    fetch.add_argument("--partners", metavar="ISO3[,ISO3…]",
+                       help="with --reporter USA: the partner countries by ISO 3166-1 "
+                       "alpha-3 code (default JPN)")
+    fetch.add_argument("--release-date", metavar="YYYY-MM-DD",
+                       help="with --reporter USA: the new release folder's date (default "
+                       "today, UTC)")
     fetch.add_argument("--years", help="calendar years, e.g. 2024-2025 or 2023,2025 "
                        "(default: this year and last)")
-    fetch.add_argument("--flows", default="export,import", help="export, import or both")
+    fetch.add_argument("--flows", help="export, import or both (default both; e-Stat only)")
     fetch.add_argument("--raw-dir", help=f"release folders (default ${settings.RAW_DIR_ENV} "
                        f"or {settings.DEFAULT_RAW_DIR})")
     fetch.add_argument("--base-url", help=f"the site (default ${settings.ESTAT_BASE_URL_ENV} "
-                       f"or {settings.DEFAULT_ESTAT_BASE_URL})")
+                       f"or {settings.DEFAULT_ESTAT_BASE_URL}; with --reporter USA "
+                       "https://api.census.gov)")
     fetch.add_argument("--dry-run", action="store_true",
                        help="list what would be downloaded; write nothing")
     fetch.add_argument("--pause", type=float, help="seconds between requests (default "
@@ -797,6 +871,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "HS section (sections, default), or one whole-year file per flow with "
                         "the fixed releases' exports by customs office, a Custom (port) column "
                         "(large); the rows and every total are the same")
+    sample.add_argument("--census", action="store_true",
+                        help="also write made-up US Census Bureau releases (OUT/USA/) mirroring "
+                        "the trade with the United States, with the documented asymmetries "
+                        "(docs/mirror.md)")
     sample.set_defaults(func=cmd_sample)
 
     sql = add("sql", help="run SQL against the warehouse (read-only)")
@@ -817,6 +895,9 @@ def build_parser() -> argparse.ArgumentParser:
     brief.add_argument("--partner", help=PARTNER_HELP)
     brief.add_argument("--commodity", help=COMMODITY_HELP)
     brief.add_argument("--as-of", help="only releases published on or before this date")
+    brief.add_argument("--mirror", action="store_true",
+                       help="with --partner US: the US Census Bureau's own figures beside "
+                       "Japan's, the gap and its three largest reasons (marts.mirror_balance)")
     brief.add_argument("--warehouse", help="DuckDB file (default as for build)")
     brief.set_defaults(func=cmd_brief)
 

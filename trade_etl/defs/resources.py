@@ -66,6 +66,9 @@ class TradeEtlConfig(dg.ConfigurableResource):
     sql_max_bytes: int | None = None
     fx_base_url: str | None = None
     layout_modules: str | None = None  # comma-separated, as the variable
+    mirror_cif_fob_margin: float | None = None
+    mirror_transit_share: float | None = None
+    mirror_customs_rate_lag_days: int | None = None
 
     def settings(self) -> Settings:
         given = {name: getattr(self, name) for name in RUN_SETTINGS}

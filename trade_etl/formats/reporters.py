@@ -19,6 +19,15 @@ DEFAULT_REPORTER = "JPN"
 # release folders (release folders themselves start with a date).
 REPORTER_FOLDER = re.compile(r"^[A-Z]{3}$")
 SEPARATOR = "/"  # between a reporter and its folder in a release id (allowed in Dagster keys)
+# The files a reporter's release folders hold (anything else there is a file problem): Japan's,
+# and any reporter's not listed, CSV files and zip archives of them; the US Census Bureau's, the
+# API's JSON answers (trade_etl/formats/census.py).
+DATA_SUFFIXES = {"USA": (".json",)}
+DEFAULT_DATA_SUFFIXES = (".csv", ".zip")
+
+
+def data_suffixes(reporter: str) -> tuple[str, ...]:
+    return DATA_SUFFIXES.get(reporter, DEFAULT_DATA_SUFFIXES)
 
 
 def is_reporter_folder(name: str) -> bool:

@@ -51,8 +51,8 @@ FIELDS: dict[str, dict[str, str]] = {
                    "under the raw folder."},
     "reporter": {"type": "VARCHAR", "description":
                  "The reporting country whose statistics these are, ISO 3166-1 alpha-3 "
-                 "(`ref.reporters`): `JPN`, Japan as its Ministry of Finance reports it, the "
-                 "default and the only reporter shipped."},
+                 "(`ref.reporters`): `JPN`, Japan as its Ministry of Finance reports it (the "
+                 "default), or `USA`, the United States as its Census Bureau reports it."},
     "published_on": {"type": "DATE", "description":
                      "Publication date of the release, from its folder name."},
     "stage": {"type": "VARCHAR", "description":
@@ -403,6 +403,72 @@ FIELDS: dict[str, dict[str, str]] = {
                   "e.g. a confidential code)."},
     "codes_reported": {"type": "BIGINT", "description":
                        "9-digit codes with figures in the row."},
+    # both sides: the mirror marts (docs/mirror.md)
+    "census_code": {"type": "VARCHAR", "description":
+                    "The US Census Bureau's 4-digit country code (Schedule C): `5880` Japan."},
+    "census_name": {"type": "VARCHAR", "description": "The country's name as the Census "
+                    "Bureau's code list spells it."},
+    "assumption": {"type": "VARCHAR", "description":
+                   "`cif_fob_margin`, `transit_share` or `customs_rate_lag_days`."},
+    "value": {"type": "DOUBLE", "description": "The assumption's value in this build."},
+    "meaning": {"type": "VARCHAR", "description": "What the assumption says."},
+    "setting": {"type": "VARCHAR", "description": "The environment variable that sets it."},
+    "months_compared": {"type": "BIGINT", "description":
+                        "Months of the period that both Japan and the US report (for the "
+                        "direction; for `balance`, in both directions): only those are "
+                        "compared."},
+    "direction": {"type": "VARCHAR", "description":
+                  "`japan_exports`: Japan's exports to the US (f.o.b.) against US general "
+                  "imports from Japan (customs value); `japan_imports`: Japan's imports from "
+                  "the US (c.i.f.) against US total exports to Japan (f.a.s.); `balance`: the "
+                  "first minus the second, Japan's surplus with the US on each side's figures "
+                  "(for the US: its imports from Japan minus its exports to Japan)."},
+    "japan_value_jpy": {"type": "BIGINT", "unit": JPY, "description":
+                        "Japan's figure: its thousand-yen values × 1000, summed exactly."},
+    "us_value_jpy": {"type": "BIGINT", "unit": JPY, "description":
+                     "The US figure in yen: each US fact cell restated at its month's average "
+                     "rate (`ref.fx_monthly`), rounded to the thousand yen as Japan rounds its "
+                     "lines, × 1000."},
+    "gap_jpy": {"type": "BIGINT", "unit": JPY, "description":
+                "japan_value_jpy − us_value_jpy; = currency_jpy + valuation_jpy + timing_jpy + "
+                "unexplained_jpy exactly."},
+    "currency_jpy": {"type": "BIGINT", "unit": JPY, "description":
+                     "The part of the gap from the two conversions: Japan's customs converts "
+                     "invoices at the weekly rate of two weeks earlier, the comparison at the "
+                     "month's average (currency_usd at the month's rate, per cell, to the yen)."},
+    "valuation_jpy": {"type": "BIGINT", "unit": JPY, "description":
+                      "The part of the gap from valuation: freight and insurance in Japan's "
+                      "c.i.f. imports, at the c.i.f./f.o.b. margin (`core.mirror_assumptions`); "
+                      "0 for Japan's exports."},
+    "timing_jpy": {"type": "BIGINT", "unit": JPY, "description":
+                   "The part of the gap from timing: the importer records the transit share of "
+                   "a month's shipments in the next month (`core.mirror_assumptions`)."},
+    "unexplained_jpy": {"type": "BIGINT", "unit": JPY, "description":
+                        "What the three parts leave of the gap: origin rules, re-exports, "
+                        "classification, confidential codes, errors."},
+    "japan_value_usd": {"type": "DECIMAL(18,2)", "unit": USD, "description":
+                        "Japan's figure in dollars, each month at its average rate "
+                        "(`ref.fx_monthly`), per cell to the cent, summed; empty when a month "
+                        "has no rate."},
+    "us_value_usd": {"type": "BIGINT", "unit": USD, "description":
+                     "The US figure as the Census Bureau publishes it, whole dollars."},
+    "gap_usd": {"type": "DECIMAL(18,2)", "unit": USD, "description":
+                "The gap in dollars at each month's average rate, per cell to the cent; = "
+                "currency_usd + valuation_usd + timing_usd + unexplained_usd exactly."},
+    "currency_usd": {"type": "DECIMAL(18,2)", "unit": USD, "description":
+                     "Currency part: Japan's figure at the month's average rate minus at the "
+                     "rate its customs used (the mean daily rate of the month shifted back "
+                     "customs_rate_lag_days)."},
+    "valuation_usd": {"type": "DECIMAL(18,2)", "unit": USD, "description":
+                      "Valuation part: Japan's c.i.f. imports × margin / (1 + margin); 0 for "
+                      "Japan's exports."},
+    "timing_usd": {"type": "DECIMAL(18,2)", "unit": USD, "description":
+                   "Timing part: transit share × (this month − the previous month) of Japan's "
+                   "exports; × (this month − the next month) of Japan's imports."},
+    "unexplained_usd": {"type": "DECIMAL(18,2)", "unit": USD, "description":
+                        "gap_usd minus the three parts."},
+    "gap_pct": {"type": "DOUBLE", "unit": PCT, "description":
+                "gap_jpy / us_value_jpy × 100; empty when the US figure is 0."},
 }
 
 BALANCE = ["exports_jpy", "imports_jpy", "balance_jpy", "exports_usd", "imports_usd",
@@ -525,6 +591,33 @@ def _quantity_mart(name: str, description: str, code: str, names: list[str]) -> 
                                   "round(jpy_per_unit1) as jpy_per_unit1, "
                                   "round(jpy_per_unit2) as jpy_per_unit2",
                         "order": "value_jpy desc", "title": "largest values"}}
+
+
+MIRROR = ["months_compared", "direction", "japan_value_jpy", "us_value_jpy", "gap_jpy",
+          "currency_jpy", "valuation_jpy", "timing_jpy", "unexplained_jpy", "japan_value_usd",
+          "us_value_usd", "gap_usd", "currency_usd", "valuation_usd", "timing_usd",
+          "unexplained_usd", "gap_pct"]
+
+
+def _mirror_mart(name: str, description: str, dimensions: list[str], grain: list[str]) -> dict:
+    """A mirror mart: a view (the macro `sql/marts/<name>_as_of.sql` at the latest date) of
+    reporters JPN and USA side by side, built by the asset `mirror_marts`. A view: it reads
+    only the two partners' cells, so it is computed when read."""
+    return {"kind": "view", "description": description + LATEST_MART.format(name=name)
+            + " Both reporters' releases count as of d.",
+            "columns": [*PERIOD[:4], *MIRROR[:2], *dimensions, *MIRROR[2:]],
+            "grain": ["period_type", "period", "direction", *grain],
+            "overrides": _only({"hs_section": {
+                "description": "HS section, Roman numeral `I` … `XXI`; `?` for a chapter not "
+                               "in `ref.hs_chapters`."}}, dimensions),
+            "built_by": "mirror_marts", "as_of": True,
+            "sql": f"{name.replace('.', '/')}_as_of",
+            "preview": {"select": "direction, " + ", ".join(dimensions + [""]) +
+                                  "round(japan_value_usd / 1e9, 2) as japan_bn_usd, "
+                                  "round(us_value_usd / 1e9, 2) as us_bn_usd, "
+                                  "round(gap_usd / 1e9, 2) as gap_bn_usd, "
+                                  "round(unexplained_usd / 1e9, 2) as unexplained_bn_usd",
+                        "order": "abs(gap_jpy) desc", "title": "largest gaps"}}
 
 
 # Each public table or view, declared once. Keys:
@@ -836,6 +929,34 @@ TABLES: dict[str, dict] = {
                               "revision_jpy",
                     "order": "abs(revision_jpy) desc", "title": "largest revisions"},
     },
+    "core.mirror_assumptions": {
+        "description": "The assumptions the mirror marts split the gap with, as set for this "
+                       "build (settings `TRADE_ETL_MIRROR_*`, docs/mirror.md).",
+        "columns": ["assumption", "value", "meaning", "setting", "source"],
+        "grain": ["assumption"],
+        "overrides": {"source": {"description": "Where its default comes from."}},
+        "built_by": "mirror_marts",
+    },
+    "marts.mirror_balance": _mirror_mart(
+        "marts.mirror_balance", "Both sides: Japan's trade with the United States as Japan "
+        "reports it beside the United States' own figures for its trade with Japan, by "
+        "period and direction, and the gap split into currency, valuation, timing and "
+        "unexplained parts that add up exactly.", [], []),
+    "marts.mirror_by_hs_section": _mirror_mart(
+        "marts.mirror_by_hs_section", "Both sides by HS section (from the first two digits of "
+        "each side's codes); sections sum to marts.mirror_balance.",
+        ["hs_section", "section_name"], ["hs_section"]),
+    "ref.census_countries": {
+        "description": "The US Census Bureau's country codes (Schedule C) with ISO codes "
+                       "(data/ref/census_countries.csv): the partners of reporter USA.",
+        "columns": ["census_code", "census_name", "iso2", "iso3"],
+        "grain": ["census_code"],
+        "overrides": {"iso2": {"description": "ISO 3166-1 alpha-2 code; empty for a Census "
+                                              "code no ISO code covers (Gaza Strip, West "
+                                              "Bank, Kosovo)."},
+                      "iso3": {"description": "ISO 3166-1 alpha-3 code; empty where there is "
+                                              "no ISO code."}},
+    },
     "ref.countries": {
         "description": "Japan Customs country codes with their English name, ISO codes and "
                        "customs area (data/ref/countries.csv).",
@@ -1081,7 +1202,8 @@ CODE: dict[str, tuple[str, ...]] = {
                          "trade_etl.formats.reporters", "trade_etl.ingest.layouts",
                          "trade_etl.ingest.loader", "trade_etl.ingest.raw_csv",
                          "trade_etl.ingest.releases", "trade_etl.ingest.validation",
-                         "trade_etl.ingest.staging"),
+                         "trade_etl.ingest.staging", "trade_etl.ingest.census",
+                         "trade_etl.formats.census"),
     "core.release_coverage": ("core/release_coverage", "core/winning_releases",
                               "trade_etl.store.incremental"),
     "core.hs_code_sectors": ("core/hs_code_sectors", *SECTOR_MAPPING,

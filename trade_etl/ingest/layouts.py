@@ -33,6 +33,7 @@ import polars as pl
 
 from trade_etl.formats.customs_csv import FileProblem, decode, resolve_header
 from trade_etl.formats.reporters import DEFAULT_REPORTER, is_reporter_folder
+from trade_etl.ingest import census as census_layout
 from trade_etl.ingest.raw_csv import RawTable, split_lines
 from trade_etl.ingest.validation import (
     JAPAN_CUSTOMS,
@@ -138,9 +139,20 @@ JAPAN = Reporter(
              _customs("hs_country_custom", ("flow", "year", "custom", "hs", "country"),
                       aggregate=True)))
 
+# The United States, as the US Census Bureau reports it (trade_etl/ingest/census.py): the
+# International Trade API's answers, whole dollars, Census country codes, HS 10 digits.
+UNITED_STATES = Reporter(
+    reporter=census_layout.census.REPORTER, name="United States", currency="USD", value_unit=1,
+    partner_codes="census", hs_digits=10,
+    layouts=(Layout(reporter=census_layout.census.REPORTER, name=census_layout.LAYOUT,
+                    matches=census_layout.matches, read=census_layout.read,
+                    typed=census_layout.typed, model=census_layout.CensusRows,
+                    reshape=census_layout.reshape, keys=census_layout.KEYS,
+                    describe=census_layout.describe),))
+
 # The reporters every build reads; another shipped reporter is added here (with its row in
 # data/ref/reporters.csv), a user's through TRADE_ETL_LAYOUT_MODULES.
-SHIPPED: tuple[Reporter, ...] = (JAPAN,)
+SHIPPED: tuple[Reporter, ...] = (JAPAN, UNITED_STATES)
 
 _FIRST_LINE = re.compile(r"\r\n|\r|\n")
 

@@ -28,6 +28,8 @@ REF_TABLES: dict[str, dict[str, str]] = {
                   "value_unit": "BIGINT", "partner_codes": "VARCHAR", "hs_digits": "INTEGER"},
     "countries": {"country_code": "VARCHAR", "country_name": "VARCHAR", "iso3": "VARCHAR",
                   "area": "VARCHAR", "iso2": "VARCHAR"},
+    "census_countries": {"census_code": "VARCHAR", "census_name": "VARCHAR", "iso2": "VARCHAR",
+                         "iso3": "VARCHAR"},
     "partner_aliases": {"alias": "VARCHAR", "partner_code": "VARCHAR", "note": "VARCHAR"},
     "country_groups": {"group_code": "VARCHAR", "group_name": "VARCHAR",
                        "country_code": "VARCHAR", "valid_from": "DATE", "valid_to": "DATE"},

@@ -20,7 +20,12 @@ from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from pathlib import Path
 
-from trade_etl.formats.reporters import DEFAULT_REPORTER, is_reporter_folder, release_id
+from trade_etl.formats.reporters import (
+    DEFAULT_REPORTER,
+    data_suffixes,
+    is_reporter_folder,
+    release_id,
+)
 from trade_etl.settings import LAYOUT_MODULES_ENV
 
 RELEASE_DIR = re.compile(r"^([0-9]{4}-[0-9]{2}-[0-9]{2})_([A-Za-z][A-Za-z0-9-]*)$")
@@ -35,7 +40,6 @@ FUTURE_ALLOWANCE_DAYS = 2
 # Japan Customs publishes each month in these stages; several spellings are in use.
 STAGE_RANK = {"preliminary": 1, "provisional": 1, "detailed": 2, "confirmed": 2, "revised": 3,
               "fixed": 4, "final": 4}
-DATA_SUFFIXES = (".csv", ".zip")
 # Names browsers, sync clients and downloaders give a file while they are still writing it.
 IN_PROGRESS_SUFFIXES = (".crdownload", ".part", ".partial", ".download", ".tmp")
 STILL_DOWNLOADING = "still downloading (a temporary download name); not read until renamed"
@@ -232,8 +236,9 @@ def _source(path: Path, root: Path, release: str, published: date | None, stage:
             problem = "symbolic link does not point to a file"
     if problem is None and path.suffix.lower() in IN_PROGRESS_SUFFIXES:
         problem = STILL_DOWNLOADING
-    if problem is None and path.suffix.lower() not in DATA_SUFFIXES:
-        problem = "not a .csv or .zip file"
+    suffixes = data_suffixes(reporter)
+    if problem is None and path.suffix.lower() not in suffixes:
+        problem = f"not a {' or '.join(suffixes)} file"
     try:
         stat = path.stat() if problem is None else path.lstat()
     except OSError as err:

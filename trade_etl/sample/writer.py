@@ -17,6 +17,7 @@ from typing import BinaryIO
 import polars as pl
 
 from trade_etl.sample.calibration import build_profile
+from trade_etl.sample.census import US_CUSTOMS_CODE, Asymmetries, write_census
 from trade_etl.sample.plan import (
     _RELEASE_DIR_RE,
     _FlowYear,
@@ -283,8 +284,13 @@ def write_sample(
     cp932: bool = True,
     confidential: bool = True,
     shape: str = "sections",
+    census: Asymmetries | None = None,
 ) -> list[Path]:
     """Write the synthetic release folders for ``years`` under ``out_dir``; return them sorted.
+
+    ``census``: also write US Census Bureau releases mirroring the trade with the United States
+    under ``out_dir/USA/`` with these asymmetries (trade_etl/sample/census.py); None: Japan's
+    releases only.
 
     ``cp932=False`` writes the Japanese-language download (see the module notes) in UTF-8 with
     the English header instead, for readers that take no CP932 (the benchmark's yardstick).
@@ -329,6 +335,7 @@ def write_sample(
     first, last, middle = ys[0], ys[-1], ys[len(ys) // 2]
     written: set[Path] = set()
     manifest_entries: dict[Path, list[dict]] = {}
+    mirrored: dict[tuple[int, int], pl.DataFrame] = {}
     for year in ys:
         for flow in (1, 2):
             fy = _FlowYear(year, flow, targets[(year, flow)], scale, seed)
@@ -340,6 +347,9 @@ def write_sample(
                 folder.mkdir(exist_ok=True)
                 written.add(folder)
                 vals = fy.values(k)
+                if census is not None and k == 6:
+                    mirrored[(year, flow)] = vals.filter(pl.col("code") == US_CUSTOMS_CODE).select(
+                        "hs9", *[f"v{m}" for m in range(12)])
                 zipped = k == 2 and year == first
                 zf = zipfile.ZipFile(folder / f"{pre}_{year}.zip", "w") if zipped else None
                 months = month_stages(k, _cover)
@@ -399,6 +409,8 @@ def write_sample(
     for folder, entries in manifest_entries.items():
         if dt.date.fromisoformat(folder.name[:10]) >= MANIFESTS_FROM:
             _write_manifest(folder, entries)
+    if census is not None:
+        written.update(write_census(out_dir, mirrored, census, seed))
     return sorted(written)
 
 

@@ -22,6 +22,7 @@ from trade_etl.serve.commodity_trade import (
     resolve_commodity,
 )
 from trade_etl.serve.errors import BriefError, LookupFailed
+from trade_etl.serve.mirror import mirror_lines
 from trade_etl.serve.partners import COUNTRY, MEMBERS, Partner
 from trade_etl.serve.partners import resolve as resolve_partner_of
 from trade_etl.text import visible
@@ -212,10 +213,11 @@ def built_fiscal_start_month(conn: duckdb.DuckDBPyConnection) -> int:
 def write_brief(conn: duckdb.DuckDBPyConnection, fiscal_year: int,
                 partner: str | Partner | None = None, as_of: date | None = None,
                 fiscal_start_month: int | None = None,
-                commodity: str | Commodity | None = None) -> str:
+                commodity: str | Commodity | None = None, mirror: bool = False) -> str:
     """The brief; `fiscal_start_month` defaults to the one the warehouse was built with.
     `partner` and `commodity` as people name them (partners.resolve, resolve_commodity), or
-    resolved already."""
+    resolved already. `mirror`: add the partner's own figures (the United States' only,
+    trade_etl/serve/mirror.py)."""
     day = as_of or LATEST
     if fiscal_start_month is None:
         fiscal_start_month = built_fiscal_start_month(conn)
@@ -224,6 +226,8 @@ def write_brief(conn: duckdb.DuckDBPyConnection, fiscal_year: int,
         partner = resolve_partner_of(conn, partner)
     if isinstance(commodity, str):
         commodity = resolve_commodity(conn, commodity)
+    if mirror and (partner is None or partner.kind != COUNTRY or partner.iso3 != "USA"):
+        mirror_lines(conn, fiscal_year, day, partner)  # the usage error, before any data
     release = conn.execute(
         "select release_id, published_on from core.releases where published_on <= $d "
         "and reporter = 'JPN' order by release_seq desc limit 1", {"d": day}).fetchall()
@@ -278,6 +282,8 @@ def write_brief(conn: duckdb.DuckDBPyConnection, fiscal_year: int,
         trade = commodity_trade(conn, commodity, partner, rates.months, day)
         lines += ["", *commodity_lines(trade, figures or world, world, fiscal_year, rates)]
 
+    if mirror:
+        lines += mirror_lines(conn, fiscal_year, day, partner)
     if as_of is None:  # the comparison is of the latest figures
         years = [fiscal_year] + ([fiscal_year + 1] if fiscal_start_month > 1 else [])
         country = partner.code if partner and partner.kind == COUNTRY else None

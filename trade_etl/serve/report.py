@@ -460,6 +460,75 @@ def _commodity(conn, fiscal_year: int, as_of: date, partner: Partner | None,
            else "") + "; dollars at each month's average rate (ref.fx_monthly).")
 
 
+def has_both_sides(conn, fiscal_year: int, as_of: date, partner: Partner | None) -> bool:
+    """Whether the partner is the United States and both sides report a month of the year
+    (marts.mirror_balance): then the brief adds `--mirror`'s block and the report its chart."""
+    if partner is None or partner.kind != COUNTRY or partner.iso3 != "USA":
+        return False
+    return bool(_mart(conn, "mirror_balance", as_of, "period = $fy and direction = 'balance'",
+                      {"fy": f"FY{fiscal_year}"}, "period"))
+
+
+def _both_sides(conn, fiscal_year: int, as_of: date) -> Chart:
+    """Japan's surplus with the US month by month on each side's figures, and the fiscal year's
+    gap as a waterfall from Japan's figure to the US's through its parts (docs/mirror.md)."""
+    import altair as alt
+
+    months = _mart(conn, "mirror_balance", as_of,
+                   "period_type = 'month' and direction = 'balance' and period in (select "
+                   "strftime(make_date(year, month, 1), '%Y-%m') from core.period_months where "
+                   "period_type = 'fiscal_year' and period = $fy)", {"fy": f"FY{fiscal_year}"},
+                   "period, japan_value_usd, us_value_usd, gap_usd, currency_usd, "
+                   "valuation_usd, timing_usd, unexplained_usd", "order by period")
+    year = _mart(conn, "mirror_balance", as_of, "period = $fy and direction = 'balance'",
+                 {"fy": f"FY{fiscal_year}"}, "japan_value_usd, us_value_usd, gap_usd, "
+                 "currency_usd, valuation_usd, timing_usd, unexplained_usd")[0]
+    lines = [{"month": r["period"], "side": side, "value": _bn(r[key])} for r in months
+             for side, key in (("Japan's figures", "japan_value_usd"),
+                               ("US figures", "us_value_usd")) if r[key] is not None]
+    left = alt.Chart(alt.Data(values=lines)).mark_line(point=True).encode(
+        x=alt.X("month:O", title=None),
+        y=alt.Y("value:Q", title="Japan's surplus with the US, $ billion"),
+        color=alt.Color("side:N", title=None),
+    ).properties(width=320, height=220, title="The two balances by month")
+    steps, level = [], _bn(year["japan_value_usd"] or 0)
+    steps.append({"step": "Japan's figure", "start": 0.0, "end": level, "kind": "figure"})
+    for part in ("currency", "valuation", "timing", "unexplained"):
+        change = -_bn(year[f"{part}_usd"] or 0)  # from Japan's figure towards the US's
+        steps.append({"step": f"− {part}", "start": level, "end": level + change,
+                      "kind": "part"})
+        level += change
+    steps.append({"step": "US figure", "start": 0.0, "end": _bn(year["us_value_usd"] or 0),
+                  "kind": "figure"})
+    order = [s["step"] for s in steps]
+    right = alt.Chart(alt.Data(values=steps)).mark_bar().encode(
+        x=alt.X("step:N", title=None, sort=order, axis=alt.Axis(labelAngle=0)),
+        y=alt.Y("start:Q", title="$ billion"), y2="end:Q",
+        color=alt.Color("kind:N", title=None, scale=alt.Scale(
+            domain=["figure", "part"], range=["#555", "#9c6ade"]), legend=None),
+    ).properties(width=340, height=220, title=f"Fiscal {fiscal_year}: from one to the other")
+    parts = sorted(("currency", "valuation", "timing", "unexplained"),
+                   key=lambda p: -abs(float(year[f"{p}_usd"] or 0)))
+    japan, us = _bn(year["japan_value_usd"] or 0), _bn(year["us_value_usd"])
+    reading = (f"In fiscal {fiscal_year} Japan's figures show a {_word(japan)} with the US of "
+               f"${abs(japan):,.1f} bn and the US Census Bureau's a "
+               f"{'deficit' if us >= 0 else 'surplus'} with Japan of ${abs(us):,.1f} bn (each "
+               f"month at its average rate); the largest reason for the difference is "
+               f"{parts[0]} (${_bn(year[parts[0] + '_usd']):+,.1f} bn).")
+    rows = [{"period": r["period"], **{k: r[k] for k in r if k != "period"}} for r in months]
+    rows.append({"period": f"FY{fiscal_year}", **year})
+    return Chart(
+        "both_sides", f"Both sides: Japan's figures and the US's, fiscal {fiscal_year}", reading,
+        _spec(alt.hconcat(left, right).resolve_scale(color="independent")),
+        [Column("period", "Period"), Column("japan_value_usd", "Japan's surplus (Japan)", "usd"),
+         Column("us_value_usd", "US deficit (US Census Bureau)", "usd"),
+         Column("gap_usd", "Gap", "usd"), Column("currency_usd", "Currency", "usd"),
+         Column("valuation_usd", "Valuation", "usd"), Column("timing_usd", "Timing", "usd"),
+         Column("unexplained_usd", "Unexplained", "usd")],
+        rows, f"{SOURCE}; U.S. Census Bureau, International Trade API (reporter USA): "
+        "marts.mirror_balance (docs/mirror.md).")
+
+
 def build_report(conn: duckdb.DuckDBPyConnection, fiscal_year: int,
                  partner: str | Partner | None = None, as_of: date | None = None,
                  fiscal_start_month: int | None = None,
@@ -474,7 +543,9 @@ def build_report(conn: duckdb.DuckDBPyConnection, fiscal_year: int,
     resolved = resolve_partner(conn, partner) if isinstance(partner, str) else partner
     if isinstance(commodity, str):
         commodity = resolve_commodity(conn, commodity)
-    brief = write_brief(conn, fiscal_year, resolved, as_of, fiscal_start_month, commodity)
+    both = has_both_sides(conn, fiscal_year, day, resolved)
+    brief = write_brief(conn, fiscal_year, resolved, as_of, fiscal_start_month, commodity,
+                        mirror=both)
     charts = [
         _monthly(conn, fiscal_year, day, resolved),
         _top_partners(conn, fiscal_year, day, resolved),
@@ -482,6 +553,7 @@ def build_report(conn: duckdb.DuckDBPyConnection, fiscal_year: int,
         _revisions(conn, fiscal_year, day, resolved),
         _currencies(conn, fiscal_year, day, resolved),
         *([_commodity(conn, fiscal_year, day, resolved, commodity)] if commodity else []),
+        *([_both_sides(conn, fiscal_year, day)] if both else []),
     ]
     title = (f"Japan's trade in fiscal {fiscal_year}" + (f": {resolved.name}" if resolved else "")
              + (f", {commodity.title}" if commodity else ""))

@@ -60,8 +60,11 @@ def inputs_fingerprint(raw_dir: Path, sources: list[SourceFile] | None,
     refs = [(p.name, _digest(p)) for p in sorted(REF_DATA_DIR.glob("*.csv"))]
     rates = fx_rates.fingerprint(raw_dir)  # the vintage ref.fx_* would load, and its sha256
     code = code_version("/", "trade_etl")  # the package and its SQL, wherever they are
+    mirror = (config.mirror_cif_fob_margin, config.mirror_transit_share,
+              config.mirror_customs_rate_lag_days)  # core.mirror_assumptions
     return combine(files, manifests, refs, rates, code, config.fiscal_start_month,
-                   config.duckdb_memory_limit, layouts.fingerprint)  # + the layout modules
+                   config.duckdb_memory_limit, layouts.fingerprint,  # + the layout modules
+                   *mirror)
 
 
 def is_up_to_date(warehouse: Path, fingerprint: str) -> bool:
