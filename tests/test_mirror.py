@@ -87,6 +87,7 @@ def test_with_every_asymmetry_off_the_gap_is_zero_to_the_cent(warehouses):
     assert sections[0]["n"] > 100 and sections[0]["gap"] == 0
 
 
+@pytest.mark.slow  # four builds of their own: make test-slow
 @pytest.mark.parametrize("name", ["currency", "valuation", "timing", "re_export"])
 def test_one_asymmetry_alone_lands_in_its_own_part(warehouses, name):
     own = "unexplained" if name == "re_export" else name

@@ -45,14 +45,14 @@ from trade_etl.fetch.fetcher import parse_years
 from trade_etl.fetch.http import USER_AGENT, FetchFailed, Manners, PoliteClient
 from trade_etl.formats import census
 from trade_etl.formats.census import Flow
-from trade_etl.formats.reporters import release_id
-from trade_etl.ingest.releases import (
+from trade_etl.formats.release_names import (
     FIRST_RELEASE_DATE,
     FUTURE_ALLOWANCE_DAYS,
     parse_release_dir,
     release_revision,
     stage_rank,
 )
+from trade_etl.formats.reporters import release_id
 from trade_etl.settings import Settings
 
 DEFAULT_BASE_URL = "https://api.census.gov"

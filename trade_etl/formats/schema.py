@@ -1203,7 +1203,7 @@ CODE: dict[str, tuple[str, ...]] = {
                          "trade_etl.ingest.loader", "trade_etl.ingest.raw_csv",
                          "trade_etl.ingest.releases", "trade_etl.ingest.validation",
                          "trade_etl.ingest.staging", "trade_etl.ingest.census",
-                         "trade_etl.formats.census"),
+                         "trade_etl.formats.census", "trade_etl.formats.release_names"),
     "core.release_coverage": ("core/release_coverage", "core/winning_releases",
                               "trade_etl.store.incremental"),
     "core.hs_code_sectors": ("core/hs_code_sectors", *SECTOR_MAPPING,

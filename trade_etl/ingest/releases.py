@@ -12,14 +12,23 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 import time
 import zipfile
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass, replace
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
+from trade_etl.formats.release_names import (  # noqa: F401 - the names discovery always had
+    FIRST_RELEASE_DATE,
+    FUTURE_ALLOWANCE_DAYS,
+    RELEASE_DIR,
+    REVISION,
+    STAGE_RANK,
+    parse_release_dir,
+    release_revision,
+    stage_rank,
+)
 from trade_etl.formats.reporters import (
     DEFAULT_REPORTER,
     data_suffixes,
@@ -28,34 +37,12 @@ from trade_etl.formats.reporters import (
 )
 from trade_etl.settings import LAYOUT_MODULES_ENV
 
-RELEASE_DIR = re.compile(r"^([0-9]{4}-[0-9]{2}-[0-9]{2})_([A-Za-z][A-Za-z0-9-]*)$")
-# `<date>_<stage>-r2`: a second version of tables published the same day (the fetcher puts it
-# there, trade_etl/fetch/fetcher.py), ordered after `<date>_<stage>` and before `-r3`.
-REVISION = re.compile(r"^(.+?)-r([0-9]{1,3})$", re.IGNORECASE)
-# The 9-digit HS layout of these files starts with the Harmonized System, 1988; a release
-# dated later than today (plus a day for Japan's time zone ahead of UTC and one for clocks) is
-# a mistyped name, and it would supersede every figure.
-FIRST_RELEASE_DATE = date(1988, 1, 1)
-FUTURE_ALLOWANCE_DAYS = 2
-# Japan Customs publishes each month in these stages; several spellings are in use.
-STAGE_RANK = {"preliminary": 1, "provisional": 1, "detailed": 2, "confirmed": 2, "revised": 3,
-              "fixed": 4, "final": 4}
 # Names browsers, sync clients and downloaders give a file while they are still writing it.
 IN_PROGRESS_SUFFIXES = (".crdownload", ".part", ".partial", ".download", ".tmp")
 STILL_DOWNLOADING = "still downloading (a temporary download name); not read until renamed"
 # Zip archives are expanded in memory one member at a time; these caps stop zip bombs.
 MAX_MEMBER_BYTES = 2 * 1024**3
 MAX_COMPRESSION_RATIO = 200
-
-
-def stage_rank(stage: str | None) -> int:
-    return STAGE_RANK.get((stage or "").lower(), 0)
-
-
-def release_revision(release_id: str) -> int:
-    """2 for `2025-04-17_preliminary-r2`, 1 without the suffix (as core.release_revision)."""
-    match = REVISION.match(release_id)
-    return int(match.group(2)) if match else 1
 
 
 @dataclass(frozen=True)
@@ -87,35 +74,6 @@ class SourceFile:
     def order_key(self) -> tuple:
         return (self.published_on or date.min, stage_rank(self.stage),
                 release_revision(self.release_id), self.release_id, self.file_name)
-
-
-def parse_release_dir(name: str, today: date | None = None, allow_dates: bool = False
-                      ) -> tuple[date | None, str | None, str | None]:
-    """(published_on, stage, problem) for a release folder name. The stage leaves out a
-    revision suffix (`preliminary-r2` is a preliminary release). A date after today or before
-    1988 is a problem unless `allow_dates` (Settings.allow_dates, `--allow-dates`)."""
-    match = RELEASE_DIR.match(name)
-    if not match:
-        return None, None, "folder name is not <YYYY-MM-DD>_<stage>, e.g. 2025-04-17_preliminary"
-    try:
-        published = date.fromisoformat(match.group(1))
-    except ValueError:
-        return None, None, f"folder name has an invalid date {match.group(1)!r}"
-    stage = match.group(2).lower()
-    revision = REVISION.match(stage)
-    if revision:
-        stage = revision.group(1)
-    today = today or date.today()
-    problem = None
-    if not allow_dates and published > today + timedelta(days=FUTURE_ALLOWANCE_DAYS):
-        problem = (f"release date {published} is in the future: a mistyped folder name? (it "
-                   "would supersede every earlier figure); rename the folder, or build with "
-                   "--allow-dates to load it")
-    elif not allow_dates and published < FIRST_RELEASE_DATE:
-        problem = (f"release date {published} is before 1988, the first year of the HS "
-                   "layout these files use; rename the folder, or build with --allow-dates "
-                   "to load it")
-    return published, stage, problem
 
 
 def discover(raw_dir: Path, allow_dates: bool = False,
