@@ -46,7 +46,8 @@ test: $(TESTDEPS)
 
 # The tests that take minutes each (marked `slow`: the Iceberg lake, the UI on a real
 # webserver, the sample built release by release, builds killed at random moments, the
-# benchmark at its tiny size). CI runs them after `make test`.
+# benchmark at its tiny size, the mirror built once per asymmetry). CI runs them after
+# `make test`.
 test-slow: $(TESTDEPS)
 	@$(COMPILE)
 	@bash tests/install_chromium.sh
