@@ -186,6 +186,29 @@ def test_the_runtime_never_imports_the_sample_generator():
     assert out.stdout.strip() == "[]"
 
 
+OPTIONAL = ("pyiceberg", "altair", "vl_convert", "httpx")
+
+
+def test_a_build_imports_only_what_it_uses(tmp_path):
+    """A build that loads a release imports no lake (pyiceberg), chart (altair, vl-convert) or
+    network (httpx) library: each costs memory and start-up time in every run (issue 25).
+    pyarrow is not among them: DuckDB hands frames to and from polars through it."""
+    raw = tmp_path / "raw"
+    write_release(raw, "2024-02-20_preliminary",
+                  {"a.csv": csv_text([row(1, 2024, "870323915", "304", {1: 1})])})
+    code = ("import sys; from trade_etl.app import cli;"
+            f"code = cli.main(['build', '--raw-dir', {str(raw)!r}, '--warehouse', "
+            f"{str(tmp_path / 'wh.duckdb')!r}, '--quiet']);"
+            f"print(code, sorted(m for m in {OPTIONAL!r} if m in sys.modules))")
+    env = {**os.environ, "DAGSTER_HOME": str(tmp_path / "home"), "TRADE_ETL_QUIET_SECONDS": "0"}
+    (tmp_path / "home").mkdir()
+    shutil.copy(REPO / "dagster.yaml", tmp_path / "home" / "dagster.yaml")
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True,
+                         text=True, timeout=300, env=env)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert out.stdout.strip().splitlines()[-1] == "0 []"
+
+
 def test_the_sensor_starts_no_run_that_would_need_prune(tmp_path, monkeypatch):
     """A loaded folder removed: the tick says what `build --prune` would remove, starts nothing
     (a run would refuse inside it), and still forgets the folder's partition."""

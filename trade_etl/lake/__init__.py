@@ -16,6 +16,8 @@ from pathlib import Path
 
 from trade_etl.settings import LakeConfig
 
+NAMESPACE = "trade_etl"  # the Iceberg namespace of every table the lake holds
+
 
 def marker_path(warehouse: Path) -> Path:
     return warehouse.with_name(f".{warehouse.name}.lake.json")

@@ -40,10 +40,9 @@ import pyarrow as pa
 from trade_etl import failpoints
 from trade_etl.errors import EXIT_BUSY, EXIT_USAGE, UserError
 from trade_etl.formats import schema
-from trade_etl.lake import marker_path, record_published, recorded_lake
+from trade_etl.lake import NAMESPACE, marker_path, record_published, recorded_lake
 from trade_etl.settings import LakeConfig
 
-NAMESPACE = "trade_etl"
 CATALOG_NAME = "trade_etl"
 LOG = "publish_log"
 FACTS = "core.trade_facts"

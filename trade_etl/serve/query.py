@@ -14,14 +14,16 @@ import sys
 from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 import duckdb
-import pyarrow as pa
 
 from trade_etl.settings import SQL_MAX_BYTES_ENV
 from trade_etl.store.warehouse import is_duckdb_file
 from trade_etl.text import visible
+
+if TYPE_CHECKING:  # pyarrow loads when a query fetches its batches, not with this module
+    import pyarrow as pa
 
 
 class WarehouseUnavailable(Exception):

@@ -15,7 +15,6 @@ from trade_etl import settings
 from trade_etl.defs.metadata import markdown_table
 from trade_etl.defs.resources import RawDirectory, TradeEtlConfig
 from trade_etl.errors import EXIT_OK
-from trade_etl.fetch import fetcher, fx
 from trade_etl.formats import manifest
 
 ESTAT_DOWNLOADS = dg.AssetKey(["raw", "estat_downloads"])
@@ -38,6 +37,8 @@ class FetchConfig(dg.Config):
 )
 def estat_downloads(context: dg.AssetExecutionContext, config: FetchConfig,
                     raw_dir: RawDirectory, trade_etl: TradeEtlConfig) -> dg.MaterializeResult:
+    from trade_etl.fetch import fetcher  # httpx: only in the runs that reach the network
+
     try:
         options = fetcher.make_options(raw_dir.root, config.years, config.flows,
                                        trade_etl.settings())
@@ -80,6 +81,8 @@ def estat_downloads(context: dg.AssetExecutionContext, config: FetchConfig,
 )
 def fx_rates(context: dg.AssetExecutionContext, raw_dir: RawDirectory,
              trade_etl: TradeEtlConfig) -> dg.MaterializeResult:
+    from trade_etl.fetch import fx  # httpx: only in the runs that reach the network
+
     run = trade_etl.settings()
     try:
         report = fx.fetch_rates(raw_dir.root, run, progress=context.log.info)

@@ -20,7 +20,7 @@ from trade_etl.defs.resources import (
     WarehouseResource,
     user_errors,
 )
-from trade_etl.lake import iceberg
+from trade_etl.lake import NAMESPACE
 
 LAKE_PUBLISHED = dg.AssetKey(["lake", "published"])
 NOT_CONFIGURED = "not configured"
@@ -33,7 +33,7 @@ NOT_CONFIGURED = "not configured"
     pool=WAREHOUSE_WRITER,
     deps=[dg.AssetKey(["warehouse", "published"])],
     description="Every public table of the published warehouse as an Iceberg table "
-    f"(namespace {iceberg.NAMESPACE}) in the SQL catalog {settings.LAKE_CATALOG_ENV}, "
+    f"(namespace {NAMESPACE}) in the SQL catalog {settings.LAKE_CATALOG_ENV}, "
     f"files under {settings.LAKE_WAREHOUSE_ENV}: the fact store one partition per release, "
     "only what changed written, then one publish_log entry (docs/lake.md). Without a lake "
     "configured it writes nothing and says so (metadata `lake: not configured`).",
@@ -46,6 +46,8 @@ def lake_published(context: dg.AssetExecutionContext, warehouse: WarehouseResour
         context.log.info(f"no lake configured ({settings.LAKE_WAREHOUSE_ENV} unset): nothing "
                          "published")
         return dg.MaterializeResult(metadata={"lake": NOT_CONFIGURED})
+    from trade_etl.lake import iceberg  # pyarrow and pyiceberg: only when a lake is configured
+
     with user_errors("publishing the lake"):
         result = iceberg.publish(warehouse.path, config, context.log.info)
     return dg.MaterializeResult(metadata={
