@@ -74,18 +74,25 @@ def split_lines(text: str, header: Callable[[str], tuple[str, list[str]]] = reso
         "line_number", raw_line=pl.col("raw_line").str.replace_all("\x00", "\\x00", literal=True),
         reason=pl.lit("line contains a NUL byte (binary data)"))
     frame = frame.filter(~has_nul)
-    frame = frame.with_columns(fields=pl.col("raw_line").str.split(","))
+    # Fields straight into named columns (split_exact), with their count beside them: no list
+    # column of every field of every line, which held as much memory as the columns again.
     quoted = frame["raw_line"].str.contains('"', literal=True)
+    plain_part = frame.filter(~quoted).with_columns(
+        n_fields=pl.col("raw_line").str.count_matches(",", literal=True) + 1,
+        fields=pl.col("raw_line").str.split_exact(",", width - 1))
     if quoted.any():
         # Rare: a quoted field may hold a comma. Parse only these lines with the csv module.
-        plain_part = frame.filter(~quoted)
         quoted_part = frame.filter(quoted)
-        parsed = [next(csv.reader([line]), []) for line in quoted_part["raw_line"]]
+        parsed = pl.Series([next(csv.reader([line]), []) for line in quoted_part["raw_line"]],
+                           dtype=pl.List(pl.String))
         quoted_part = quoted_part.with_columns(
-            fields=pl.Series(parsed, dtype=pl.List(pl.String))
-        )
+            n_fields=parsed.list.len(),
+            fields=pl.struct([parsed.list.get(i, null_on_oob=True).alias(f"field_{i}")
+                              for i in range(width)]))
         frame = pl.concat([plain_part, quoted_part]).sort("line_number")
-    n_fields = pl.col("fields").list.len()
+    else:
+        frame = plain_part
+    n_fields = pl.col("n_fields")
     is_header = pl.col("raw_line").str.strip_chars() == header_text
     malformed = frame.filter(is_header | (n_fields != width)).select(
         "line_number",
@@ -99,7 +106,8 @@ def split_lines(text: str, header: Callable[[str], tuple[str, list[str]]] = reso
     rows = good.select(
         "line_number",
         "raw_line",
-        *[pl.col("fields").list.get(i).alias(name) for i, name in enumerate(names)],
+        *[pl.col("fields").struct.field(f"field_{i}").alias(name)
+          for i, name in enumerate(names)],
     )
     return RawTable(layout, "", rows, malformed, rows_read)
 
