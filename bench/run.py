@@ -734,8 +734,10 @@ def misses_section(cases: list[Case]) -> list[str]:
     return ["## Targets missed, from the profiles", ""] + lines + [""]
 
 
-def report(cases: list[Case], rounds: int) -> str:
+def report(cases: list[Case], rounds: int, pending: list[str] | None = None) -> str:
     lines = ["# trade_etl benchmark", ""] + machine()
+    if pending:
+        lines += [f"- partial: written after each size; still to run: {', '.join(pending)}"]
     lines += [f"- rounds: {rounds}; times are subprocess wall clocks (medians)", "",
               "## Data", "",
               "Shapes: sections = three section files per flow and release; large = one "
@@ -801,13 +803,14 @@ def main(argv: list[str] | None = None) -> int:
     builds = Builds(work / "run")
     if not builds.with_timings:
         print("trade-etl build has no --timings: no per-stage breakdown", file=sys.stderr)
-    cases = [case for name in sizes
-             for case in bench_size(name, shapes, args.rounds, work, builds,
-                                    args.yardstick.resolve())]
-
-    text = report(cases, args.rounds)
+    # The report is rewritten after each size: a run stopped during the twenty-year size
+    # (an hour and more) keeps what the smaller sizes measured.
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(text)
+    cases: list[Case] = []
+    for number, name in enumerate(sizes, start=1):
+        cases += bench_size(name, shapes, args.rounds, work, builds, args.yardstick.resolve())
+        text = report(cases, args.rounds, pending=sizes[number:])
+        args.out.write_text(text)
     print(text)
     if any(c.totals for c in cases):
         print("error: the yardstick's marts and the pipeline's differ", file=sys.stderr)
