@@ -19,16 +19,7 @@ from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 
-from trade_etl.formats.release_names import (  # noqa: F401 - the names discovery always had
-    FIRST_RELEASE_DATE,
-    FUTURE_ALLOWANCE_DAYS,
-    RELEASE_DIR,
-    REVISION,
-    STAGE_RANK,
-    parse_release_dir,
-    release_revision,
-    stage_rank,
-)
+from trade_etl.formats.release_names import parse_release_dir, release_revision, stage_rank
 from trade_etl.formats.reporters import (
     DEFAULT_REPORTER,
     data_suffixes,
