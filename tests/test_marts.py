@@ -204,3 +204,67 @@ def test_public_interface_contract(warehouse):
                          capture_output=True, text=True, cwd=REPO, timeout=120)
     assert out.returncode == 0, out.stdout + out.stderr
     assert "contract: complete" in out.stdout
+
+
+# The views' previews read only the fiscal year they show (trade_etl_months_between), so that a
+# build's preview costs a year's cells however long the history. The window must leave the
+# year's rows exactly as they are, latest and as of an earlier date.
+WINDOWED_VIEWS = [
+    ("marts.quantity_by_hs_code", "marts.quantity_by_hs_code_as_of(DATE '2025-06-30')"),
+    ("marts.quantity_by_hs_subheading",
+     "marts.quantity_by_hs_subheading_as_of(DATE '2025-06-30')"),
+    ("marts.trade_by_hs_heading", "marts.trade_by_hs_heading_as_of(DATE '2025-06-30')"),
+    ("marts.trade_by_hs_subheading", "marts.trade_by_hs_subheading_as_of(DATE '2025-06-30')"),
+    ("marts.trade_comparable", "marts.trade_comparable_as_of(DATE '2025-06-30', 'hs6')"),
+]
+
+
+@pytest.mark.parametrize("view,as_of", WINDOWED_VIEWS, ids=[v for v, _ in WINDOWED_VIEWS])
+def test_a_preview_window_leaves_the_fiscal_year_as_it_is(sample_warehouse, view, as_of):
+    import duckdb
+
+    conn = duckdb.connect(str(sample_warehouse), read_only=True)
+    try:
+        first, last = conn.execute(
+            "select min(period_start), max(period_end) from core.period_months "
+            "where period_type = 'fiscal_year' and period = 'FY2024'").fetchall()[0]
+        for source in (view, as_of):
+            year = (f"select * from {source} where period_type = 'fiscal_year' "
+                    "and period = 'FY2024' order by all")
+            months = f"select count(*) from {source} where period_type = 'month'"
+            whole, all_months = conn.sql(year).fetchall(), conn.sql(months).fetchall()[0][0]
+            conn.execute("set variable trade_etl_months_between = $w", {"w": [first, last]})
+            windowed, window_months = conn.sql(year).fetchall(), conn.sql(months).fetchall()[0][0]
+            conn.execute("reset variable trade_etl_months_between")
+            assert whole and windowed == whole, source
+            # the window is at work: the sample's other years are left out
+            assert 0 < window_months < all_months, source
+    finally:
+        conn.close()
+
+
+def test_a_view_preview_is_the_preview_of_the_whole_view(tmp_path, sample_warehouse):
+    import shutil
+
+    import duckdb
+
+    from trade_etl.defs.store import marts
+
+    copy = tmp_path / "copy.duckdb"
+    shutil.copy(sample_warehouse, copy)
+    conn = duckdb.connect(str(copy))
+    try:
+        fiscal_year = marts.latest_complete_fiscal_year(conn)
+        assert fiscal_year
+        stamps, static = marts.month_stamps(conn), marts.static_token(conn)
+        for view, _ in WINDOWED_VIEWS:
+            conn.execute("delete from audit.derived_state where table_name = $t",
+                         {"t": f"preview:{view}"})  # computed now, not read from the record
+            shown = marts.view_preview(conn, view, fiscal_year, stamps, static).value
+            assert shown == marts.preview(conn, view, fiscal_year).value, view
+            assert "|" in shown.split("\n\n", 1)[1], view  # rows, not an empty table
+            # reset afterwards: a later query of the same connection sees every month
+            assert conn.sql("select getvariable('trade_etl_months_between')").fetchall() == [
+                (None,)]
+    finally:
+        conn.close()

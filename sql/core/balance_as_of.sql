@@ -18,7 +18,10 @@ monthly as (
     select * from core.trade_monthly_as_of(as_of)
     where reporter = 'JPN'
         and (getvariable('trade_etl_periods_between') is null
-            or make_date(year, month, 1) between
+            -- the year bounds first: they reach the scan's zone maps
+            or year between year((getvariable('trade_etl_periods_between')::date[])[1]) - 1
+                and year((getvariable('trade_etl_periods_between')::date[])[2])
+            and make_date(year, month, 1) between
                 (getvariable('trade_etl_periods_between')::date[])[1] - interval 12 month
                 and (getvariable('trade_etl_periods_between')::date[])[2])
 ),

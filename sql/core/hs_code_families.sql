@@ -7,11 +7,17 @@
 -- subheading is in no list (a confidential code `38XXXXXXX`) is a family of its own, named by
 -- its first six characters. Exact years are joined first, so that only the few codes missing
 -- from a year's list look for the nearest one.
+-- A build computing one fiscal year's preview sets the variable trade_etl_months_between to
+-- [its first month, its last month]: then only the codes of those years are mapped. Unset
+-- (always, for users) it changes nothing.
 with
 
 codes as (
     select distinct flow, hs_code, year from core.trade_facts
     where reporter = 'JPN'
+        and (getvariable('trade_etl_months_between') is null
+            or year between year((getvariable('trade_etl_months_between')::date[])[1])
+                and year((getvariable('trade_etl_months_between')::date[])[2]))
 ),
 
 families as (

@@ -8,6 +8,10 @@
 -- never added up, and each fact cell is in one unit (units_agree_within_release). Dollars as in
 -- core.balance_as_of: each month at its monthly average rate (ref.fx_monthly), kept to the
 -- micro-dollar as an exact decimal, then summed; null when a month of the period has no rate.
+-- A build computing one fiscal year's preview sets the variable trade_etl_months_between to
+-- [its first month, its last month]: then only the cells of those months are read (a preview in
+-- proportion to a year, not to the history); periods inside the window come out as without it.
+-- Unset (always, for users) it changes nothing.
 with
 
 winners as (
@@ -34,6 +38,12 @@ cells as (
         quantity1, quantity2, value_thousand_jpy
     from core.trade_latest
     where as_of = DATE '9999-12-31' and reporter = 'JPN'
+        and (getvariable('trade_etl_months_between') is null
+            or year between year((getvariable('trade_etl_months_between')::date[])[1])
+                and year((getvariable('trade_etl_months_between')::date[])[2])
+            and make_date(year, month, 1)
+                between (getvariable('trade_etl_months_between')::date[])[1]
+                and (getvariable('trade_etl_months_between')::date[])[2])
     union all
     select facts.flow, facts.year, facts.month, left(facts.hs_code, hs_digits),
         facts.country_code, facts.unit1, facts.unit2, facts.quantity1, facts.quantity2,
@@ -47,6 +57,12 @@ cells as (
         and facts.month = winners.month
         and left(facts.hs_code, 2) = winners.hs_chapter
     where as_of <> DATE '9999-12-31' and facts.reporter = 'JPN'
+        and (getvariable('trade_etl_months_between') is null
+            or facts.year between year((getvariable('trade_etl_months_between')::date[])[1])
+                and year((getvariable('trade_etl_months_between')::date[])[2])
+            and make_date(facts.year, facts.month, 1)
+                between (getvariable('trade_etl_months_between')::date[])[1]
+                and (getvariable('trade_etl_months_between')::date[])[2])
 ),
 
 months as (

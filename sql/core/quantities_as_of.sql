@@ -10,6 +10,10 @@
 -- (core.winning_releases) and a release's files agree on each cell's units (the blocking check
 -- units_agree_within_release). Filters on the grain reach the scans: a view over it reads only
 -- the codes, partners and months a query selects (docs/design.md).
+-- A build computing one fiscal year's preview sets the variable trade_etl_months_between to
+-- [its first month, its last month]: then only the cells of those months are read (a preview in
+-- proportion to a year, not to the history); periods inside the window come out as without it.
+-- Unset (always, for users) it changes nothing.
 with
 
 winners as (
@@ -35,6 +39,12 @@ cells as (
         country_code, unit1, unit2, quantity1, quantity2, value_thousand_jpy
     from core.trade_latest
     where as_of = DATE '9999-12-31' and reporter = 'JPN'
+        and (getvariable('trade_etl_months_between') is null
+            or year between year((getvariable('trade_etl_months_between')::date[])[1])
+                and year((getvariable('trade_etl_months_between')::date[])[2])
+            and make_date(year, month, 1)
+                between (getvariable('trade_etl_months_between')::date[])[1]
+                and (getvariable('trade_etl_months_between')::date[])[2])
     union all
     select facts.flow, facts.year, facts.month,
         case when hs_digits = 9 then facts.hs_code else left(facts.hs_code, hs_digits) end,
@@ -49,6 +59,12 @@ cells as (
         and facts.month = winners.month
         and left(facts.hs_code, 2) = winners.hs_chapter
     where as_of <> DATE '9999-12-31'
+        and (getvariable('trade_etl_months_between') is null
+            or facts.year between year((getvariable('trade_etl_months_between')::date[])[1])
+                and year((getvariable('trade_etl_months_between')::date[])[2])
+            and make_date(facts.year, facts.month, 1)
+                between (getvariable('trade_etl_months_between')::date[])[1]
+                and (getvariable('trade_etl_months_between')::date[])[2])
 ),
 
 -- months of each period present in the data, as in the balance marts

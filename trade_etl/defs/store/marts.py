@@ -132,7 +132,16 @@ def view_preview(conn, table: str, fiscal_year: str | None, stamps: dict[str, st
     kept = recorded_tokens(conn, key).get("", "")
     if kept.startswith(token + "\n"):
         return dg.MetadataValue.md(kept.split("\n", 1)[1])
-    shown = preview(conn, table, fiscal_year)
+    # A view of periods computes only the months the fiscal year holds (the SQL it reads filters
+    # its scans on trade_etl_months_between): a year's cells instead of the whole history's.
+    first, last = conn.execute(
+        "select min(period_start), max(period_end) from core.period_months "
+        "where period_type = 'fiscal_year' and period = $fy", {"fy": fiscal_year}).fetchall()[0]
+    if first is None or "period_type" not in schema.TABLES[table]["columns"]:
+        shown = preview(conn, table, fiscal_year)
+    else:
+        with session_variable(conn, "trade_etl_months_between", [first, last]):
+            shown = preview(conn, table, fiscal_year)
     record_token(conn, key, f"{token}\n{shown.value}")
     return shown
 
