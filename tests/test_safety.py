@@ -22,6 +22,7 @@ import pytest
 from tests.conftest import REPO, build, csv_text, row, run_job, snapshot, write_release
 from trade_etl.sample import write_sample
 from trade_etl.store import publish
+from trade_etl.store.warehouse import ensure_schema
 
 TRADE_ETL = [str(Path(sys.executable).with_name("trade-etl"))]
 TRIALS = 20
@@ -259,3 +260,35 @@ def test_compaction_keeps_every_table_view_and_macro(crash_setup, tmp_path):
             results.append((conn.sql(as_of).fetchall(),
                             conn.sql("select * from core.releases order by all").fetchall()))
     assert results[0] == results[1] and results[0][0]
+
+
+def _row_groups(path: Path) -> int:
+    with duckdb.connect(str(path), read_only=True) as conn:
+        return conn.sql("select count(distinct row_group_id) from pragma_storage_info('t')"
+                        ).fetchall()[0][0]
+
+
+def test_publishing_leaves_the_file_settled(tmp_path, monkeypatch):
+    """Inserts larger than a row group leave an under-filled one each, which DuckDB merges at
+    checkpoints, a limited number per checkpoint (`max_vacuum_tasks`, 100 by default):
+    publishing lifts the limit, so the next build does not pay for what this one left. The
+    same working copy published under DuckDB's default keeps more row groups to merge."""
+    work = tmp_path / "work.duckdb"
+    with duckdb.connect(str(work)) as conn:
+        ensure_schema(conn)
+        conn.execute("create table t (x bigint)")
+        for _ in range(150):  # each leaves a full row group (122,880 rows) and a part of one
+            conn.execute("insert into t select range from range(130000)")
+    groups = {}
+    for name, tasks in (("settled", publish.SETTLE_VACUUM_TASKS), ("default", 100)):
+        monkeypatch.setattr(publish, "SETTLE_VACUUM_TASKS", tasks)
+        published = tmp_path / name / "trade.duckdb"
+        published.parent.mkdir()
+        shutil.copyfile(work, publish.work_path(published))
+        publish.acquire(published)
+        try:
+            publish.publish(published)
+        finally:
+            publish.release(published)
+        groups[name] = _row_groups(published)
+    assert groups["settled"] < groups["default"] < _row_groups(work), groups
