@@ -241,3 +241,43 @@ def test_a_crash_inside_a_file_transaction_keeps_the_previous_state(tmp_path):
     clean = tmp_path / "clean.duckdb"
     assert build(raw, clean) == 0
     assert snapshot(wh) == snapshot(clean)
+
+
+def test_the_latest_check_reads_only_the_recomputed_months_after_a_pass(tmp_path):
+    """latest_one_release_per_cell: after a pass on the table as it was, only the months a
+    refresh recomputed can break it, so only they are read; without that pass, all of it."""
+    import duckdb
+
+    from trade_etl.defs.store.core import latest_one_release_per_cell, sources_token
+    from trade_etl.store.incremental import Refresh
+
+    raw, wh = tmp_path / "raw", tmp_path / "trade.duckdb"
+    release_a(raw)
+    release_b(raw)
+    assert build(raw, wh) == 0
+    conn = duckdb.connect(str(wh))
+    try:
+        before = sources_token(conn)  # the build's check passed on this table
+        # a recomputed January (its source changed) that came out with a duplicate key
+        conn.execute("update core.trade_latest_sources set release_token = 'changed' "
+                     "where flow = 1 and year = 2024 and month = 1 and hs_chapter = '87'")
+        conn.execute("insert into core.trade_latest select * from core.trade_latest "
+                     "where flow = 1 and year = 2024 and month = 1 and hs_code = $c "
+                     "and country_code = $p", {"c": CAR, "p": US})
+        january, february = ("JPN", 1, 2024, 1), ("JPN", 1, 2024, 2)
+
+        def check(months, was=before):
+            refresh = Refresh(1, 0, 0, full=False, months=months)
+            return latest_one_release_per_cell(conn, was, refresh)
+
+        failed = check([january])
+        assert not failed.passed and failed.metadata["duplicate_keys"].value == 1
+        assert failed.metadata["checked"].value == "the 1 month(s) recomputed"
+        # the table before had not passed (e.g. a failed build's working copy): all of it
+        whole = check([february], was="never passed")
+        assert not whole.passed and whole.metadata["checked"].value == "whole table"
+        # February alone was recomputed: January was not read
+        scoped = check([february])
+        assert scoped.passed and scoped.metadata["checked"].value == "the 1 month(s) recomputed"
+    finally:
+        conn.close()

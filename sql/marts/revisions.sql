@@ -9,7 +9,10 @@ with
 monthly as (
     select * from core.trade_release_monthly
     where reporter = 'JPN' and (getvariable('trade_etl_months') is null
-        or list_contains(getvariable('trade_etl_months')::date[], make_date(year, month, 1)))
+        -- the year bounds reach the scan's zone maps; the list picks the months
+        or year between year(list_min(getvariable('trade_etl_months')::date[]))
+            and year(list_max(getvariable('trade_etl_months')::date[]))
+        and list_contains(getvariable('trade_etl_months')::date[], make_date(year, month, 1)))
 ),
 
 releases as (
@@ -57,7 +60,10 @@ latest_values as (
     select flow, year, month, country_code, sum(value_thousand_jpy) * 1000 as value_jpy
     from core.trade_monthly_as_of(DATE '9999-12-31')
     where reporter = 'JPN' and (getvariable('trade_etl_months') is null
-        or list_contains(getvariable('trade_etl_months')::date[], make_date(year, month, 1)))
+        -- the year bounds reach the scan's zone maps; the list picks the months
+        or year between year(list_min(getvariable('trade_etl_months')::date[]))
+            and year(list_max(getvariable('trade_etl_months')::date[]))
+        and list_contains(getvariable('trade_etl_months')::date[], make_date(year, month, 1)))
     group by all
 ),
 

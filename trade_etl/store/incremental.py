@@ -15,7 +15,7 @@ almost nothing; the result is the same as a build from scratch (tests/test_build
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
@@ -91,6 +91,8 @@ class Refresh:
     removed: int
     rows: int
     full: bool
+    # core.trade_latest: the (reporter, flow, year, month) whose cells were recomputed
+    months: list[tuple] = field(default_factory=list)
 
     def describe(self) -> str:
         if not self.stale and not self.removed:
@@ -259,6 +261,8 @@ def refresh_latest(conn: duckdb.DuckDBPyConnection) -> Refresh:
                          "select flow, year, month, hs_chapter, release_id, reporter "
                          "from new_sources")
         changed = conn.sql("select count(*) from latest_cells").fetchall()[0][0]
+        months = conn.sql("select distinct reporter, flow, year, month from latest_cells "
+                          "order by all").fetchall() if incremental else []
         select = sql_text("core/trade_latest")
         if not incremental:
             conn.execute(f"create or replace table core.trade_latest as {select}")
@@ -273,7 +277,7 @@ def refresh_latest(conn: duckdb.DuckDBPyConnection) -> Refresh:
         for temp in ("new_sources", "latest_cells"):
             conn.execute(f"drop table {temp}")
     rows = conn.sql("select count(*) from core.trade_latest").fetchall()[0][0]
-    return Refresh(changed, 0, rows, full=not incremental)
+    return Refresh(changed, 0, rows, full=not incremental, months=months)
 
 
 # Per release: its token and the months it reports ("<token>|2024-01,2024-02,…").

@@ -9,6 +9,7 @@ import dagster as dg
 import polars as pl
 from dagster_duckdb import DuckDBResource
 
+from trade_etl.db import table_exists
 from trade_etl.defs.columns import columns_of
 from trade_etl.defs.ingest.assets import RELEASE_FILES, TRADE_FACTS
 from trade_etl.defs.metadata import markdown_table
@@ -16,7 +17,7 @@ from trade_etl.defs.partitions import RELEASES, SINGLE_RUN
 from trade_etl.defs.resources import WAREHOUSE_WRITER, TradeEtlConfig, warehouse_connection
 from trade_etl.store.incremental import (
     PER_RELEASE_TABLES,
-    combine,
+    Refresh,
     current_code,
     ensure_exists,
     forget_removed,
@@ -24,8 +25,8 @@ from trade_etl.store.incremental import (
     record_passed,
     refresh_codes,
     refresh_latest,
-    release_tokens,
     replace_releases,
+    table_token,
 )
 from trade_etl.store.warehouse import create_table_macro, create_view, rebuild_table
 from trade_etl.versions import code_version
@@ -94,6 +95,7 @@ def trade_latest(warehouse: DuckDBResource):
             ensure_exists(conn, table)
         forget_removed(conn)  # releases whose last file the inventory removed
         create_table_macro(conn, "core.winning_releases")
+        before = sources_token(conn)
         refresh = refresh_latest(conn)
         create_view(conn, "core.confidential_codes")
         totals = conn.sql(
@@ -101,31 +103,61 @@ def trade_latest(warehouse: DuckDBResource):
             "sum(value_thousand_jpy) filter (where flow = 1) as exports_thousand_jpy, "
             "sum(value_thousand_jpy) filter (where flow = 2) as imports_thousand_jpy "
             "from core.trade_latest group by reporter, year order by reporter, year").pl()
-        check = latest_one_release_per_cell(conn)
+        check = latest_one_release_per_cell(conn, before, refresh)
     yield dg.MaterializeResult(metadata={"dagster/row_count": refresh.rows,
                                          "cells_recomputed": refresh.stale,
                                          "preview": dg.MetadataValue.md(markdown_table(totals))})
     yield check
 
 
-def latest_one_release_per_cell(conn) -> dg.AssetCheckResult:
-    # core.trade_latest changes only when a release does: skip what already passed.
-    token = combine(sorted(release_tokens(conn).items()))
-    if passed_with(conn, "latest_one_release_per_cell", token):
+def sources_token(conn) -> str | None:
+    """What core.trade_latest was built from: a hash of core.trade_latest_sources (each cell's
+    release and that release's token; the refresh writes both tables in one transaction)."""
+    if not table_exists(conn, "core.trade_latest_sources"):
+        return None
+    return table_token(conn, "core.trade_latest_sources")
+
+
+LATEST_CHECK = "latest_one_release_per_cell"
+
+
+def latest_one_release_per_cell(conn, before: str | None = None,
+                                refresh: Refresh | None = None) -> dg.AssetCheckResult:
+    """Unique keys, and one release per (reporter, flow, year, month, HS chapter) cell.
+
+    Both are properties of each (reporter, flow, year, month): when the table last passed as it
+    was before this refresh (`before`, the sources' token then), only the months the refresh
+    recomputed can have changed, and only they are checked; otherwise the whole table. A pass
+    is recorded with the sources' token, so an unchanged table is not checked again."""
+    after = sources_token(conn)
+    if after is not None and passed_with(conn, LATEST_CHECK, after):
         return dg.AssetCheckResult(passed=True, metadata={
             "duplicate_keys": 0, "cells_from_two_releases": 0,
             "checked": "unchanged since it last passed"})
-    dupes = conn.sql("select count(*) from (select 1 from core.trade_latest group by "
+    scoped = (before is not None and refresh is not None and not refresh.full
+              and passed_with(conn, LATEST_CHECK, before))
+    source = "core.trade_latest"
+    if scoped:
+        conn.execute("create or replace temp table checked_months (reporter varchar, "
+                     "flow tinyint, year smallint, month tinyint)")
+        if refresh.months:
+            conn.executemany("insert into checked_months values (?, ?, ?, ?)", refresh.months)
+        source = ("(select latest.* from core.trade_latest as latest semi join checked_months "
+                  "using (reporter, flow, year, month))")
+    dupes = conn.sql(f"select count(*) from (select 1 from {source} group by "
                      "reporter, flow, year, month, hs_code, country_code having count(*) > 1)"
                      ).fetchall()[0][0]
-    mixed = conn.sql("select count(*) from (select 1 from core.trade_latest group by "
+    mixed = conn.sql(f"select count(*) from (select 1 from {source} group by "
                      "reporter, flow, year, month, left(hs_code, 2) "
                      "having count(distinct release_id) > 1)").fetchall()[0][0]
-    if dupes == 0 and mixed == 0:
-        record_passed(conn, "latest_one_release_per_cell", token)
+    if scoped:
+        conn.execute("drop table checked_months")
+    if dupes == 0 and mixed == 0 and after is not None:
+        record_passed(conn, LATEST_CHECK, after)
+    checked = (f"the {len(refresh.months)} month(s) recomputed" if scoped else "whole table")
     return dg.AssetCheckResult(passed=dupes == 0 and mixed == 0,
                                metadata={"duplicate_keys": dupes, "cells_from_two_releases": mixed,
-                                         "checked": "whole table"})
+                                         "checked": checked})
 
 
 @dg.asset(
