@@ -313,3 +313,16 @@ def test_a_staged_toy_file_is_the_toys_own(tmp_path):
     [result] = staging.load(tmp_path / "staging", code, sha, "ZZZ")
     assert (result.layout, result.rows_loaded, result.rows_quarantined) == ("zzz_long", 3, 1)
     assert staging.load(tmp_path / "staging", code, sha) is None  # not as Japan's
+
+
+@pytest.mark.parametrize("modules", [(), (TOY,)], ids=["shipped", "with a module"])
+def test_what_a_build_checks_first_is_what_the_registry_says(modules):
+    """An unchanged build reads the reporters and the layouts' fingerprint without importing
+    the layouts (trade_etl/ingest/shipped.py): the same as the registry's."""
+    from trade_etl.ingest import shipped
+    from trade_etl.ingest.layouts import SHIPPED, registry
+
+    found = registry(modules)
+    assert shipped.reporters_and_fingerprint(modules) == (found.reporters, found.fingerprint)
+    assert shipped.SHIPPED_REPORTERS == tuple(entry.reporter for entry in SHIPPED)
+    assert ("ZZZ" in found.reporters) == bool(modules)

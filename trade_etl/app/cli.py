@@ -146,20 +146,23 @@ def lake_is_current(warehouse: Path, config: Settings) -> bool:
 
 def _build(config: Settings, quiet: bool, timings: Path | None,
            force: bool, prune: bool, lock: _BuildLock) -> int:
+    # Only what an unchanged folder needs: the loader's modules (pandera, polars) are imported
+    # once a build runs.
     from trade_etl.app.build_report import BuildReport
     from trade_etl.errors import UserError
-    from trade_etl.ingest import inventory
-    from trade_etl.ingest.layouts import registry
+    from trade_etl.ingest import shipped
+    from trade_etl.ingest.releases import wait_until_settled
     from trade_etl.store import freshness
 
     raw, warehouse = config.raw_dir, config.warehouse
     started = time.perf_counter()
     _progress_logger(quiet)
-    layouts = registry(config.layout_modules)  # a module that cannot be used: exit 2, now
-    sources = inventory.wait_until_settled(
+    # a layout module that cannot be used: exit 2, now
+    reporters, _ = shipped.reporters_and_fingerprint(config.layout_modules)
+    sources = wait_until_settled(
         raw, config.quiet_seconds, config.settle_timeout,
         lambda line: print(visible(line), file=sys.stderr, flush=True), config.allow_dates,
-        layouts.reporters)
+        reporters)
     fingerprint = freshness.inputs_fingerprint(raw, sources, config)
     if not force and freshness.is_up_to_date(warehouse, fingerprint) and lake_is_current(
             warehouse, config):
@@ -173,6 +176,8 @@ def _build(config: Settings, quiet: bool, timings: Path | None,
                                               "skipped": True}, indent=2) + "\n",
                          "--timings", warehouse, raw, config)
         return _report_file_errors(report)
+    from trade_etl.ingest import inventory
+
     try:  # before any run: a refused build is not a failed run in the UI
         inventory.refuse_unless_pruning(freshness.files_gone(warehouse, sources), prune)
     except UserError as err:

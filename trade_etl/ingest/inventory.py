@@ -9,8 +9,6 @@ longer there: removing what they contributed needs `--prune`.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -18,44 +16,14 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from trade_etl.errors import EXIT_FAILED, EXIT_PRUNE, UserError
+from trade_etl.errors import EXIT_PRUNE, UserError
 from trade_etl.formats import manifest, schema
 from trade_etl.formats.reporters import DEFAULT_REPORTER
-from trade_etl.ingest.releases import SourceFile, discover, printable, sha256_file, unsettled
+from trade_etl.ingest.releases import SourceFile, printable, sha256_file
 
 # The frames written into the spec'd tables, typed from the spec (trade_etl/formats/schema.py).
 INVENTORY_SCHEMA = schema.polars_schema("raw.release_files")
 RELEASE_MONTHS_SCHEMA = schema.polars_schema("audit.release_months")
-
-
-def wait_until_settled(raw_dir: Path, quiet_seconds: float, timeout_seconds: float,
-                       say: Callable[[str], None], allow_dates: bool = False,
-                       reporters: Collection[str] = (DEFAULT_REPORTER,)) -> list[SourceFile]:
-    """The raw folder's files once none has changed for `quiet_seconds` (`reporters`: those
-    with registered layouts, as `discover`).
-
-    Waits rather than skipping, so that `cp -r downloads/x data/raw/ && trade-etl build` loads
-    the whole copy; gives up (UserError) after `timeout_seconds` of files still changing.
-    """
-    started = time.monotonic()
-    told = 0.0
-    while True:
-        sources = discover(raw_dir, allow_dates, reporters)
-        young = unsettled(sources, quiet_seconds)
-        if not young:
-            return sources
-        waited = time.monotonic() - started
-        if waited > timeout_seconds:
-            raise UserError(
-                f"{len(young)} file(s) in {raw_dir} kept changing for {waited:.0f} s (e.g. "
-                f"{young[0].release_id}/{young[0].file_name}); build again when they are "
-                "complete", EXIT_FAILED)
-        if waited - told >= 10 or told == 0.0:
-            names = ", ".join(f"{s.release_id}/{s.file_name}" for s in young[:3])
-            say(f"waiting for {len(young)} file(s) changed in the last {quiet_seconds:g} s to "
-                f"settle: {names}{' …' if len(young) > 3 else ''}")
-            told = waited or 1e-9
-        time.sleep(min(0.5, max(quiet_seconds / 4, 0.05)))
 
 
 def _hashable(source: SourceFile) -> bool:

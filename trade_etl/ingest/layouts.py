@@ -21,12 +21,10 @@ files takes it (docs/design.md, "Reporters").
 from __future__ import annotations
 
 import functools
-import hashlib
 import importlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pandera.polars as pa
 import polars as pl
@@ -34,6 +32,7 @@ import polars as pl
 from trade_etl.formats.customs_csv import FileProblem, decode, resolve_header
 from trade_etl.formats.reporters import DEFAULT_REPORTER, is_reporter_folder
 from trade_etl.ingest import census as census_layout
+from trade_etl.ingest import shipped
 from trade_etl.ingest.raw_csv import RawTable, split_lines
 from trade_etl.ingest.validation import (
     JAPAN_CUSTOMS,
@@ -43,7 +42,6 @@ from trade_etl.ingest.validation import (
     validate_customs,
 )
 from trade_etl.settings import LAYOUT_MODULES_ENV, SettingError
-from trade_etl.versions import code_version
 
 # Code lists a layout's partner column can be checked against (the loader has them).
 PARTNER_CODE_LISTS = (JAPAN_CUSTOMS,)
@@ -153,6 +151,9 @@ UNITED_STATES = Reporter(
 # The reporters every build reads; another shipped reporter is added here (with its row in
 # data/ref/reporters.csv), a user's through TRADE_ETL_LAYOUT_MODULES.
 SHIPPED: tuple[Reporter, ...] = (JAPAN, UNITED_STATES)
+if tuple(entry.reporter for entry in SHIPPED) != shipped.SHIPPED_REPORTERS:
+    raise RuntimeError("trade_etl/ingest/shipped.py's SHIPPED_REPORTERS must name the reporters "
+                       "of layouts.SHIPPED, in order")
 
 _FIRST_LINE = re.compile(r"\r\n|\r|\n")
 
@@ -203,19 +204,11 @@ class Registry:
     def fingerprint(self) -> str:
         """Changes when the registered layouts' code does (the staged bundles' key and the
         build's input fingerprint): this module's, and each registering module's file."""
-        digest = hashlib.sha256(code_version("trade_etl.ingest.layouts").encode())
-        for name in self.modules:
-            digest.update(f"{name}\0".encode() + _module_bytes(name) + b"\0")
-        return digest.hexdigest()[:16]
+        return shipped.fingerprint(self.modules)
 
     def rows(self) -> list[dict]:
         """The reporters' rows of ref.reporters, in registration order."""
         return [entry.row() for entry in self.entries]
-
-
-def _module_bytes(name: str) -> bytes:
-    path = getattr(importlib.import_module(name), "__file__", None)
-    return Path(path).read_bytes() if path else b""
 
 
 def _problem(entry: object, seen: set[str]) -> str | None:

@@ -14,11 +14,12 @@ import hashlib
 import os
 import time
 import zipfile
-from collections.abc import Collection, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 
+from trade_etl.errors import EXIT_FAILED, UserError
 from trade_etl.formats.release_names import parse_release_dir, release_revision, stage_rank
 from trade_etl.formats.reporters import (
     DEFAULT_REPORTER,
@@ -274,3 +275,33 @@ def _read_capped(archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str) -> 
     except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError) as err:
         return Member(name, None, f"zip member cannot be read: {err}")
     return Member(name, b"".join(chunks))
+
+
+def wait_until_settled(raw_dir: Path, quiet_seconds: float, timeout_seconds: float,
+                       say: Callable[[str], None], allow_dates: bool = False,
+                       reporters: Collection[str] = (DEFAULT_REPORTER,)) -> list[SourceFile]:
+    """The raw folder's files once none has changed for `quiet_seconds` (`reporters`: those
+    with registered layouts, as `discover`).
+
+    Waits rather than skipping, so that `cp -r downloads/x data/raw/ && trade-etl build` loads
+    the whole copy; gives up (UserError) after `timeout_seconds` of files still changing.
+    """
+    started = time.monotonic()
+    told = 0.0
+    while True:
+        sources = discover(raw_dir, allow_dates, reporters)
+        young = unsettled(sources, quiet_seconds)
+        if not young:
+            return sources
+        waited = time.monotonic() - started
+        if waited > timeout_seconds:
+            raise UserError(
+                f"{len(young)} file(s) in {raw_dir} kept changing for {waited:.0f} s (e.g. "
+                f"{young[0].release_id}/{young[0].file_name}); build again when they are "
+                "complete", EXIT_FAILED)
+        if waited - told >= 10 or told == 0.0:
+            names = ", ".join(f"{s.release_id}/{s.file_name}" for s in young[:3])
+            say(f"waiting for {len(young)} file(s) changed in the last {quiet_seconds:g} s to "
+                f"settle: {names}{' …' if len(young) > 3 else ''}")
+            told = waited or 1e-9
+        time.sleep(min(0.5, max(quiet_seconds / 4, 0.05)))

@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
-import polars as pl
 
 from trade_etl.db import sql_text, table_exists
 from trade_etl.formats import fx_rates, manifest
-from trade_etl.ingest.layouts import registry
+from trade_etl.ingest import shipped
 from trade_etl.ingest.releases import SourceFile, discover
 from trade_etl.settings import REF_DATA_DIR, Settings
 from trade_etl.store.incremental import (
@@ -37,6 +37,9 @@ from trade_etl.store.incremental import (
     stored_token,
 )
 from trade_etl.versions import code_version
+
+if TYPE_CHECKING:
+    import polars as pl
 
 STATE_KEY = "build:inputs"  # the inputs of the last complete build
 SEEN_KEY = "build:inputs-seen"  # the inputs the current (or last) run saw
@@ -51,9 +54,8 @@ def inputs_fingerprint(raw_dir: Path, sources: list[SourceFile] | None,
     """A hash of everything a build reads, `config`'s settings that change what it builds
     included; it changes when any of it changes. `sources`: the raw folder as just
     discovered, if the caller has it."""
-    layouts = registry(config.layout_modules)
-    sources = discover(raw_dir, config.allow_dates, layouts.reporters) if sources is None \
-        else sources
+    reporters, layouts_fingerprint = shipped.reporters_and_fingerprint(config.layout_modules)
+    sources = discover(raw_dir, config.allow_dates, reporters) if sources is None else sources
     files = [(s.release_id, s.file_name, str(s.path.absolute()), s.size_bytes, s.mtime_ns,
               s.ctime_ns, s.inode, s.problem) for s in sources]
     manifests = [(p.name, manifest.digest(p)) for p in manifest.manifests(raw_dir)]
@@ -63,7 +65,7 @@ def inputs_fingerprint(raw_dir: Path, sources: list[SourceFile] | None,
     mirror = (config.mirror_cif_fob_margin, config.mirror_transit_share,
               config.mirror_customs_rate_lag_days)  # core.mirror_assumptions
     return combine(files, manifests, refs, rates, code, config.fiscal_start_month,
-                   config.duckdb_memory_limit, layouts.fingerprint,  # + the layout modules
+                   config.duckdb_memory_limit, layouts_fingerprint,  # + the layout modules
                    *mirror)
 
 
@@ -188,6 +190,8 @@ def files_gone(warehouse: Path, sources: list[SourceFile]) -> pl.DataFrame:
     next build starts from (publish.build_base), as the inventory step would find them; empty
     when there is no warehouse yet, or when that file cannot be opened read-only (the run's own
     inventory step decides then)."""
+    import polars as pl  # not imported by a build of an unchanged folder (the CLI skips it)
+
     from trade_etl.ingest import inventory
     from trade_etl.store import publish
 

@@ -28,7 +28,7 @@ from trade_etl.ingest import inventory, staging
 from trade_etl.ingest.layouts import registry
 from trade_etl.ingest.loader import load_sources
 from trade_etl.ingest.reference import country_codes
-from trade_etl.ingest.releases import SourceFile
+from trade_etl.ingest.releases import SourceFile, wait_until_settled
 from trade_etl.store import freshness
 from trade_etl.store.incremental import code_of, current_code, record_code
 
@@ -73,9 +73,9 @@ def release_files(context: dg.AssetExecutionContext, config: InventoryConfig,
 
     with user_errors("reading the raw folder"):  # a UserError becomes a one-line failure
         run = trade_etl.settings()
-        sources = inventory.wait_until_settled(raw_dir.root, run.quiet_seconds,
-                                               run.settle_timeout, say, run.allow_dates,
-                                               registry(run.layout_modules).reporters)
+        sources = wait_until_settled(raw_dir.root, run.quiet_seconds,
+                                     run.settle_timeout, say, run.allow_dates,
+                                     registry(run.layout_modules).reporters)
     for source in sources:
         if source.in_progress:
             say(f"still downloading, not read: {source.release_id}/{source.file_name}")
