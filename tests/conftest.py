@@ -84,7 +84,8 @@ MART_TABLES = ("marts.balance_total", "marts.balance_by_partner", "marts.balance
 # Every table a build writes, the incrementally maintained ones included.
 STATE_TABLES = ("raw.release_files", "audit.releases", "audit.quarantine", "core.trade_facts",
                 "core.release_coverage", "core.hs_code_sectors", "core.trade_release_monthly",
-                "core.trade_latest", "core.trade_latest_sources", *MART_TABLES)
+                "core.trade_latest", "core.trade_latest_sources", "audit.unknown_codes",
+                "audit.official_totals_checked", *MART_TABLES)
 
 
 def snapshot(warehouse: Path, tables: tuple[str, ...] = STATE_TABLES,

@@ -281,3 +281,96 @@ def test_the_latest_check_reads_only_the_recomputed_months_after_a_pass(tmp_path
         assert scoped.passed and scoped.metadata["checked"].value == "the 1 month(s) recomputed"
     finally:
         conn.close()
+
+
+def release_2023(raw: Path) -> None:
+    # 870323999 is in no year's export code list (audit.unknown_codes), as 870324915 of release B
+    write_release(raw, "2023-03-20_preliminary", {
+        "exp_2023.csv": csv_text([row(1, 2023, CAR, US, {1: 80}),
+                                  row(1, 2023, "870323999", CN, {2: 5})]),
+    })
+
+
+def test_a_release_of_another_year_equals_building_everything_at_once(tmp_path):
+    """The tables kept by calendar year (audit.unknown_codes, the rows the check
+    totals_match_official keeps) recompute the years a new release reports: a release of 2024
+    after one of 2023 ends as a build of both."""
+    step, full = tmp_path / "step", tmp_path / "full"
+    release_2023(step / "raw")
+    assert build(step / "raw", step / "wh.duckdb") == 0
+    release_a(step / "raw")
+    release_b(step / "raw")
+    assert build(step / "raw", step / "wh.duckdb") == 0
+    for make in (release_2023, release_a, release_b):
+        make(full / "raw")
+    assert build(full / "raw", full / "wh.duckdb") == 0
+    assert snapshot(step / "wh.duckdb") == snapshot(full / "wh.duckdb")
+    wh = step / "wh.duckdb"
+    assert query(wh, "select year, hs_code from audit.unknown_codes order by all") == [
+        (2023, "870323999"), (2024, "870324915")]
+    kept = query(wh, "select * from audit.official_totals_checked order by all")
+    assert kept == query(wh, "select * from audit.official_totals_diff order by all")
+    assert {r[1] for r in kept} == {2023, 2024}
+
+
+def test_the_year_tables_recompute_only_the_years_of_the_changed_months(tmp_path):
+    import duckdb
+
+    from trade_etl.defs.store.marts import _refresh_years
+
+    raw, wh = tmp_path / "raw", tmp_path / "trade.duckdb"
+    for make in (release_2023, release_a, release_b):
+        make(raw)
+    assert build(raw, wh) == 0
+    conn = duckdb.connect(str(wh))
+    try:
+        conn.execute("update audit.unknown_codes set partners = -1")  # as computed before
+        _refresh_years(conn, "audit.unknown_codes", ["2024-01", "2024-02"])
+        assert conn.sql("select year, partners from audit.unknown_codes order by all"
+                        ).fetchall() == [(2023, -1), (2024, 1)]  # 2023 was not read
+    finally:
+        conn.close()
+
+
+def test_the_sector_codes_read_only_added_releases_unless_one_went(tmp_path):
+    """core.hs_code_sectors: releases only added since its last refresh delete no fact, so
+    only their codes are read; once a release's facts are gone, every code is read again."""
+    import duckdb
+
+    from trade_etl.store.incremental import refresh_codes
+
+    raw, wh = tmp_path / "raw", tmp_path / "trade.duckdb"
+    release_a(raw)
+    release_b(raw)
+    assert build(raw, wh) == 0
+    conn = duckdb.connect(str(wh))
+    try:
+        def codes() -> set[str]:
+            return {c for (c,) in conn.sql("select hs_code from core.hs_code_sectors").fetchall()}
+
+        # a code no fact holds (as if left by a release since removed)
+        conn.execute("insert into core.hs_code_sectors values ('999999999', '99', null, "
+                     "'x', null)")
+        assert refresh_codes(conn, "core.hs_code_sectors").stale == 0
+        assert "999999999" in codes()  # nothing went since: the fact store was not read
+        conn.execute("delete from core.trade_facts where release_id = '2024-03-21_preliminary'")
+        conn.execute("delete from audit.releases where release_id = '2024-03-21_preliminary'")
+        refresh_codes(conn, "core.hs_code_sectors")
+        assert codes() == {CAR, LNG}  # release B's own code and the stray one are gone
+    finally:
+        conn.close()
+
+
+def test_a_full_build_writes_the_derived_fact_tables_year_by_year(tmp_path):
+    """core.trade_release_monthly and core.trade_latest are written one year after another,
+    so their row groups each span few years and a new release's year windows skip the rest
+    (DuckDB's zone maps); an aggregation's own output order would mix every year."""
+    raw, wh = tmp_path / "raw", tmp_path / "trade.duckdb"
+    for year in (2022, 2023, 2024):
+        write_release(raw, f"{year + 1}-03-10_fixed", {f"exp_{year}.csv": csv_text(
+            [row(1, year, f"{chapter:02d}0190000", US, {m: chapter + m for m in range(1, 13)})
+             for chapter in range(1, 61)])})  # a chapter each: 60 x 12 monthly rows a year
+    assert build(raw, wh) == 0
+    for table in ("core.trade_release_monthly", "core.trade_latest"):
+        years = [y for (y,) in query(wh, f"select year from {table} order by rowid")]
+        assert len(years) > 1000 and years == sorted(years), table

@@ -32,7 +32,8 @@ TABLES = ("raw.release_files", "audit.releases", "audit.quarantine", "core.trade
           "core.release_coverage", "core.hs_code_sectors", "core.trade_release_monthly",
           "core.trade_latest", "core.trade_latest_sources", "marts.balance_total",
           "marts.balance_by_partner", "marts.balance_by_hs_section", "marts.balance_by_sector",
-          "marts.revisions", "audit.release_months")
+          "marts.revisions", "audit.release_months", "audit.unknown_codes",
+          "audit.official_totals_checked")
 
 
 def clean_build(raw: Path, tmp: Path) -> dict:

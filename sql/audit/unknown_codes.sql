@@ -4,11 +4,16 @@
 -- only the years a list covers. Confidential codes (`38XXXXXXX`) are not codes of any list; they
 -- are in core.confidential_codes. Japan's figures only (the lists are Japan's). Grain: flow, year,
 -- hs_code.
+-- Each year's rows depend on that year's figures only: a build recomputes the years a release
+-- changed by setting the variable trade_etl_years_between to [first, last] (unset: every year).
 with
 
 latest as (
     select * from core.trade_latest
     where reporter = 'JPN' and flow = 1 and not contains(hs_code, 'X')
+        and (getvariable('trade_etl_years_between') is null
+            or year between (getvariable('trade_etl_years_between')::integer[])[1]
+                and (getvariable('trade_etl_years_between')::integer[])[2])
 ),
 
 export_codes as (

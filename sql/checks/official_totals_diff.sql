@@ -10,6 +10,9 @@
 -- hand-made rows of test data are not a release to check). A preliminary year, one at another
 -- stage than the vintage (revised figures against fixed ones, say), or such a sliver is
 -- reported only.
+-- Each year's rows depend on that year's figures only: the check totals_match_official keeps
+-- them (audit.official_totals_checked) and recomputes the years a release changed, with the
+-- variable trade_etl_years_between set to [first, last] (unset: every year).
 with
 
 latest as (
@@ -19,6 +22,9 @@ latest as (
     from core.trade_latest as latest
     inner join core.releases as releases on latest.release_id = releases.release_id
     where latest.reporter = 'JPN'
+        and (getvariable('trade_etl_years_between') is null
+            or latest.year between (getvariable('trade_etl_years_between')::integer[])[1]
+                and (getvariable('trade_etl_years_between')::integer[])[2])
 ),
 
 years as (

@@ -1220,7 +1220,8 @@ def code(table: str) -> tuple[str, ...]:
 
 
 # Tables a build writes that are bookkeeping, not for users (docs/ingest.md describes them).
-INTERNAL = ("core.trade_latest_sources", "audit.derived_state")
+INTERNAL = ("core.trade_latest_sources", "audit.derived_state",
+            "audit.official_totals_checked")
 
 
 def columns(table: str) -> list[Column]:
