@@ -420,16 +420,27 @@ def git(*args: str) -> str:
     return done.stdout.strip() if done.returncode == 0 else ""
 
 
-def machine() -> list[str]:
+def checkout(out: Path | None = None) -> str:
+    """The commit measured, marked when the working tree differs from it. Taken when the run
+    starts: the run rewrites `out` (results.md) after each size, which is not a change to what
+    it measures."""
+    commit = git("rev-parse", "--short", "HEAD") or "unknown"
+    ignored = [":!.venv"]  # a worktree's venv is a link
+    if out is not None and out.resolve().is_relative_to(ROOT):
+        ignored.append(f":!{out.resolve().relative_to(ROOT).as_posix()}")
+    if git("status", "--porcelain", "--", ".", *ignored):
+        commit += " + uncommitted changes"
+    return commit
+
+
+def machine(commit: str | None = None) -> list[str]:
     meminfo = Path("/proc/meminfo").read_text() if Path("/proc/meminfo").exists() else ""
     kib = re.search(r"MemTotal:\s+(\d+)", meminfo)
     memory = f"{int(kib.group(1)) / 1024**2:.1f} GiB" if kib else "unknown"
     cpuinfo = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
     model = re.search(r"model name\s*:\s*(.+)", cpuinfo)
     versions = ", ".join(f"{p} {metadata.version(p)}" for p in ("duckdb", "polars", "dagster"))
-    commit = git("rev-parse", "--short", "HEAD") or "unknown"
-    if git("status", "--porcelain", "--", ".", ":!.venv"):  # a worktree's venv is a link
-        commit += " + uncommitted changes"
+    commit = commit or checkout()
     return [
         f"- date: {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC",
         f"- git commit: {commit}",
@@ -734,8 +745,9 @@ def misses_section(cases: list[Case]) -> list[str]:
     return ["## Targets missed, from the profiles", ""] + lines + [""]
 
 
-def report(cases: list[Case], rounds: int, pending: list[str] | None = None) -> str:
-    lines = ["# trade_etl benchmark", ""] + machine()
+def report(cases: list[Case], rounds: int, pending: list[str] | None = None,
+           commit: str | None = None) -> str:
+    lines = ["# trade_etl benchmark", ""] + machine(commit)
     if pending:
         lines += [f"- partial: written after each size; still to run: {', '.join(pending)}"]
     lines += [f"- rounds: {rounds}; times are subprocess wall clocks (medians)", "",
@@ -798,6 +810,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.yardstick.is_file():
         parser.error(f"the yardstick {args.yardstick} does not exist (pass --yardstick PATH)")
 
+    commit = checkout(args.out)
     work = args.work.resolve()
     shutil.rmtree(work / "run", ignore_errors=True)
     builds = Builds(work / "run")
@@ -809,7 +822,7 @@ def main(argv: list[str] | None = None) -> int:
     cases: list[Case] = []
     for number, name in enumerate(sizes, start=1):
         cases += bench_size(name, shapes, args.rounds, work, builds, args.yardstick.resolve())
-        text = report(cases, args.rounds, pending=sizes[number:])
+        text = report(cases, args.rounds, pending=sizes[number:], commit=commit)
         args.out.write_text(text)
     print(text)
     if any(c.totals for c in cases):

@@ -127,3 +127,28 @@ def test_bench_report_targets() -> None:
     assert "- twenty-year, large, peak RSS: 1100 MiB against a target of 900 MiB" in misses
     assert "and 1024 MiB" in misses
     assert "ten-year, large, new release" not in misses
+
+
+def test_bench_commit_ignores_its_own_output(tmp_path: Path, monkeypatch) -> None:
+    """The header's commit is marked "+ uncommitted changes" for a change to what is measured,
+    not for the results file the run itself rewrites."""
+    bench = _bench()
+    repo = tmp_path / "checkout"
+    (repo / "bench").mkdir(parents=True)
+    (repo / "bench" / "results.md").write_text("old\n")
+    (repo / "code.py").write_text("x = 1\n")
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=repo,
+                       check=True, capture_output=True)
+
+    git("init", "-q")
+    git("add", ".")
+    git("commit", "-qm", "start")
+    monkeypatch.setattr(bench, "ROOT", repo)
+    out = repo / "bench" / "results.md"
+    out.write_text("rewritten by the run\n")
+    assert not bench.checkout(out).endswith("+ uncommitted changes")
+    assert bench.checkout().endswith("+ uncommitted changes")  # no output named: it counts
+    (repo / "code.py").write_text("x = 2\n")
+    assert bench.checkout(out).endswith("+ uncommitted changes")
