@@ -25,8 +25,10 @@ round times five scenarios of each shape in turn, each as the wall clock of one 
   yardstick   `reference_build.py RAW WAREHOUSE` (../shared/bench/): the bare warehouse in
               plain DuckDB SQL (reading, quarantine, supersession, three marts), nothing else;
   new release `trade-etl build` on a copy of a warehouse that already holds every release but
-              the newest one (the template, built once per size and shape), with the newest
-              folder there;
+              the newest one (the template, built once per size and shape: all but the two
+              newest, then the second newest added by a second build, so that it has the
+              working copy a user's warehouse keeps beside it after its second build), with
+              the newest folder there;
   unchanged   `trade-etl build` again on the warehouse the new-release run just completed: it
               finds nothing changed (files, reference data, settings, code) and skips the run;
   forced      the same with `--force`: a whole Dagster run (every asset and check) that finds
@@ -365,11 +367,19 @@ def prepare(name: str, shape: str, work: Path, builds: Builds) -> Prepared:
                         run_dir / "incremental.duckdb", run_dir / "incr-raw")
     releases = sorted(p for p in raw.iterdir() if p.is_dir())
     prepared.incr_raw.mkdir()
-    for folder in releases[:-1]:
+    # Two builds, as a user's warehouse has had: the first publishes the file, the second
+    # leaves the file it replaced beside it as the next build's working copy (a warehouse
+    # only ever built once has none, so its next build copies the published file whole).
+    first, second = (releases[:-2], releases[-2:-1]) if len(releases) > 2 else \
+        (releases[:-1], [])
+    for folder in first:
         link_tree(folder, prepared.incr_raw / folder.name)
-    print(f"{name}, {shape}: building the template (all releases but {releases[-1].name})",
-          file=sys.stderr)
+    print(f"{name}, {shape}: building the template (all releases but {releases[-1].name}, "
+          "in two builds)", file=sys.stderr)
     builds.run(prepared.incr_raw, prepared.template, logs / "template")
+    for folder in second:
+        link_tree(folder, prepared.incr_raw / folder.name)
+        builds.run(prepared.incr_raw, prepared.template, logs / "template-2")
     link_tree(releases[-1], prepared.incr_raw / releases[-1].name)
     return prepared
 
