@@ -374,3 +374,62 @@ def test_a_full_build_writes_the_derived_fact_tables_year_by_year(tmp_path):
     for table in ("core.trade_release_monthly", "core.trade_latest"):
         years = [y for (y,) in query(wh, f"select year from {table} order by rowid")]
         assert len(years) > 1000 and years == sorted(years), table
+
+
+def test_loader_runs_with_half_the_memory_limit(tmp_path: Path, monkeypatch) -> None:
+    """While the loader holds its batches, DuckDB's cache gets half the run's memory limit
+    (TRADE_ETL_DUCKDB_MEMORY_LIMIT); the steps after it get the whole limit back."""
+    from trade_etl.defs.ingest import assets
+
+    seen: dict[str, str] = {}
+
+    def setting(conn) -> str:
+        return conn.execute("select current_setting('memory_limit')").fetchall()[0][0]
+
+    def spy_load(conn, *args, **kwargs):
+        seen["loading"] = setting(conn)
+        return load(conn, *args, **kwargs)
+
+    def spy_metadata(conn, releases):
+        seen["after"] = setting(conn)
+        return metadata(conn, releases)
+
+    load, metadata = assets.load_sources, assets.release_metadata
+    monkeypatch.setattr(assets, "load_sources", spy_load)
+    monkeypatch.setattr(assets, "release_metadata", spy_metadata)
+    monkeypatch.setenv("TRADE_ETL_DUCKDB_MEMORY_LIMIT", "600MB")
+    raw = tmp_path / "raw"
+    release_a(raw)
+    assert build(raw, tmp_path / "w.duckdb") == 0
+    assert seen == {"loading": "286.1 MiB", "after": "572.2 MiB"}  # DuckDB shows MiB
+    assert latest(tmp_path / "w.duckdb") == {(1, CAR, US, 100, "2024-02-20_preliminary"),
+                                             (1, CAR, CN, 50, "2024-02-20_preliminary"),
+                                             (1, LNG, KR, 7, "2024-02-20_preliminary")}
+
+
+def test_memory_amounts_and_the_loading_limit() -> None:
+    from trade_etl.defs.ingest.assets import LOAD_MEMORY_FLOOR, loading_limit
+    from trade_etl.settings import SettingError, memory_bytes
+
+    assert memory_bytes("512MB") == 512 * 1000**2  # as DuckDB reads it: MB = 1000²
+    assert memory_bytes(" 1.5 GiB ") == 3 * 2**29
+    assert memory_bytes("64kib") == 65536
+    with pytest.raises(SettingError, match="lots"):
+        memory_bytes("lots")
+    assert loading_limit(memory_bytes("512MB")) == 256 * 1000**2
+    assert loading_limit(memory_bytes("200MB")) == LOAD_MEMORY_FLOOR  # not under the floor
+    assert loading_limit(memory_bytes("100MB")) == 100 * 1000**2  # nor over the run's own
+
+
+def test_memory_limit_is_restored_after_an_error() -> None:
+    import duckdb
+
+    from trade_etl.store.warehouse import memory_limit
+
+    conn = duckdb.connect(config={"memory_limit": "512MB"})
+    with pytest.raises(ValueError, match="in the block"), \
+            memory_limit(conn, 100 * 1000**2, restore="512MB"):
+        assert conn.execute("select current_setting('memory_limit')").fetchall() == [
+            ("95.3 MiB",)]
+        raise ValueError("in the block")
+    assert conn.execute("select current_setting('memory_limit')").fetchall() == [("488.2 MiB",)]

@@ -10,9 +10,10 @@ environment. Nothing here writes the environment.
 The paths: `TRADE_ETL_RAW_DIR` (default `data/raw`) and `TRADE_ETL_WAREHOUSE` (default
 `data/warehouse/trade.duckdb`), relative to the working directory. The fiscal year's first month
 is `TRADE_ETL_FISCAL_START_MONTH` (default 4, April, as in Japan). DuckDB's memory limit for
-builds is `TRADE_ETL_DUCKDB_MEMORY_LIMIT` (default 512MB; larger work spills to disk), and the
-loader reads `TRADE_ETL_LOAD_BATCH_MB` of CSV at a time (default 8). Reporters other than Japan
-are read by the layouts the modules named in `TRADE_ETL_LAYOUT_MODULES` register (default none).
+builds is `TRADE_ETL_DUCKDB_MEMORY_LIMIT` (default 512MB; larger work spills to disk; half of it
+while the loader runs, trade_etl/defs/ingest/assets.py), and the loader reads
+`TRADE_ETL_LOAD_BATCH_MB` of CSV at a time (default 8). Reporters other than Japan are read by
+the layouts the modules named in `TRADE_ETL_LAYOUT_MODULES` register (default none).
 """
 
 from __future__ import annotations
@@ -188,6 +189,18 @@ def _memory_limit(text: str | None) -> str:
         raise SettingError(f"{MEMORY_LIMIT_ENV} must be an amount of memory such as 1GB or "
                            f"512MB, not {text!r}")
     return text.strip()
+
+
+_UNITS = {"kb": 1000, "mb": 1000**2, "gb": 1000**3, "tb": 1000**4,
+          "kib": 1024, "mib": 1024**2, "gib": 1024**3, "tib": 1024**4}
+
+
+def memory_bytes(text: str) -> int:
+    """An amount of memory as DuckDB reads it (`512MB` is 512 × 1000², `1GiB` 1024³), in bytes."""
+    match = _MEMORY.match(text)
+    if not match:
+        raise SettingError(f"not an amount of memory such as 1GB or 512MB: {text!r}")
+    return int(float(text[:match.start(2)]) * _UNITS[match.group(2).lower()])
 
 
 def _executor(text: str | None) -> str:

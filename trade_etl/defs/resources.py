@@ -197,6 +197,14 @@ def warehouse_file(warehouse: DuckDBResource) -> Path:
     return Path(warehouse.database)
 
 
+def warehouse_memory_limit(warehouse: DuckDBResource) -> str:
+    """The DuckDB memory limit the run's connection was opened with (e.g. 512MB)."""
+    if isinstance(warehouse, WarehouseResource):
+        return warehouse._memory_limit()
+    return (warehouse.connection_config.get("memory_limit")
+            or Settings.from_env(os.environ).duckdb_memory_limit)
+
+
 @contextmanager
 def warehouse_connection(warehouse: DuckDBResource) -> Iterator[duckdb.DuckDBPyConnection]:
     """The run's read-write connection, with the schema in place (WarehouseResource)."""

@@ -23,17 +23,26 @@ from trade_etl.defs.resources import (
     user_errors,
     warehouse_connection,
     warehouse_file,
+    warehouse_memory_limit,
 )
 from trade_etl.ingest import inventory, staging
 from trade_etl.ingest.layouts import registry
 from trade_etl.ingest.loader import load_sources
 from trade_etl.ingest.reference import country_codes
 from trade_etl.ingest.releases import SourceFile, wait_until_settled
+from trade_etl.settings import memory_bytes
 from trade_etl.store import freshness
 from trade_etl.store.incremental import code_of, current_code, record_code
+from trade_etl.store.warehouse import memory_limit
 
 # Plain progress lines for the terminal; `trade-etl build` shows them (the UI has context.log).
 PROGRESS_LOG = logging.getLogger("trade_etl.progress")
+# While the loader runs, DuckDB's cache gets half the run's memory limit: the loader's batches
+# (polars frames) take the rest, and its inserts go straight to the file and need little cache.
+# With the whole limit, the cache filled beside the batches and the load step was a build's
+# peak (twenty years: 1195-1237 MiB; with half, 926-929 MiB and no slower; docs/design.md).
+LOAD_MEMORY_SHARE = 0.5
+LOAD_MEMORY_FLOOR = 128 * 1000**2
 
 RELEASE_FILES = dg.AssetKey(["raw", "release_files"])
 TRADE_FACTS = dg.AssetKey(["core", "trade_facts"])
@@ -230,11 +239,13 @@ def load_releases(context: dg.AssetExecutionContext, warehouse: DuckDBResource,
         layouts = registry(run.layout_modules)
         root = staging.staging_root(warehouse_file(warehouse))
         code = staging.token(codes, layouts)
-        summary = load_sources(
-            conn, sources, codes, progress=progress, detail=PROGRESS_LOG.debug,
-            staged=(lambda source, sha: staging.load(root, code, sha, source.reporter))
-            if root.is_dir() else None,
-            batch_bytes=run.load_batch_bytes, registry=layouts)
+        limit = warehouse_memory_limit(warehouse)
+        with memory_limit(conn, loading_limit(memory_bytes(limit)), restore=limit):
+            summary = load_sources(
+                conn, sources, codes, progress=progress, detail=PROGRESS_LOG.debug,
+                staged=(lambda source, sha: staging.load(root, code, sha, source.reporter))
+                if root.is_dir() else None,
+                batch_bytes=run.load_batch_bytes, registry=layouts)
         staging.discard(root, code, summary.staged)  # stored: their bundles are done with
         everything = {r for (r,) in conn.sql("select distinct release_id from raw.release_files"
                                              ).fetchall()}
@@ -263,6 +274,12 @@ def load_releases(context: dg.AssetExecutionContext, warehouse: DuckDBResource,
     })
     yield dg.MaterializeResult(asset_key=AUDIT_QUARANTINE, metadata=scope)
     yield from partition_checks(context, checks)
+
+
+def loading_limit(limit: int) -> int:
+    """DuckDB's memory limit while the loader runs: `LOAD_MEMORY_SHARE` of the run's (never
+    under `LOAD_MEMORY_FLOOR`, nor over the run's own)."""
+    return max(int(limit * LOAD_MEMORY_SHARE), min(limit, LOAD_MEMORY_FLOOR))
 
 
 def release_metadata(conn, releases: list[str]) -> dict[str, dict[dg.AssetKey, dict]]:
