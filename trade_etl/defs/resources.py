@@ -133,8 +133,7 @@ class WarehouseResource(DuckDBResource):
             context.log.info(f"working copy copied from the published file ({ready.reason})")
 
     def _memory_limit(self) -> str:
-        return (self.connection_config.get("memory_limit")
-                or Settings.from_env(os.environ).duckdb_memory_limit)
+        return warehouse_memory_limit(self)
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
         try:
@@ -198,9 +197,8 @@ def warehouse_file(warehouse: DuckDBResource) -> Path:
 
 
 def warehouse_memory_limit(warehouse: DuckDBResource) -> str:
-    """The DuckDB memory limit the run's connection was opened with (e.g. 512MB)."""
-    if isinstance(warehouse, WarehouseResource):
-        return warehouse._memory_limit()
+    """The DuckDB memory limit the run's connection is opened with (e.g. 512MB): the resource's
+    own, else the setting (TRADE_ETL_DUCKDB_MEMORY_LIMIT)."""
     return (warehouse.connection_config.get("memory_limit")
             or Settings.from_env(os.environ).duckdb_memory_limit)
 

@@ -40,7 +40,8 @@ PROGRESS_LOG = logging.getLogger("trade_etl.progress")
 # While the loader runs, DuckDB's cache gets half the run's memory limit: the loader's batches
 # (polars frames) take the rest, and its inserts go straight to the file and need little cache.
 # With the whole limit, the cache filled beside the batches and the load step was a build's
-# peak (twenty years: 1195-1237 MiB; with half, 926-929 MiB and no slower; docs/design.md).
+# peak (twenty-year full builds: 1196-1220 MiB; with half, 935-954 MiB and no slower;
+# docs/design.md).
 LOAD_MEMORY_SHARE = 0.5
 LOAD_MEMORY_FLOOR = 128 * 1000**2
 
