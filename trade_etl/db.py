@@ -1,10 +1,11 @@
-"""DuckDB primitives every layer may use: a statement's SQL file, a transaction, a table's
-existence. Nothing here knows a table of the warehouse (trade_etl/store/warehouse.py does)."""
+"""DuckDB primitives every layer may use: a statement's SQL file, a transaction, a number of
+threads for a block, a table's existence. Nothing here knows a table of the warehouse
+(trade_etl/store/warehouse.py does)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 
 import duckdb
 
@@ -26,6 +27,22 @@ def transaction(conn: duckdb.DuckDBPyConnection) -> Iterator[None]:
         conn.execute("rollback")
         raise
     conn.execute("commit")
+
+
+@contextmanager
+def threads(conn: duckdb.DuckDBPyConnection, count: int) -> Iterator[None]:
+    """DuckDB's worker threads set to `count` for the block (a setting of the database, not of
+    the connection), and back to what they were after it. When the block raises, its error is
+    the one that propagates."""
+    before = int(conn.execute("select current_setting('threads')").fetchall()[0][0])
+    conn.execute(f"set threads = {int(count)}")
+    try:
+        yield
+    except BaseException:
+        with suppress(duckdb.Error):
+            conn.execute(f"set threads = {before}")
+        raise
+    conn.execute(f"set threads = {before}")
 
 
 def table_exists(conn: duckdb.DuckDBPyConnection, table: str) -> bool:

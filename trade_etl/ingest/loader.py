@@ -24,7 +24,7 @@ import duckdb
 import polars as pl
 
 from trade_etl import failpoints, settings
-from trade_etl.db import transaction
+from trade_etl.db import threads, transaction
 from trade_etl.formats import schema
 from trade_etl.formats.customs_csv import FileProblem
 from trade_etl.ingest.layouts import BUILT_IN, Registry
@@ -33,6 +33,14 @@ from trade_etl.ingest.staging import bundle_key
 from trade_etl.ingest.validation import SplitFile, ValidatedFile, validate_files
 
 AUDIT_COLUMNS = tuple(c.name for c in schema.columns("audit.releases"))  # from the spec
+# The facts go in with one DuckDB thread. With two, DuckDB's parallel insert ends every insert
+# with a part-filled row group of its own (a full one and a part-filled one per batch), which
+# the next checkpoint that writes anything merges by rewriting them: the close of a full build
+# took 1.4 s and ~120 MiB at two years, 8-9 s at twenty. With one, a release's batches fill
+# the same row groups and leave one part-filled row group per release; the insert costs
+# 0.2-0.3 s more of a small full build's load (2-5 s at twenty years), whose other thread reads
+# and validates the next batch meanwhile (docs/design.md, "Cost in proportion to the change").
+FACT_INSERT_THREADS = 1
 
 
 @dataclass
@@ -154,13 +162,8 @@ def store_batch(conn: duckdb.DuckDBPyConnection, parsed: Parsed, loaded_at: date
             })
     release = {"release_id": parsed[0][0].release_id, "reporter": parsed[0][0].reporter}
     if facts:
-        conn.register("staged_facts", pl.concat(facts, rechunk=False))
+        insert_facts(conn, pl.concat(facts, rechunk=False), release)
         del facts
-        conn.execute(
-            "insert into core.trade_facts select $release_id, file_name, flow, year, "
-            "month, hs_code, country_code, unit1, unit2, quantity1, quantity2, "
-            "value_thousand_jpy, $reporter from staged_facts", release)
-        conn.unregister("staged_facts")
     if quarantine:
         conn.register("staged_quarantine", pl.concat(quarantine))
         conn.execute(
@@ -170,6 +173,20 @@ def store_batch(conn: duckdb.DuckDBPyConnection, parsed: Parsed, loaded_at: date
     conn.executemany(
         f"insert into audit.releases ({', '.join(AUDIT_COLUMNS)}) values "
         f"({', '.join('$' + c for c in AUDIT_COLUMNS)})", audit)
+
+
+def insert_facts(conn: duckdb.DuckDBPyConnection, facts: pl.DataFrame, release: dict) -> None:
+    """Append month cells (validation.FACT_SCHEMA's columns and `file_name`) to
+    core.trade_facts as `release` (release_id, reporter), with FACT_INSERT_THREADS threads."""
+    conn.register("staged_facts", facts)
+    try:
+        with threads(conn, FACT_INSERT_THREADS):
+            conn.execute(
+                "insert into core.trade_facts select $release_id, file_name, flow, year, "
+                "month, hs_code, country_code, unit1, unit2, quantity1, quantity2, "
+                "value_thousand_jpy, $reporter from staged_facts", release)
+    finally:
+        conn.unregister("staged_facts")
 
 
 @dataclass
