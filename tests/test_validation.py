@@ -114,3 +114,26 @@ def test_batches_group_files_by_size_in_order():
     names = [[f[0].file_name for f in group] for group in batches(files, size=5)]
     assert names == [["a", "b"], ["c"], ["d", "e"]]
     assert batches([], size=5) == []
+
+
+def test_numbers_are_read_alike_plain_or_padded():
+    """A number is 1 to 18 ASCII digits once stripped: plain fields are read by the fast path,
+    padded or odd ones again the careful way, and both give the careful way's result."""
+    import polars as pl
+
+    from trade_etl.formats.customs_csv import NUMERIC_COLUMNS
+    from trade_etl.ingest.validation import typed_rows
+
+    cases = {"5": 5, "007": 7, " 5": 5, "5 ": 5, "\t12\xa0": 12, "+5": None, "-5": None,
+             "-0": None, "": None, " ": None, "1.0": None, "1_000": None, "１２": None,
+             "123456789012345678": 123456789012345678, "1234567890123456789": None}
+    texts = list(cases)
+    rows = pl.DataFrame({
+        "line_number": range(2, 2 + len(texts)), "raw_line": texts, "flow": "1",
+        "year": "2024", "hs": "'870323915'", "country": US, "unit1": "NO", "unit2": "KG",
+        **{c: "1" for c in NUMERIC_COLUMNS}}).with_columns(value_03=pl.Series(texts))
+    typed = typed_rows(rows)
+    assert typed["value_03"].to_list() == list(cases.values())
+    assert typed["year"].to_list() == [2024] * len(texts)
+    assert typed.select(pl.all_horizontal(pl.col(c) == 1 for c in NUMERIC_COLUMNS
+                                          if c != "value_03")).to_series().all()

@@ -125,20 +125,41 @@ def _schema(layout: Layout, codes: tuple[str, ...] | None) -> pa.DataFrameSchema
     return schema.update_column(layout.partner_column, checks=[pa.Check.isin(codes)])
 
 
+def _integer(column: str) -> pl.Expr:
+    """A text field as an integer when it is 1 to 18 ASCII digits once stripped, else null."""
+    text = pl.col(column).str.strip_chars()
+    return (pl.when(text.str.contains(_INTEGER_TEXT)).then(text.cast(pl.Int64, strict=False))
+            .otherwise(None).alias(column))
+
+
+def _plain_integer(column: str) -> pl.Expr:
+    """`_integer` for a field that is digits alone (no spaces, no sign), else null: polars'
+    cast reads exactly `[+-]?[0-9]+` (fuzzed against `_integer`), so without a sign and within
+    18 bytes what it reads is what `_integer` reads, at a third of the cost (no strip, no
+    regular expression)."""
+    text = pl.col(column)
+    plain = ~text.str.starts_with("+") & ~text.str.starts_with("-") & (text.str.len_bytes() <= 18)
+    return pl.when(plain).then(text.cast(pl.Int64, strict=False)).otherwise(None).alias(column)
+
+
 def typed_rows(rows: pl.DataFrame) -> pl.DataFrame:
-    """Convert the text fields of a split file to the types the models check."""
+    """Convert the text fields of a split file to the types the models check.
+
+    Numbers are read the plain way first (`_plain_integer`); the rows where that left a
+    number null (padded with spaces, or not a number: a few rows, if any) are read again
+    with `_integer`, so the result is `_integer`'s for every field."""
     text = [c for c in ("hs", "country", "custom", "unit1", "unit2") if c in rows.columns]
-    return rows.with_columns(
+    numbers = ("flow", "year", *NUMERIC_COLUMNS)
+    strings = [
         pl.col("hs").str.strip_chars().str.strip_chars("'").str.strip_chars().str.to_uppercase(),
-        *[pl.col(c).str.strip_chars() for c in text if c != "hs"],
-        *[
-            pl.when(pl.col(c).str.strip_chars().str.contains(_INTEGER_TEXT))
-            .then(pl.col(c).str.strip_chars().cast(pl.Int64, strict=False))
-            .otherwise(None)
-            .alias(c)
-            for c in ("flow", "year", *NUMERIC_COLUMNS)
-        ],
-    )
+        *[pl.col(c).str.strip_chars() for c in text if c != "hs"]]
+    typed = rows.with_columns(*strings, *[_plain_integer(c) for c in numbers])
+    unread = typed.select(pl.any_horizontal([pl.col(c).is_null() for c in numbers])).to_series()
+    if unread.any():
+        where = unread.arg_true()
+        again = rows.filter(unread).select(*[_integer(c) for c in numbers])
+        typed = typed.with_columns(typed[c].scatter(where, again[c]) for c in numbers)
+    return typed
 
 
 def _describe(check: str, column: str, raw: str | None) -> str:
