@@ -176,8 +176,9 @@ def store_batch(conn: duckdb.DuckDBPyConnection, parsed: Parsed, loaded_at: date
 
 
 def insert_facts(conn: duckdb.DuckDBPyConnection, facts: pl.DataFrame, release: dict) -> None:
-    """Append month cells (validation.FACT_SCHEMA's columns and `file_name`) to
-    core.trade_facts as `release` (release_id, reporter), with FACT_INSERT_THREADS threads."""
+    """Append month cells (the columns of validation.FACT_SCHEMA but `file_index`, and
+    `file_name`) to core.trade_facts as `release` (release_id, reporter), with
+    FACT_INSERT_THREADS DuckDB threads."""
     conn.register("staged_facts", facts)
     try:
         with threads(conn, FACT_INSERT_THREADS):
