@@ -424,11 +424,11 @@ def test_memory_amounts_and_the_loading_limit() -> None:
 def test_memory_limit_is_restored_after_an_error() -> None:
     import duckdb
 
-    from trade_etl.store.warehouse import memory_limit
+    from trade_etl.db import setting
 
     conn = duckdb.connect(config={"memory_limit": "512MB"})
     with pytest.raises(ValueError, match="in the block"), \
-            memory_limit(conn, 100 * 1000**2, restore="512MB"):
+            setting(conn, "memory_limit", "100000000B", restore="512MB"):
         assert conn.execute("select current_setting('memory_limit')").fetchall() == [
             ("95.3 MiB",)]
         raise ValueError("in the block")
@@ -478,10 +478,10 @@ def test_a_release_s_batches_fill_the_same_row_groups(tmp_path: Path) -> None:
 def test_threads_are_restored_after_an_error() -> None:
     import duckdb
 
-    from trade_etl.db import threads
+    from trade_etl.db import setting
 
     conn = duckdb.connect(config={"threads": 2})
-    with pytest.raises(ValueError, match="in the block"), threads(conn, 1):
+    with pytest.raises(ValueError, match="in the block"), setting(conn, "threads", 1):
         assert conn.execute("select current_setting('threads')").fetchall() == [(1,)]
         raise ValueError("in the block")
     assert conn.execute("select current_setting('threads')").fetchall() == [(2,)]

@@ -1,5 +1,5 @@
-"""DuckDB primitives every layer may use: a statement's SQL file, a transaction, a number of
-threads for a block, a table's existence. Nothing here knows a table of the warehouse
+"""DuckDB primitives every layer may use: a statement's SQL file, a transaction, a setting
+for a block, a table's existence. Nothing here knows a table of the warehouse
 (trade_etl/store/warehouse.py does)."""
 
 from __future__ import annotations
@@ -30,19 +30,22 @@ def transaction(conn: duckdb.DuckDBPyConnection) -> Iterator[None]:
 
 
 @contextmanager
-def threads(conn: duckdb.DuckDBPyConnection, count: int) -> Iterator[None]:
-    """DuckDB's worker threads set to `count` for the block (a setting of the database, not of
-    the connection), and back to what they were after it. When the block raises, its error is
-    the one that propagates."""
-    before = int(conn.execute("select current_setting('threads')").fetchall()[0][0])
-    conn.execute(f"set threads = {int(count)}")
+def setting(conn: duckdb.DuckDBPyConnection, name: str, value: str | int,
+            restore: str | int | None = None) -> Iterator[None]:
+    """DuckDB's setting `name` (an identifier from the code, e.g. `threads`) at `value` for the
+    block, then `restore`: by default what it was; give it where DuckDB shows the setting in
+    another form than it was set (`memory_limit`: 512MB shows as 488.2 MiB). When the block
+    raises, its error is the one that propagates."""
+    if restore is None:
+        restore = conn.execute("select current_setting($name)", {"name": name}).fetchall()[0][0]
+    conn.execute(f"set {name} = $value", {"value": value})
     try:
         yield
     except BaseException:
         with suppress(duckdb.Error):
-            conn.execute(f"set threads = {before}")
+            conn.execute(f"set {name} = $value", {"value": restore})
         raise
-    conn.execute(f"set threads = {before}")
+    conn.execute(f"set {name} = $value", {"value": restore})
 
 
 def table_exists(conn: duckdb.DuckDBPyConnection, table: str) -> bool:

@@ -24,7 +24,7 @@ import duckdb
 import polars as pl
 
 from trade_etl import failpoints, settings
-from trade_etl.db import threads, transaction
+from trade_etl.db import setting, transaction
 from trade_etl.formats import schema
 from trade_etl.formats.customs_csv import FileProblem
 from trade_etl.ingest.layouts import BUILT_IN, Registry
@@ -181,7 +181,7 @@ def insert_facts(conn: duckdb.DuckDBPyConnection, facts: pl.DataFrame, release: 
     FACT_INSERT_THREADS DuckDB threads."""
     conn.register("staged_facts", facts)
     try:
-        with threads(conn, FACT_INSERT_THREADS):
+        with setting(conn, "threads", FACT_INSERT_THREADS):
             conn.execute(
                 "insert into core.trade_facts select $release_id, file_name, flow, year, "
                 "month, hs_code, country_code, unit1, unit2, quantity1, quantity2, "

@@ -7,7 +7,7 @@ as parameters (`$name`), never formatted into the text.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -118,21 +118,6 @@ def session_variable(conn: duckdb.DuckDBPyConnection, name: str, value: list) ->
         yield
     finally:
         conn.execute(f"reset variable {name}")
-
-
-@contextmanager
-def memory_limit(conn: duckdb.DuckDBPyConnection, limit: int, restore: str) -> Iterator[None]:
-    """DuckDB's memory limit set to `limit` bytes for the block, and to `restore` (the run's
-    setting, e.g. 512MB) after it. When the block raises, its error is the one that propagates
-    (the run closes a connection after a failed step, so a limit left lower dies with it)."""
-    conn.execute(f"set memory_limit = '{int(limit)}B'")
-    try:
-        yield
-    except BaseException:
-        with suppress(duckdb.Error):
-            conn.execute("set memory_limit = $restore", {"restore": restore})
-        raise
-    conn.execute("set memory_limit = $restore", {"restore": restore})
 
 
 def create_view(conn: duckdb.DuckDBPyConnection, view: str) -> None:

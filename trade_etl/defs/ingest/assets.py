@@ -11,7 +11,7 @@ import dagster as dg
 import polars as pl
 from dagster_duckdb import DuckDBResource
 
-from trade_etl.db import sql_text, transaction
+from trade_etl.db import setting, sql_text, transaction
 from trade_etl.defs.columns import columns_of
 from trade_etl.defs.fetch.assets import ESTAT_DOWNLOADS
 from trade_etl.defs.metadata import markdown_table
@@ -33,7 +33,6 @@ from trade_etl.ingest.releases import SourceFile, wait_until_settled
 from trade_etl.settings import memory_bytes
 from trade_etl.store import freshness
 from trade_etl.store.incremental import code_of, current_code, record_code
-from trade_etl.store.warehouse import memory_limit
 
 # Plain progress lines for the terminal; `trade-etl build` shows them (the UI has context.log).
 PROGRESS_LOG = logging.getLogger("trade_etl.progress")
@@ -241,7 +240,9 @@ def load_releases(context: dg.AssetExecutionContext, warehouse: DuckDBResource,
         root = staging.staging_root(warehouse_file(warehouse))
         code = staging.token(codes, layouts)
         limit = warehouse_memory_limit(warehouse)
-        with memory_limit(conn, loading_limit(memory_bytes(limit)), restore=limit):
+        # restored to the run's own (e.g. 512MB) after it; a failed step's connection is closed
+        with setting(conn, "memory_limit", f"{loading_limit(memory_bytes(limit))}B",
+                     restore=limit):
             summary = load_sources(
                 conn, sources, codes, progress=progress, detail=PROGRESS_LOG.debug,
                 staged=(lambda source, sha: staging.load(root, code, sha, source.reporter))
